@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace h5infer {
+
+// Tensor convention, stated once for the whole project: every matrix is row-major with
+// rows = samples (input rows of the dataset) and columns = features. Dense weights are stored
+// [inputs, outputs], so a dense layer computes dst = src * weights + bias.
+
+/// Element-wise or row-wise nonlinearities a model may apply.
+enum class Activation {
+    Identity,
+    Relu,
+    LeakyRelu,  ///< x if x > 0 else alpha * x (alpha defaults to 0.01)
+    Elu,        ///< x if x > 0 else alpha * (exp(x) - 1) (alpha defaults to 1)
+    Sigmoid,
+    Tanh,
+    GeluErf,    ///< x * Phi(x), the exact form
+    GeluTanh,   ///< the tanh approximation of GELU
+    Softplus,   ///< log(1 + exp(x))
+    Swish,      ///< x * sigmoid(alpha * x); alpha = 1 is SiLU
+    Softmax,    ///< over the features of each row, max-subtracted for stability
+};
+
+/// Fully connected layer: dst = src * weights + bias.
+struct DenseLayer {
+    std::int64_t inputs = 0;
+    std::int64_t outputs = 0;
+    std::vector<float> weights;  ///< inputs x outputs, row-major
+    std::vector<float> bias;     ///< outputs values, or empty for no bias
+};
+
+/// Per-feature affine map dst = src * scale + shift: standardization, min-max scaling and
+/// folded batch normalization all take this form.
+struct AffineLayer {
+    std::vector<float> scale;  ///< one value per feature
+    std::vector<float> shift;  ///< one value per feature
+};
+
+/// An activation applied to the output of the previous layer; keeps the width.
+struct ActivationLayer {
+    Activation function = Activation::Identity;
+    float alpha = 0.0F;  ///< parameter of LeakyRelu, Elu and Swish; ignored by the others
+};
+
+/// One step of a model.
+using Layer = std::variant<DenseLayer, AffineLayer, ActivationLayer>;
+
+/// A feed-forward model: an ordered chain of layers from `input_width` features to
+/// `output_width()` predictions per row.
+struct Model {
+    std::int64_t input_width = 0;
+    std::vector<Layer> layers;
+    std::string producer;     ///< what wrote the model (e.g. "h5infer generate"), may be empty
+    std::string description;  ///< free text, may be empty
+
+    /// Width of the model's output: the last layer's output width.
+    [[nodiscard]] std::int64_t output_width() const;
+};
+
+/// Output width of `layer` when it receives `input_width` features.
+[[nodiscard]] std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width);
+
+/// Name of an activation as written in the model format ("relu", "gelu_erf", ...).
+[[nodiscard]] std::string_view activation_name(Activation activation);
+
+/// Parses an activation name; nullopt when it is not one of `activation_names()`.
+[[nodiscard]] std::optional<Activation> parse_activation(std::string_view name);
+
+/// Every supported activation name, comma-separated, for error messages and help.
+[[nodiscard]] std::string activation_names();
+
+/// Default alpha of an activation (0.01 for leaky_relu, 1 for elu and swish, 0 otherwise).
+[[nodiscard]] float default_alpha(Activation activation);
+
+/// Checks that layer widths chain, weight shapes match, every parameter is finite and the model
+/// has at least one layer. Throws ModelError naming the layer index and the problem.
+void validate(const Model& model);
+
+/// Number of parameters (weights, biases, scales, shifts) in the model.
+[[nodiscard]] std::int64_t parameter_count(const Model& model);
+
+}  // namespace h5infer

@@ -1,0 +1,153 @@
+#include <array>
+#include <cmath>
+#include <utility>
+
+#include "h5infer/error.hpp"
+#include "h5infer/model.hpp"
+
+namespace h5infer {
+namespace {
+
+constexpr std::array<std::pair<Activation, std::string_view>, 11> activation_table{{
+    {Activation::Identity, "identity"},
+    {Activation::Relu, "relu"},
+    {Activation::LeakyRelu, "leaky_relu"},
+    {Activation::Elu, "elu"},
+    {Activation::Sigmoid, "sigmoid"},
+    {Activation::Tanh, "tanh"},
+    {Activation::GeluErf, "gelu_erf"},
+    {Activation::GeluTanh, "gelu_tanh"},
+    {Activation::Softplus, "softplus"},
+    {Activation::Swish, "swish"},
+    {Activation::Softmax, "softmax"},
+}};
+
+bool all_finite(const std::vector<float>& values) {
+    for (float v : values) {
+        if (!std::isfinite(v)) return false;
+    }
+    return true;
+}
+
+std::string layer_label(std::size_t index) { return "layer " + std::to_string(index); }
+
+void validate_dense(const DenseLayer& dense, std::int64_t width, std::size_t index) {
+    const std::string label = layer_label(index) + " (dense)";
+    if (dense.inputs != width) {
+        throw ModelError(label + " expects " + std::to_string(dense.inputs) +
+                         " inputs but the previous layer produces " + std::to_string(width) +
+                         ": the layer widths do not chain");
+    }
+    if (dense.outputs <= 0) throw ModelError(label + " has no outputs");
+    if (static_cast<std::int64_t>(dense.weights.size()) != dense.inputs * dense.outputs) {
+        throw ModelError(label + " weights hold " + std::to_string(dense.weights.size()) +
+                         " values, expected inputs x outputs = " + std::to_string(dense.inputs) +
+                         " x " + std::to_string(dense.outputs));
+    }
+    if (!dense.bias.empty() && static_cast<std::int64_t>(dense.bias.size()) != dense.outputs) {
+        throw ModelError(label + " bias has " + std::to_string(dense.bias.size()) +
+                         " values, expected " + std::to_string(dense.outputs));
+    }
+    if (!all_finite(dense.weights)) throw ModelError(label + " weights contain NaN or Inf");
+    if (!all_finite(dense.bias)) throw ModelError(label + " bias contains NaN or Inf");
+}
+
+void validate_affine(const AffineLayer& affine, std::int64_t width, std::size_t index) {
+    const std::string label = layer_label(index) + " (affine)";
+    if (static_cast<std::int64_t>(affine.scale.size()) != width ||
+        affine.shift.size() != affine.scale.size()) {
+        throw ModelError(label + " has " + std::to_string(affine.scale.size()) + " scales and " +
+                         std::to_string(affine.shift.size()) +
+                         " shifts but the previous layer produces " + std::to_string(width) +
+                         " features: the layer widths do not chain");
+    }
+    if (!all_finite(affine.scale)) throw ModelError(label + " scale contains NaN or Inf");
+    if (!all_finite(affine.shift)) throw ModelError(label + " shift contains NaN or Inf");
+}
+
+}  // namespace
+
+std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width) {
+    if (const auto* dense = std::get_if<DenseLayer>(&layer)) return dense->outputs;
+    return input_width;
+}
+
+std::int64_t Model::output_width() const {
+    std::int64_t width = input_width;
+    for (const Layer& layer : layers) width = layer_output_width(layer, width);
+    return width;
+}
+
+std::string_view activation_name(Activation activation) {
+    for (const auto& [value, name] : activation_table) {
+        if (value == activation) return name;
+    }
+    return "unknown";
+}
+
+std::optional<Activation> parse_activation(std::string_view name) {
+    for (const auto& [value, known] : activation_table) {
+        if (known == name) return value;
+    }
+    // Accepted spellings from other frameworks.
+    if (name == "silu") return Activation::Swish;
+    if (name == "logistic") return Activation::Sigmoid;
+    if (name == "gelu") return Activation::GeluErf;
+    return std::nullopt;
+}
+
+std::string activation_names() {
+    std::string names;
+    for (const auto& entry : activation_table) {
+        if (!names.empty()) names += ", ";
+        names += entry.second;
+    }
+    return names;
+}
+
+float default_alpha(Activation activation) {
+    switch (activation) {
+        case Activation::LeakyRelu: return 0.01F;
+        case Activation::Elu:
+        case Activation::Swish: return 1.0F;
+        default: return 0.0F;
+    }
+}
+
+void validate(const Model& model) {
+    if (model.input_width <= 0) {
+        throw ModelError("the model's input width must be positive, got " +
+                         std::to_string(model.input_width));
+    }
+    if (model.layers.empty()) throw ModelError("the model has no layers");
+    std::int64_t width = model.input_width;
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+        const Layer& layer = model.layers[i];
+        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+            validate_dense(*dense, width, i);
+        } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+            validate_affine(*affine, width, i);
+        } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
+            if (!std::isfinite(activation->alpha)) {
+                throw ModelError(layer_label(i) + " (" +
+                                 std::string(activation_name(activation->function)) +
+                                 ") alpha is not finite");
+            }
+        }
+        width = layer_output_width(layer, width);
+    }
+}
+
+std::int64_t parameter_count(const Model& model) {
+    std::int64_t count = 0;
+    for (const Layer& layer : model.layers) {
+        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+            count += static_cast<std::int64_t>(dense->weights.size() + dense->bias.size());
+        } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+            count += static_cast<std::int64_t>(affine->scale.size() + affine->shift.size());
+        }
+    }
+    return count;
+}
+
+}  // namespace h5infer
