@@ -1,0 +1,78 @@
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace h5infer::mpi {
+
+/// Owns MPI's lifetime: MPI_Init_thread in the constructor, MPI_Finalize in the destructor.
+/// Sets MPI_ERRORS_RETURN on MPI_COMM_WORLD so failed calls become MpiError exceptions.
+class Environment {
+public:
+    Environment(int& argc, char**& argv);
+    ~Environment();
+    Environment(const Environment&) = delete;
+    Environment& operator=(const Environment&) = delete;
+    Environment(Environment&&) = delete;
+    Environment& operator=(Environment&&) = delete;
+};
+
+/// A communicator (non-owning view of MPI_COMM_WORLD or an owned duplicate). Every method
+/// marked "Collective" must be called by all ranks of the communicator in the same order.
+class Comm {
+public:
+    /// MPI_COMM_WORLD; requires a live Environment.
+    [[nodiscard]] static Comm world();
+
+    /// Collective. An owned duplicate, so a library's messages never mix with the caller's.
+    [[nodiscard]] Comm duplicate() const;
+
+    Comm(Comm&& other) noexcept;
+    Comm& operator=(Comm&& other) noexcept;
+    Comm(const Comm&) = delete;
+    Comm& operator=(const Comm&) = delete;
+    ~Comm();
+
+    [[nodiscard]] int rank() const { return rank_; }
+    [[nodiscard]] int size() const { return size_; }
+    /// The raw handle, for the HDF5 wrapper only.
+    [[nodiscard]] MPI_Comm native() const { return comm_; }
+
+    /// Collective.
+    void barrier() const;
+
+    /// Collective. Copies `value` from `root` to every rank (resizing on receivers).
+    void broadcast(std::string& value, int root) const;
+    /// Collective. Copies `values` from `root` to every rank (resizing on receivers).
+    void broadcast(std::vector<char>& values, int root) const;
+    /// Collective. Copies a trivially copyable value from `root` to every rank.
+    template <typename T>
+    void broadcast(T& value, int root) const {
+        static_assert(std::is_trivially_copyable_v<T>);
+        broadcast_bytes(&value, sizeof(T), root);
+    }
+
+    /// Collective. Sum, minimum and maximum of one value per rank, on every rank.
+    [[nodiscard]] std::int64_t sum(std::int64_t value) const;
+    [[nodiscard]] std::int64_t min(std::int64_t value) const;
+    [[nodiscard]] std::int64_t max(std::int64_t value) const;
+    [[nodiscard]] double max(double value) const;
+
+    /// Ends every rank of the job with `code`. Use only when the ranks can no longer agree.
+    [[noreturn]] void abort(int code) const;
+
+private:
+    Comm(MPI_Comm comm, bool owned);
+    void broadcast_bytes(void* data, std::size_t bytes, int root) const;
+
+    MPI_Comm comm_ = MPI_COMM_NULL;
+    bool owned_ = false;
+    int rank_ = 0;
+    int size_ = 1;
+};
+
+}  // namespace h5infer::mpi

@@ -1,0 +1,128 @@
+#include "h5infer/mpi/comm.hpp"
+
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "h5infer/error.hpp"
+
+namespace h5infer::mpi {
+namespace {
+
+void check(int status, const char* what) {
+    if (status == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING] = {};
+    int length = 0;
+    MPI_Error_string(status, text, &length);
+    throw MpiError(std::string(what) + " failed: " + std::string(text, length));
+}
+
+int checked_count(std::size_t bytes) {
+    // MPI counts are int; models and messages are far below 2 GiB, so this only guards bugs.
+    H5INFER_ASSERT(bytes <= static_cast<std::size_t>(std::numeric_limits<int>::max()));
+    return static_cast<int>(bytes);
+}
+
+}  // namespace
+
+Environment::Environment(int& argc, char**& argv) {
+    int provided = 0;
+    // FUNNELED: only the main thread calls MPI (and HDF5); OpenMP threads never do.
+    check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+Environment::~Environment() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized == 0) MPI_Finalize();
+}
+
+Comm::Comm(MPI_Comm comm, bool owned) : comm_(comm), owned_(owned) {
+    check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+Comm Comm::world() { return Comm(MPI_COMM_WORLD, false); }
+
+Comm Comm::duplicate() const {
+    MPI_Comm copy = MPI_COMM_NULL;
+    check(MPI_Comm_dup(comm_, &copy), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(copy, MPI_ERRORS_RETURN);
+    return Comm(copy, true);
+}
+
+Comm::Comm(Comm&& other) noexcept
+    : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
+      owned_(std::exchange(other.owned_, false)),
+      rank_(other.rank_),
+      size_(other.size_) {}
+
+Comm& Comm::operator=(Comm&& other) noexcept {
+    if (this != &other) {
+        Comm old(std::move(*this));
+        comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
+        owned_ = std::exchange(other.owned_, false);
+        rank_ = other.rank_;
+        size_ = other.size_;
+    }
+    return *this;
+}
+
+Comm::~Comm() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (owned_ && comm_ != MPI_COMM_NULL && finalized == 0) MPI_Comm_free(&comm_);
+}
+
+void Comm::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void Comm::broadcast_bytes(void* data, std::size_t bytes, int root) const {
+    check(MPI_Bcast(data, checked_count(bytes), MPI_BYTE, root, comm_), "MPI_Bcast");
+}
+
+void Comm::broadcast(std::string& value, int root) const {
+    std::uint64_t size = value.size();
+    broadcast(size, root);
+    value.resize(size);
+    if (size > 0) broadcast_bytes(value.data(), size, root);
+}
+
+void Comm::broadcast(std::vector<char>& values, int root) const {
+    std::uint64_t size = values.size();
+    broadcast(size, root);
+    values.resize(size);
+    if (size > 0) broadcast_bytes(values.data(), size, root);
+}
+
+std::int64_t Comm::sum(std::int64_t value) const {
+    std::int64_t result = 0;
+    check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+    return result;
+}
+
+std::int64_t Comm::min(std::int64_t value) const {
+    std::int64_t result = 0;
+    check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_MIN, comm_), "MPI_Allreduce");
+    return result;
+}
+
+std::int64_t Comm::max(std::int64_t value) const {
+    std::int64_t result = 0;
+    check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_MAX, comm_), "MPI_Allreduce");
+    return result;
+}
+
+double Comm::max(double value) const {
+    double result = 0;
+    check(MPI_Allreduce(&value, &result, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+    return result;
+}
+
+void Comm::abort(int code) const {
+    MPI_Abort(comm_, code);
+    std::_Exit(code);  // MPI_Abort does not return, but the compiler cannot know it.
+}
+
+}  // namespace h5infer::mpi
