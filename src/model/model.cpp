@@ -1,9 +1,10 @@
+#include "h5infer/model.hpp"
+
 #include <array>
 #include <cmath>
 #include <utility>
 
 #include "h5infer/error.hpp"
-#include "h5infer/model.hpp"
 
 namespace h5infer {
 namespace {
@@ -29,7 +30,9 @@ bool all_finite(const std::vector<float>& values) {
     return true;
 }
 
-std::string layer_label(std::size_t index) { return "layer " + std::to_string(index); }
+std::string layer_label(std::size_t index) {
+    return "layer " + std::to_string(index);
+}
 
 void validate_dense(const DenseLayer& dense, std::int64_t width, std::size_t index) {
     const std::string label = layer_label(index) + " (dense)";

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h5infer/model.hpp"
+
+namespace h5infer {
+
+/// The native model format version this build writes and the newest it reads.
+inline constexpr std::int64_t model_format_version = 1;
+
+/// Loads a native h5infer model (docs/model-format.md) and validates all of it: format marker
+/// and version, every layer's kind, attributes and datasets (unknown ones are errors listing
+/// what is supported), shapes, widths and finiteness. Throws ModelError naming the file.
+[[nodiscard]] Model load_model(const std::string& path);
+
+/// Writes `model` in the native format, replacing `path`. Throws IoError.
+void save_model(const Model& model, const std::string& path);
+
+/// A compact byte image of a model, so rank 0 can load once and broadcast.
+[[nodiscard]] std::vector<char> serialize(const Model& model);
+
+/// Inverse of serialize(). Throws ModelError on a malformed image.
+[[nodiscard]] Model deserialize(const std::vector<char>& bytes);
+
+/// SHA-256 of a file's contents as 64 lower-case hex digits. Streams the file; throws IoError.
+[[nodiscard]] std::string file_sha256(const std::string& path);
+
+}  // namespace h5infer

@@ -1,0 +1,413 @@
+// The native model format, version 1: see docs/model-format.md. The loader is strict on
+// purpose: a typo in an attribute name or a layer kind from a newer writer must stop the run
+// with a message, not be skipped and silently change the predictions.
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "h5infer/error.hpp"
+#include "h5infer/h5/h5.hpp"
+#include "h5infer/model_file.hpp"
+
+namespace h5infer {
+namespace {
+
+constexpr std::string_view format_marker = "h5infer-model";
+constexpr std::string_view layers_group = "layers";
+constexpr std::string_view format_doc = "docs/model-format.md";
+constexpr std::size_t max_index_digits = 9;  // keeps the parsed index inside an int64
+
+/// What one layer kind may contain. Everything else in its group is an error.
+struct KindSpec {
+    std::string_view kind;
+    std::vector<std::string_view> attributes;
+    std::vector<std::string_view> datasets;
+};
+
+const std::vector<KindSpec>& kind_specs() {
+    static const std::vector<KindSpec> specs{
+        {"dense", {"kind"}, {"weights", "bias"}},
+        {"affine", {"kind"}, {"scale", "shift"}},
+        {"activation", {"kind", "function", "alpha"}, {}},
+    };
+    return specs;
+}
+
+const std::vector<std::string_view> root_attributes{"format", "format_version", "input_width",
+                                                    "producer", "description"};
+
+std::string quoted_list(const std::vector<std::string_view>& names) {
+    if (names.empty()) return "none";
+    std::string text;
+    for (std::string_view name : names) {
+        if (!text.empty()) text += ", ";
+        text += "'" + std::string(name) + "'";
+    }
+    return text;
+}
+
+bool contains(const std::vector<std::string_view>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string shape_text(const std::vector<std::int64_t>& dims) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+        text += (i > 0 ? ", " : "") + std::to_string(dims[i]);
+    }
+    return text + "]";
+}
+
+std::string layer_name(std::size_t index) {
+    std::string name = std::to_string(index);
+    constexpr std::size_t width = 4;
+    return std::string(name.size() < width ? width - name.size() : 0, '0') + name;
+}
+
+bool uses_alpha(Activation function) {
+    return function == Activation::LeakyRelu || function == Activation::Elu ||
+           function == Activation::Swish;
+}
+
+std::string alpha_functions() {
+    return quoted_list({activation_name(Activation::LeakyRelu), activation_name(Activation::Elu),
+                        activation_name(Activation::Swish)});
+}
+
+// ---- loading --------------------------------------------------------------------------------
+
+/// Throws ModelError for a file that is missing, unreadable or not HDF5 at all, before HDF5
+/// gets a chance to report the same thing less clearly.
+void check_model_file(const std::string& path) {
+    std::error_code error;
+    if (!std::filesystem::exists(path, error)) {
+        throw ModelError("model file '" + path + "' does not exist");
+    }
+    if (std::filesystem::is_directory(path, error)) {
+        throw ModelError("model file '" + path + "' is a directory; pass the model's .h5 file");
+    }
+    if (!std::ifstream(path, std::ios::binary).good()) {
+        throw ModelError("model file '" + path + "' cannot be read; check its permissions");
+    }
+    if (!h5::is_hdf5(path)) {
+        throw ModelError("model file '" + path + "' is not an HDF5 file; see " +
+                         std::string(format_doc) + " for the h5infer model format");
+    }
+}
+
+void check_marker_and_version(hid_t file, const std::string& label) {
+    if (!h5::has_attribute(file, "format")) {
+        throw ModelError(label + " is not an h5infer model: it has no 'format' attribute (the '" +
+                         std::string(format_marker) + "' marker); write or convert it as " +
+                         std::string(format_doc) + " describes");
+    }
+    const std::string marker = h5::read_string_attribute(file, "format");
+    if (marker != format_marker) {
+        throw ModelError(label + " is not an h5infer model: its 'format' attribute is '" + marker +
+                         "', expected '" + std::string(format_marker) + "'; see " +
+                         std::string(format_doc));
+    }
+    if (!h5::has_attribute(file, "format_version")) {
+        throw ModelError(label + " has no 'format_version' attribute; set it to " +
+                         std::to_string(model_format_version) + " (see " + std::string(format_doc) +
+                         ")");
+    }
+    const std::int64_t version = h5::read_int_attribute(file, "format_version");
+    if (version > model_format_version) {
+        throw ModelError(label + " was written by a newer h5infer (format version " +
+                         std::to_string(version) + ", this build reads up to " +
+                         std::to_string(model_format_version) + "); upgrade h5infer");
+    }
+    if (version < 1) {
+        throw ModelError(label + " has an invalid format version " + std::to_string(version) +
+                         "; versions start at 1");
+    }
+}
+
+void check_root_members(hid_t file, const std::string& label) {
+    for (const std::string& name : h5::attribute_names(file)) {
+        if (!contains(root_attributes, name)) {
+            throw ModelError(label + " has an unknown root attribute '" + name +
+                             "'; the root allows " + quoted_list(root_attributes));
+        }
+    }
+    for (const std::string& name : h5::children(file)) {
+        if (name != layers_group) {
+            throw ModelError(label + " has an unknown object '/" + name +
+                             "' at the root; a model holds only the group '/" +
+                             std::string(layers_group) + "'");
+        }
+    }
+}
+
+/// Layer group names in layer order. Any zero padding is accepted; gaps and duplicates are not.
+std::vector<std::string> layer_group_names(hid_t layers, const std::string& label) {
+    std::vector<std::pair<std::int64_t, std::string>> numbered;
+    for (const std::string& name : h5::children(layers)) {
+        const bool numeric =
+            !name.empty() && name.size() <= max_index_digits &&
+            std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!numeric) {
+            throw ModelError(label + ": '/layers/" + name +
+                             "' is not a layer number; name the layer groups 0000, 0001, ...");
+        }
+        if (h5::object_type(layers, name) != h5::ObjectType::Group) {
+            throw ModelError(label + ": '/layers/" + name +
+                             "' is not a group; each layer is a group of attributes and datasets");
+        }
+        numbered.emplace_back(std::stoll(name), name);
+    }
+    if (numbered.empty()) throw ModelError(label + ": the group '/layers' holds no layers");
+    std::sort(numbered.begin(), numbered.end());
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < numbered.size(); ++i) {
+        if (numbered[i].first != static_cast<std::int64_t>(i)) {
+            const std::string found = i > 0 && numbered[i].first == numbered[i - 1].first
+                                          ? "'" + numbered[i - 1].second + "' and '" +
+                                                numbered[i].second + "' both name layer " +
+                                                std::to_string(numbered[i].first)
+                                          : "layer " + layer_name(i) + " is missing";
+            throw ModelError(label + ": the layer groups must be numbered 0000, 0001, ... " +
+                             "without gaps, but " + found);
+        }
+        names.push_back(numbered[i].second);
+    }
+    return names;
+}
+
+void check_layer_members(hid_t group, const KindSpec& spec, const std::string& label) {
+    const std::string allowed = "; kind '" + std::string(spec.kind) + "' allows attributes " +
+                                quoted_list(spec.attributes) + " and datasets " +
+                                quoted_list(spec.datasets);
+    for (const std::string& name : h5::attribute_names(group)) {
+        if (!contains(spec.attributes, name)) {
+            throw ModelError(label + ": unknown attribute '" + name + "'" + allowed);
+        }
+    }
+    for (const std::string& name : h5::children(group)) {
+        const bool dataset = h5::object_type(group, name) == h5::ObjectType::Dataset;
+        if (!dataset || !contains(spec.datasets, name)) {
+            throw ModelError(label + ": unknown " + (dataset ? "dataset" : "object") + " '" + name +
+                             "'" + allowed);
+        }
+    }
+}
+
+/// A floating-point dataset of the given rank, read as float32; dims receives its shape.
+std::vector<float> read_parameters(hid_t group, const std::string& name, std::size_t rank,
+                                   std::vector<std::int64_t>& dims, const std::string& label) {
+    if (h5::object_type(group, name) == h5::ObjectType::Missing) {
+        throw ModelError(label + ": the dataset '" + name + "' is missing");
+    }
+    h5::Handle dataset = h5::open_dataset(group, name);
+    const h5::DatasetInfo info = h5::dataset_info(dataset.get());
+    if (info.type_class != H5T_FLOAT) {
+        throw ModelError(label + ": dataset '" + name + "' has type " + info.type_description +
+                         "; store it as float32 or float64");
+    }
+    if (info.dims.size() != rank) {
+        throw ModelError(label + ": dataset '" + name + "' has shape " + shape_text(info.dims) +
+                         " but must be " + (rank == 1 ? "1-D" : "2-D [inputs, outputs]"));
+    }
+    if (!info.unavailable_filter.empty()) {
+        throw ModelError(label + ": dataset '" + name + "' uses the filter " +
+                         info.unavailable_filter + ", which this HDF5 cannot decode");
+    }
+    return h5::read_all(dataset.get(), dims);
+}
+
+DenseLayer read_dense(hid_t group, const std::string& label) {
+    DenseLayer dense;
+    std::vector<std::int64_t> dims;
+    dense.weights = read_parameters(group, "weights", 2, dims, label);
+    dense.inputs = dims[0];
+    dense.outputs = dims[1];
+    if (h5::object_type(group, "bias") != h5::ObjectType::Missing) {
+        dense.bias = read_parameters(group, "bias", 1, dims, label);
+        if (dims[0] != dense.outputs) {
+            throw ModelError(label + ": dataset 'bias' has shape " + shape_text(dims) +
+                             " but the weights have " + std::to_string(dense.outputs) +
+                             " outputs: expected [" + std::to_string(dense.outputs) + "]");
+        }
+    }
+    return dense;
+}
+
+AffineLayer read_affine(hid_t group, const std::string& label) {
+    AffineLayer affine;
+    std::vector<std::int64_t> scale_dims;
+    std::vector<std::int64_t> shift_dims;
+    affine.scale = read_parameters(group, "scale", 1, scale_dims, label);
+    affine.shift = read_parameters(group, "shift", 1, shift_dims, label);
+    if (scale_dims != shift_dims) {
+        throw ModelError(label + ": dataset 'scale' has shape " + shape_text(scale_dims) +
+                         " but 'shift' has shape " + shape_text(shift_dims) +
+                         "; both need one value per feature");
+    }
+    return affine;
+}
+
+ActivationLayer read_activation(hid_t group, const std::string& label) {
+    if (!h5::has_attribute(group, "function")) {
+        throw ModelError(label + ": the attribute 'function' is missing; set it to one of " +
+                         activation_names());
+    }
+    const std::string name = h5::read_string_attribute(group, "function");
+    const std::optional<Activation> function = parse_activation(name);
+    if (!function) {
+        throw ModelError(label + ": unknown activation function '" + name +
+                         "'; supported functions are " + activation_names());
+    }
+    ActivationLayer activation{*function, default_alpha(*function)};
+    if (h5::has_attribute(group, "alpha")) {
+        if (!uses_alpha(*function)) {
+            throw ModelError(label + ": attribute 'alpha' is not used by " + name +
+                             "; remove it (only " + alpha_functions() + " take an alpha)");
+        }
+        const double alpha = h5::read_double_attribute(group, "alpha");
+        if (!std::isfinite(alpha) || !std::isfinite(static_cast<float>(alpha))) {
+            throw ModelError(label + ": attribute 'alpha' is not a finite float32 value");
+        }
+        activation.alpha = static_cast<float>(alpha);
+    }
+    return activation;
+}
+
+Layer read_layer(hid_t layers, const std::string& group_name, std::size_t index,
+                 const std::string& file_label) {
+    std::string label = file_label + " layer " + std::to_string(index);
+    try {
+        h5::Handle group = h5::open_group(layers, group_name);
+        if (!h5::has_attribute(group.get(), "kind")) {
+            throw ModelError(label + ": the attribute 'kind' is missing; set it to one of " +
+                             quoted_list({"dense", "affine", "activation"}));
+        }
+        const std::string kind = h5::read_string_attribute(group.get(), "kind");
+        const auto& specs = kind_specs();
+        const auto spec = std::find_if(specs.begin(), specs.end(),
+                                       [&](const KindSpec& s) { return s.kind == kind; });
+        if (spec == specs.end()) {
+            throw ModelError(label + ": unknown kind '" + kind + "'; supported kinds are " +
+                             quoted_list({"dense", "affine", "activation"}));
+        }
+        label += " (" + kind + ")";
+        check_layer_members(group.get(), *spec, label);
+        if (kind == "dense") return read_dense(group.get(), label);
+        if (kind == "affine") return read_affine(group.get(), label);
+        return read_activation(group.get(), label);
+    } catch (const IoError& error) {
+        throw ModelError(label + ": " + error.what());
+    }
+}
+
+Model read_model(hid_t file, const std::string& label) {
+    check_marker_and_version(file, label);
+    check_root_members(file, label);
+    Model model;
+    if (!h5::has_attribute(file, "input_width")) {
+        throw ModelError(label +
+                         " has no 'input_width' attribute; set it to the number of "
+                         "features the first layer takes");
+    }
+    model.input_width = h5::read_int_attribute(file, "input_width");
+    if (h5::has_attribute(file, "producer")) {
+        model.producer = h5::read_string_attribute(file, "producer");
+    }
+    if (h5::has_attribute(file, "description")) {
+        model.description = h5::read_string_attribute(file, "description");
+    }
+    if (h5::object_type(file, "/" + std::string(layers_group)) != h5::ObjectType::Group) {
+        throw ModelError(label + " has no group '/" + std::string(layers_group) + "'; see " +
+                         std::string(format_doc));
+    }
+    h5::Handle layers = h5::open_group(file, std::string(layers_group));
+    const std::vector<std::string> names = layer_group_names(layers.get(), label);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        model.layers.push_back(read_layer(layers.get(), names[i], i, label));
+    }
+    return model;
+}
+
+// ---- saving ---------------------------------------------------------------------------------
+
+void write_parameters(hid_t group, const std::string& name, const std::vector<float>& values,
+                      const std::vector<std::int64_t>& dims) {
+    h5::Handle dataset = h5::create_dataset(group, name, dims, H5T_IEEE_F32LE);
+    if (!values.empty()) h5::write_all(dataset.get(), values.data());
+}
+
+void write_layer(hid_t group, const Layer& layer) {
+    if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("dense"));
+        write_parameters(group, "weights", dense->weights, {dense->inputs, dense->outputs});
+        if (!dense->bias.empty()) {
+            write_parameters(group, "bias", dense->bias,
+                             {static_cast<std::int64_t>(dense->bias.size())});
+        }
+    } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("affine"));
+        write_parameters(group, "scale", affine->scale,
+                         {static_cast<std::int64_t>(affine->scale.size())});
+        write_parameters(group, "shift", affine->shift,
+                         {static_cast<std::int64_t>(affine->shift.size())});
+    } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("activation"));
+        h5::write_attribute(group, "function", std::string(activation_name(activation->function)));
+        if (uses_alpha(activation->function)) {
+            h5::write_attribute(group, "alpha", static_cast<double>(activation->alpha));
+        }
+    }
+}
+
+}  // namespace
+
+Model load_model(const std::string& path) {
+    check_model_file(path);
+    const std::string label = "model '" + path + "'";
+    Model model;
+    try {
+        h5::Handle file = h5::open_file(path);
+        model = read_model(file.get(), label);
+        file.close();
+    } catch (const IoError& error) {
+        throw ModelError(label + ": " + error.what());
+    }
+    try {
+        validate(model);
+    } catch (const Error& error) {
+        rethrow_with_context(error, label);
+    }
+    return model;
+}
+
+void save_model(const Model& model, const std::string& path) {
+    try {
+        h5::Handle file = h5::create_file(path);
+        h5::write_attribute(file.get(), "format", std::string(format_marker));
+        h5::write_attribute(file.get(), "format_version", model_format_version);
+        h5::write_attribute(file.get(), "input_width", model.input_width);
+        if (!model.producer.empty()) h5::write_attribute(file.get(), "producer", model.producer);
+        if (!model.description.empty()) {
+            h5::write_attribute(file.get(), "description", model.description);
+        }
+        {
+            h5::Handle layers = h5::create_group(file.get(), "/" + std::string(layers_group));
+            for (std::size_t i = 0; i < model.layers.size(); ++i) {
+                h5::Handle group = h5::create_group(layers.get(), layer_name(i));
+                write_layer(group.get(), model.layers[i]);
+            }
+        }
+        file.close();
+    } catch (const Error& error) {
+        rethrow_with_context(error, "cannot save model '" + path + "'");
+    }
+}
+
+}  // namespace h5infer

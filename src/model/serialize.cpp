@@ -1,0 +1,229 @@
+// The byte image rank 0 broadcasts after loading a model. Layout (all little-endian):
+//   "H5IM" magic, u32 image version, i64 input_width, string producer, string description,
+//   u64 layer count, then per layer a u8 tag and its fields:
+//     dense:      i64 inputs, i64 outputs, floats weights, floats bias
+//     affine:     floats scale, floats shift
+//     activation: string function name, f32 alpha
+//   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values.
+// Byte order is fixed rather than native so an image stays valid across heterogeneous nodes.
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "h5infer/error.hpp"
+#include "h5infer/model_file.hpp"
+
+namespace h5infer {
+namespace {
+
+constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
+constexpr std::uint32_t image_version = 1;
+constexpr unsigned bits_per_byte = 8;
+
+enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3 };
+
+class Writer {
+public:
+    void bytes(const char* data, std::size_t size) {
+        bytes_.insert(bytes_.end(), data, data + size);
+    }
+
+    template <typename Unsigned>
+    void unsigned_le(Unsigned value) {
+        for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
+            bytes_.push_back(static_cast<char>((value >> (bits_per_byte * i)) & 0xFFU));
+        }
+    }
+
+    void i64(std::int64_t value) { unsigned_le(static_cast<std::uint64_t>(value)); }
+
+    void f32(float value) {
+        std::uint32_t bits = 0;
+        std::memcpy(&bits, &value, sizeof(bits));
+        unsigned_le(bits);
+    }
+
+    void string(const std::string& value) {
+        unsigned_le(static_cast<std::uint64_t>(value.size()));
+        bytes(value.data(), value.size());
+    }
+
+    void floats(const std::vector<float>& values) {
+        unsigned_le(static_cast<std::uint64_t>(values.size()));
+        for (float v : values) f32(v);
+    }
+
+    std::vector<char> take() { return std::move(bytes_); }
+
+private:
+    std::vector<char> bytes_;
+};
+
+/// Reads fields in order; every read checks the remaining size first, so a truncated or
+/// corrupted image throws instead of reading past the end or allocating absurd sizes.
+class Reader {
+public:
+    explicit Reader(const std::vector<char>& bytes) : bytes_(bytes) {}
+
+    const char* take(std::size_t size, const char* what) {
+        if (size > bytes_.size() - offset_) {
+            fail(std::string(what) + " needs " + std::to_string(size) + " bytes but only " +
+                 std::to_string(bytes_.size() - offset_) + " remain");
+        }
+        const char* data = bytes_.data() + offset_;
+        offset_ += size;
+        return data;
+    }
+
+    template <typename Unsigned>
+    Unsigned unsigned_le(const char* what) {
+        const char* data = take(sizeof(Unsigned), what);
+        Unsigned value = 0;
+        for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
+            const auto byte = static_cast<Unsigned>(static_cast<unsigned char>(data[i]));
+            value = static_cast<Unsigned>(value | (byte << (bits_per_byte * i)));
+        }
+        return value;
+    }
+
+    std::int64_t i64(const char* what) {
+        return static_cast<std::int64_t>(unsigned_le<std::uint64_t>(what));
+    }
+
+    float f32(const char* what) {
+        const auto bits = unsigned_le<std::uint32_t>(what);
+        float value = 0;
+        std::memcpy(&value, &bits, sizeof(value));
+        return value;
+    }
+
+    std::string string(const char* what) {
+        const auto size = unsigned_le<std::uint64_t>(what);
+        const char* data = take(checked_size(size, 1, what), what);
+        return {data, data + size};
+    }
+
+    std::vector<float> floats(const char* what) {
+        const auto count = unsigned_le<std::uint64_t>(what);
+        checked_size(count, sizeof(float), what);
+        std::vector<float> values(static_cast<std::size_t>(count));
+        for (float& v : values) v = f32(what);
+        return values;
+    }
+
+    [[nodiscard]] bool at_end() const { return offset_ == bytes_.size(); }
+
+    [[noreturn]] void fail(const std::string& problem) const {
+        throw ModelError("malformed model image (" + std::to_string(bytes_.size()) +
+                         " bytes) at byte " + std::to_string(offset_) + ": " + problem +
+                         "; the image is truncated or was made by another h5infer build");
+    }
+
+private:
+    std::size_t checked_size(std::uint64_t count, std::size_t element, const char* what) const {
+        if (count > (bytes_.size() - offset_) / element) {
+            fail(std::string(what) + " claims " + std::to_string(count) +
+                 " elements, more than the image holds");
+        }
+        return static_cast<std::size_t>(count) * element;
+    }
+
+    const std::vector<char>& bytes_;
+    std::size_t offset_ = 0;
+};
+
+void write_layer(Writer& out, const Layer& layer) {
+    if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Dense));
+        out.i64(dense->inputs);
+        out.i64(dense->outputs);
+        out.floats(dense->weights);
+        out.floats(dense->bias);
+    } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Affine));
+        out.floats(affine->scale);
+        out.floats(affine->shift);
+    } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Activation));
+        out.string(std::string(activation_name(activation->function)));
+        out.f32(activation->alpha);
+    }
+}
+
+Layer read_layer(Reader& in) {
+    const auto tag = in.unsigned_le<std::uint8_t>("layer tag");
+    switch (static_cast<LayerTag>(tag)) {
+        case LayerTag::Dense: {
+            DenseLayer dense;
+            dense.inputs = in.i64("dense inputs");
+            dense.outputs = in.i64("dense outputs");
+            dense.weights = in.floats("dense weights");
+            dense.bias = in.floats("dense bias");
+            return dense;
+        }
+        case LayerTag::Affine: {
+            AffineLayer affine;
+            affine.scale = in.floats("affine scale");
+            affine.shift = in.floats("affine shift");
+            return affine;
+        }
+        case LayerTag::Activation: {
+            const std::string name = in.string("activation function");
+            const std::optional<Activation> function = parse_activation(name);
+            if (!function) in.fail("unknown activation function '" + name + "'");
+            return ActivationLayer{*function, in.f32("activation alpha")};
+        }
+    }
+    in.fail("unknown layer tag " + std::to_string(tag));
+}
+
+}  // namespace
+
+std::vector<char> serialize(const Model& model) {
+    Writer out;
+    out.bytes(image_magic.data(), image_magic.size());
+    out.unsigned_le(image_version);
+    out.i64(model.input_width);
+    out.string(model.producer);
+    out.string(model.description);
+    out.unsigned_le(static_cast<std::uint64_t>(model.layers.size()));
+    for (const Layer& layer : model.layers) write_layer(out, layer);
+    return out.take();
+}
+
+Model deserialize(const std::vector<char>& bytes) {
+    Reader in(bytes);
+    if (std::memcmp(in.take(image_magic.size(), "magic"), image_magic.data(), image_magic.size()) !=
+        0) {
+        in.fail("not a model image (bad magic)");
+    }
+    const auto version = in.unsigned_le<std::uint32_t>("image version");
+    if (version != image_version) {
+        in.fail("image version " + std::to_string(version) + ", this build reads " +
+                std::to_string(image_version));
+    }
+    Model model;
+    model.input_width = in.i64("input width");
+    model.producer = in.string("producer");
+    model.description = in.string("description");
+    const auto layer_count = in.unsigned_le<std::uint64_t>("layer count");
+    // Each layer takes at least one byte, which bounds the reservation by the image size.
+    if (layer_count > bytes.size()) in.fail("layer count " + std::to_string(layer_count));
+    model.layers.reserve(static_cast<std::size_t>(layer_count));
+    for (std::uint64_t i = 0; i < layer_count; ++i) model.layers.push_back(read_layer(in));
+    if (!in.at_end()) in.fail("unexpected bytes after the last layer");
+    try {
+        validate(model);
+    } catch (const Error& error) {
+        rethrow_with_context(error, "model image");
+    }
+    return model;
+}
+
+}  // namespace h5infer

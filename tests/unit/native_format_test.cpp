@@ -1,0 +1,435 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "h5infer/error.hpp"
+#include "h5infer/h5/h5.hpp"
+#include "h5infer/model_file.hpp"
+#include "unit/model_equal.hpp"
+#include "unit/temp_dir.hpp"
+
+namespace h5infer {
+namespace {
+
+using testing::models_equal;
+
+/// Every layer kind and every activation, with non-default alphas where an alpha is allowed.
+Model every_layer_model() {
+    Model model;
+    model.input_width = 3;
+    model.producer = "native_format_test";
+    model.description = "every layer kind";
+    model.layers.emplace_back(AffineLayer{{0.5F, 2.0F, -1.0F}, {0.25F, 0.0F, 3.0F}});
+    model.layers.emplace_back(
+        DenseLayer{3, 4, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {0.1F, 0.2F, 0.3F, 0.4F}});
+    for (Activation function :
+         {Activation::Identity, Activation::Relu, Activation::LeakyRelu, Activation::Elu,
+          Activation::Sigmoid, Activation::Tanh, Activation::GeluErf, Activation::GeluTanh,
+          Activation::Softplus, Activation::Swish, Activation::Softmax}) {
+        model.layers.emplace_back(ActivationLayer{function, default_alpha(function)});
+    }
+    std::get<ActivationLayer>(model.layers[4]).alpha = 0.2F;   // leaky_relu
+    std::get<ActivationLayer>(model.layers[5]).alpha = 0.7F;   // elu
+    std::get<ActivationLayer>(model.layers[11]).alpha = 1.5F;  // swish
+    model.layers.emplace_back(DenseLayer{4, 2, {1, -1, 2, -2, 3, -3, 4, -4}, {}});
+    return model;
+}
+
+void write_floats(hid_t group, const std::string& name, const std::vector<std::int64_t>& dims,
+                  const std::vector<float>& values, hid_t file_type = H5T_IEEE_F32LE) {
+    h5::Handle dataset = h5::create_dataset(group, name, dims, file_type);
+    if (!values.empty()) h5::write_all(dataset.get(), values.data());
+}
+
+class NativeFormat : public ::testing::Test {
+protected:
+    void SetUp() override { h5::silence_errors(); }
+
+    /// A file with valid root attributes and an empty /layers group, for tests to fill.
+    h5::Handle new_model_file(std::int64_t version = model_format_version) const {
+        h5::Handle file = h5::create_file(path_);
+        h5::write_attribute(file.get(), "format", std::string("h5infer-model"));
+        h5::write_attribute(file.get(), "format_version", version);
+        h5::write_attribute(file.get(), "input_width", std::int64_t{2});
+        h5::Handle layers = h5::create_group(file.get(), "/layers");
+        return file;
+    }
+
+    /// A layer group /layers/<name> with its kind attribute set.
+    static h5::Handle new_layer(hid_t file, const std::string& name, const std::string& kind) {
+        h5::Handle group = h5::create_group(file, "/layers/" + name);
+        h5::write_attribute(group.get(), "kind", kind);
+        return group;
+    }
+
+    /// A 2 -> 2 dense layer, valid on its own.
+    static h5::Handle new_dense(hid_t file, const std::string& name) {
+        h5::Handle group = new_layer(file, name, "dense");
+        write_floats(group.get(), "weights", {2, 2}, {1, 2, 3, 4});
+        return group;
+    }
+
+    /// The message of the ModelError load_model throws (other exceptions fail the test).
+    [[nodiscard]] std::string load_error() const {
+        try {
+            (void)load_model(path_);
+        } catch (const ModelError& error) {
+            return error.what();
+        }
+        ADD_FAILURE() << "load_model accepted " << path_;
+        return "";
+    }
+
+    /// Checks that loading fails with a message naming the file and containing every part.
+    void expect_load_error(const std::vector<std::string>& parts) const {
+        const std::string message = load_error();
+        EXPECT_NE(message.find("'" + path_ + "'"), std::string::npos) << message;
+        for (const std::string& part : parts) {
+            EXPECT_NE(message.find(part), std::string::npos)
+                << "no '" << part << "' in: " << message;
+        }
+    }
+
+    void write_text(const std::string& text) const { std::ofstream(path_) << text; }
+
+    testing::TempDir dir_;
+    std::string path_ = dir_.file("model.h5");
+};
+
+TEST_F(NativeFormat, RoundTripsEveryLayerKindAndActivation) {
+    const Model model = every_layer_model();
+    save_model(model, path_);
+    EXPECT_TRUE(models_equal(load_model(path_), model));
+}
+
+TEST_F(NativeFormat, SavesFloat32DatasetsAndRootAttributes) {
+    save_model(every_layer_model(), path_);
+    h5::Handle file = h5::open_file(path_);
+    EXPECT_EQ(h5::read_string_attribute(file.get(), "format"), "h5infer-model");
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "format_version"), 1);
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "input_width"), 3);
+    EXPECT_EQ(h5::read_string_attribute(file.get(), "producer"), "native_format_test");
+    h5::Handle weights = h5::open_dataset(file.get(), "/layers/0001/weights");
+    const h5::DatasetInfo info = h5::dataset_info(weights.get());
+    EXPECT_EQ(info.type_description, "float32");
+    EXPECT_EQ(info.dims, (std::vector<std::int64_t>{3, 4}));
+    h5::Handle relu = h5::open_group(file.get(), "/layers/0003");
+    EXPECT_FALSE(h5::has_attribute(relu.get(), "alpha"));
+}
+
+TEST_F(NativeFormat, ReadsFloat64Weights) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "dense");
+        write_floats(layer.get(), "weights", {2, 3}, {1, 2, 3, 4, 5, 6.5F}, H5T_IEEE_F64LE);
+        write_floats(layer.get(), "bias", {3}, {0.5F, 0, -0.5F}, H5T_IEEE_F64LE);
+    }
+    const Model model = load_model(path_);
+    ASSERT_EQ(model.layers.size(), 1U);
+    const auto& dense = std::get<DenseLayer>(model.layers[0]);
+    EXPECT_EQ(dense.inputs, 2);
+    EXPECT_EQ(dense.outputs, 3);
+    EXPECT_EQ(dense.weights, (std::vector<float>{1, 2, 3, 4, 5, 6.5F}));
+    EXPECT_EQ(dense.bias, (std::vector<float>{0.5F, 0, -0.5F}));
+}
+
+TEST_F(NativeFormat, ReadsUnpaddedLayerNamesInNumericOrder) {
+    {
+        h5::Handle file = new_model_file();
+        for (int i = 0; i < 11; ++i) {
+            h5::Handle layer = new_layer(file.get(), std::to_string(i), "activation");
+            h5::write_attribute(layer.get(), "function", std::string(i == 10 ? "tanh" : "relu"));
+        }
+    }
+    const Model model = load_model(path_);
+    ASSERT_EQ(model.layers.size(), 11U);
+    EXPECT_EQ(std::get<ActivationLayer>(model.layers[10]).function, Activation::Tanh);
+}
+
+TEST_F(NativeFormat, AbsentAlphaMeansTheDefault) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("leaky_relu"));
+    }
+    EXPECT_FLOAT_EQ(std::get<ActivationLayer>(load_model(path_).layers[0]).alpha, 0.01F);
+}
+
+TEST_F(NativeFormat, MissingFileIsReported) {
+    expect_load_error({"model file", "does not exist"});
+}
+
+TEST_F(NativeFormat, DirectoryIsReported) {
+    std::filesystem::create_directory(path_);
+    expect_load_error({"is a directory"});
+}
+
+TEST_F(NativeFormat, TextFileIsNotHdf5) {
+    write_text("layers: [dense, relu]\n");
+    expect_load_error({"is not an HDF5 file", "docs/model-format.md"});
+}
+
+TEST_F(NativeFormat, EmptyFileIsNotHdf5) {
+    write_text("");
+    expect_load_error({"is not an HDF5 file"});
+}
+
+TEST_F(NativeFormat, RandomBytesAreNotHdf5) {
+    std::mt19937 engine(7);
+    std::ofstream out(path_, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) out.put(static_cast<char>(engine() & 0xFFU));
+    out.close();
+    expect_load_error({"is not an HDF5 file"});
+}
+
+TEST_F(NativeFormat, TruncatedModelIsReported) {
+    save_model(every_layer_model(), path_);
+    std::filesystem::resize_file(path_, std::filesystem::file_size(path_) / 2);
+    expect_load_error({"HDF5:", "truncated"});
+}
+
+TEST_F(NativeFormat, Hdf5WithoutMarkerIsNotAModel) {
+    {
+        h5::Handle file = h5::create_file(path_);
+        write_floats(file.get(), "weights", {2, 2}, {1, 2, 3, 4});
+    }
+    expect_load_error({"is not an h5infer model", "no 'format' attribute", "docs/model-format.md"});
+}
+
+TEST_F(NativeFormat, WrongMarkerIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "format", std::string("keras"));
+    }
+    expect_load_error({"is not an h5infer model", "'keras'"});
+}
+
+TEST_F(NativeFormat, NewerFormatVersionIsRejected) {
+    new_model_file(2);
+    expect_load_error({"newer h5infer", "format version 2, this build reads up to 1"});
+}
+
+TEST_F(NativeFormat, MissingInputWidthIsRejected) {
+    {
+        h5::Handle file = h5::create_file(path_);
+        h5::write_attribute(file.get(), "format", std::string("h5infer-model"));
+        h5::write_attribute(file.get(), "format_version", std::int64_t{1});
+    }
+    expect_load_error({"no 'input_width' attribute"});
+}
+
+TEST_F(NativeFormat, UnknownRootAttributeIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "framework", std::string("torch"));
+    }
+    expect_load_error({"unknown root attribute 'framework'", "'input_width'"});
+}
+
+TEST_F(NativeFormat, MissingLayersGroupIsRejected) {
+    {
+        h5::Handle file = h5::create_file(path_);
+        h5::write_attribute(file.get(), "format", std::string("h5infer-model"));
+        h5::write_attribute(file.get(), "format_version", std::int64_t{1});
+        h5::write_attribute(file.get(), "input_width", std::int64_t{2});
+    }
+    expect_load_error({"no group '/layers'"});
+}
+
+TEST_F(NativeFormat, EmptyLayersGroupIsRejected) {
+    new_model_file();
+    expect_load_error({"holds no layers"});
+}
+
+TEST_F(NativeFormat, GapInLayerNumbersIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        new_dense(file.get(), "0000");
+        new_dense(file.get(), "0002");
+    }
+    expect_load_error({"without gaps", "layer 0001 is missing"});
+}
+
+TEST_F(NativeFormat, DuplicateLayerNumberIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        new_dense(file.get(), "0000");
+        new_dense(file.get(), "0");
+    }
+    expect_load_error({"without gaps", "'0' and '0000' both name layer 0"});
+}
+
+TEST_F(NativeFormat, NonNumericLayerNameIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        new_dense(file.get(), "first");
+    }
+    expect_load_error({"'/layers/first' is not a layer number"});
+}
+
+TEST_F(NativeFormat, LayerThatIsNotAGroupIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layers = h5::open_group(file.get(), "/layers");
+        write_floats(layers.get(), "0000", {2}, {1, 2});
+    }
+    expect_load_error({"'/layers/0000' is not a group"});
+}
+
+TEST_F(NativeFormat, MissingKindIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = h5::create_group(file.get(), "/layers/0000");
+    }
+    expect_load_error({"layer 0:", "'kind' is missing", "'dense', 'affine', 'activation'"});
+}
+
+TEST_F(NativeFormat, UnknownKindListsSupportedKinds) {
+    {
+        h5::Handle file = new_model_file();
+        new_dense(file.get(), "0000");
+        new_layer(file.get(), "0001", "conv2d");
+    }
+    expect_load_error({"layer 1:", "unknown kind 'conv2d'", "'dense', 'affine', 'activation'"});
+}
+
+TEST_F(NativeFormat, UnknownAttributeListsWhatTheKindAllows) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        h5::write_attribute(layer.get(), "momentum", 0.9);
+    }
+    expect_load_error({"layer 0 (dense)", "unknown attribute 'momentum'", "'weights', 'bias'"});
+}
+
+TEST_F(NativeFormat, UnknownDatasetListsWhatTheKindAllows) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "affine");
+        write_floats(layer.get(), "scale", {2}, {1, 1});
+        write_floats(layer.get(), "shift", {2}, {0, 0});
+        write_floats(layer.get(), "running_mean", {2}, {0, 0});
+    }
+    expect_load_error({"layer 0 (affine)", "unknown dataset 'running_mean'", "'scale', 'shift'"});
+}
+
+TEST_F(NativeFormat, UnknownActivationListsTheSupportedOnes) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("relu6"));
+    }
+    expect_load_error(
+        {"layer 0 (activation)", "unknown activation function 'relu6'", activation_names()});
+}
+
+TEST_F(NativeFormat, AlphaOnFunctionWithoutAlphaIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("relu"));
+        h5::write_attribute(layer.get(), "alpha", 0.5);
+    }
+    expect_load_error({"layer 0 (activation)", "'alpha' is not used by relu"});
+}
+
+TEST_F(NativeFormat, NonFiniteAlphaIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("elu"));
+        h5::write_attribute(layer.get(), "alpha", std::numeric_limits<double>::quiet_NaN());
+    }
+    expect_load_error({"layer 0 (activation)", "'alpha' is not a finite"});
+}
+
+TEST_F(NativeFormat, StringAlphaIsAModelError) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("swish"));
+        h5::write_attribute(layer.get(), "alpha", std::string("one"));
+    }
+    expect_load_error({"layer 0 (activation)", "'alpha' is not a number"});
+}
+
+TEST_F(NativeFormat, MissingWeightsAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        new_layer(file.get(), "0000", "dense");
+    }
+    expect_load_error({"layer 0 (dense)", "'weights' is missing"});
+}
+
+TEST_F(NativeFormat, WeightsOfWrongRankAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "dense");
+        write_floats(layer.get(), "weights", {4}, {1, 2, 3, 4});
+    }
+    expect_load_error({"layer 0 (dense)", "'weights' has shape [4] but must be 2-D"});
+}
+
+TEST_F(NativeFormat, BiasOfWrongShapeIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        write_floats(layer.get(), "bias", {3}, {1, 2, 3});
+    }
+    expect_load_error({"layer 0 (dense)", "'bias' has shape [3]", "expected [2]"});
+}
+
+TEST_F(NativeFormat, AffineShapesMustMatch) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "affine");
+        write_floats(layer.get(), "scale", {2}, {1, 1});
+        write_floats(layer.get(), "shift", {1, 2}, {0, 0});
+    }
+    expect_load_error({"layer 0 (affine)", "'shift' has shape [1, 2] but must be 1-D"});
+}
+
+TEST_F(NativeFormat, IntegerWeightsAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "dense");
+        write_floats(layer.get(), "weights", {2, 2}, {1, 2, 3, 4}, H5T_STD_I32LE);
+    }
+    expect_load_error({"layer 0 (dense)", "'weights' has type int32", "float32 or float64"});
+}
+
+TEST_F(NativeFormat, StringWeightsAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "dense");
+        h5::Handle weights = h5::create_dataset(layer.get(), "weights", {2, 2}, H5T_C_S1);
+    }
+    expect_load_error({"layer 0 (dense)", "'weights' has type string"});
+}
+
+TEST_F(NativeFormat, WidthsThatDoNotChainAreRejected) {
+    Model model = every_layer_model();
+    model.layers.emplace_back(DenseLayer{3, 1, {1, 2, 3}, {}});
+    save_model(model, path_);
+    expect_load_error({"layer 14 (dense)", "do not chain"});
+}
+
+TEST_F(NativeFormat, NanWeightsAreRejected) {
+    Model model = every_layer_model();
+    std::get<DenseLayer>(model.layers[1]).weights[5] = std::numeric_limits<float>::quiet_NaN();
+    save_model(model, path_);
+    expect_load_error({"layer 1 (dense) weights contain NaN or Inf"});
+}
+
+TEST_F(NativeFormat, SaveToMissingDirectoryIsAnIoError) {
+    EXPECT_THROW(save_model(every_layer_model(), dir_.file("missing/model.h5")), IoError);
+}
+
+}  // namespace
+}  // namespace h5infer

@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "h5infer/error.hpp"
+#include "h5infer/model_file.hpp"
+#include "unit/model_equal.hpp"
+
+namespace h5infer {
+namespace {
+
+Model sample_model() {
+    Model model;
+    model.input_width = 2;
+    model.producer = "serialize_test";
+    model.description = "a model with \0 inside and unicode \xc3\xa9";
+    model.layers.emplace_back(AffineLayer{{2.0F, -0.5F}, {1.0F, 0.0F}});
+    model.layers.emplace_back(DenseLayer{2, 3, {1, 2, 3, 4, 5, 6}, {0.5F, -0.5F, 1e-30F}});
+    model.layers.emplace_back(ActivationLayer{Activation::Elu, 0.3F});
+    model.layers.emplace_back(DenseLayer{3, 1, {-1, 0, 1}, {}});
+    model.layers.emplace_back(ActivationLayer{Activation::Softmax, 0.0F});
+    return model;
+}
+
+/// The message of the ModelError deserialize throws, or "" if it accepts the image.
+std::string deserialize_error(const std::vector<char>& bytes) {
+    try {
+        (void)deserialize(bytes);
+    } catch (const ModelError& error) {
+        return error.what();
+    }
+    return "";
+}
+
+TEST(Serialize, RoundTripEqualsTheModel) {
+    const Model model = sample_model();
+    EXPECT_TRUE(testing::models_equal(deserialize(serialize(model)), model));
+}
+
+TEST(Serialize, ImageIsLittleEndianWithMagicAndVersion) {
+    const std::vector<char> bytes = serialize(sample_model());
+    ASSERT_GE(bytes.size(), 16U);
+    EXPECT_EQ(std::string(bytes.data(), 4), "H5IM");
+    EXPECT_EQ(std::vector<char>(bytes.begin() + 4, bytes.begin() + 8),
+              (std::vector<char>{1, 0, 0, 0}));
+    EXPECT_EQ(std::vector<char>(bytes.begin() + 8, bytes.begin() + 16),
+              (std::vector<char>{2, 0, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST(Serialize, EveryTruncationIsRejected) {
+    const std::vector<char> bytes = serialize(sample_model());
+    for (std::size_t size = 0; size < bytes.size(); ++size) {
+        const std::string message =
+            deserialize_error(std::vector<char>(bytes.begin(), bytes.begin() + size));
+        EXPECT_NE(message.find("malformed model image"), std::string::npos)
+            << "size " << size << ": " << message;
+    }
+}
+
+TEST(Serialize, TrailingBytesAreRejected) {
+    std::vector<char> bytes = serialize(sample_model());
+    bytes.push_back(0);
+    EXPECT_NE(deserialize_error(bytes).find("unexpected bytes after the last layer"),
+              std::string::npos);
+}
+
+TEST(Serialize, BadMagicIsRejected) {
+    std::vector<char> bytes = serialize(sample_model());
+    bytes[0] = 'X';
+    EXPECT_NE(deserialize_error(bytes).find("bad magic"), std::string::npos);
+}
+
+TEST(Serialize, HugeCountIsRejectedWithoutAllocating) {
+    Model model;
+    model.input_width = 1;
+    model.layers.emplace_back(AffineLayer{{1.0F}, {0.0F}});
+    std::vector<char> bytes = serialize(model);
+    // The affine scale count follows magic, version, width, two empty strings, count and tag.
+    const std::size_t count_offset = 4 + 4 + 8 + 8 + 8 + 8 + 1;
+    const std::uint64_t huge = std::numeric_limits<std::uint64_t>::max() / 2;
+    for (std::size_t i = 0; i < sizeof(huge); ++i) {
+        bytes[count_offset + i] = static_cast<char>((huge >> (8 * i)) & 0xFFU);
+    }
+    EXPECT_NE(deserialize_error(bytes).find("more than the image holds"), std::string::npos);
+}
+
+TEST(Serialize, InvalidModelIsRejectedByValidate) {
+    Model model = sample_model();
+    std::get<DenseLayer>(model.layers[3]).weights[0] = std::numeric_limits<float>::infinity();
+    const std::string message = deserialize_error(serialize(model));
+    EXPECT_NE(message.find("model image: layer 3 (dense) weights contain NaN or Inf"),
+              std::string::npos)
+        << message;
+}
+
+}  // namespace
+}  // namespace h5infer
