@@ -1,0 +1,161 @@
+#include "io/input.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "h5infer/error.hpp"
+
+namespace h5infer::io {
+namespace {
+
+bool is_regular_file(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+std::string list_of(const std::vector<std::string>& items) {
+    std::string text;
+    for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+    return text.empty() ? "none" : text;
+}
+
+void check_file(const std::string& file) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0) {
+        throw InputError("input file " + quoted(file) + " cannot be read: " +
+                         std::strerror(errno) + " (check the path given to --input)");
+    }
+    if (S_ISDIR(info.st_mode)) {
+        throw InputError("input " + quoted(file) + " is a directory, not an HDF5 file");
+    }
+    if (!h5::is_hdf5(file)) {
+        throw InputError("input file " + quoted(file) +
+                         " is not an HDF5 file (import CSV data first, or check the path)");
+    }
+}
+
+// When --input names only a file, the file must hold exactly one 2-D dataset.
+std::string find_only_matrix(hid_t file, const std::string& name) {
+    std::vector<std::string> matrices;
+    std::vector<std::string> all;
+    for (const std::string& path : h5::dataset_paths(file)) {
+        h5::Handle dataset = h5::open_dataset(file, path);
+        const h5::DatasetInfo info = h5::dataset_info(dataset.get());
+        all.push_back(path + " " + std::to_string(info.dims.size()) + "-D");
+        if (info.dims.size() == 2) matrices.push_back(path);
+    }
+    if (matrices.size() == 1) return matrices.front();
+    throw InputError("input file " + quoted(name) + " holds " + std::to_string(matrices.size()) +
+                     " 2-D datasets (" + list_of(all) +
+                     "): name one with --input FILE:DATASET");
+}
+
+std::string absolute_dataset(const std::string& path) {
+    return path.rfind('/', 0) == 0 ? path : "/" + path;
+}
+
+void check_dataset(const h5::DatasetInfo& info, const std::string& where,
+                   std::int64_t model_width) {
+    if (info.dims.size() != 2) {
+        throw InputError(where + " is " + std::to_string(info.dims.size()) +
+                         "-D; h5infer needs a 2-D dataset of rows x features");
+    }
+    if (info.type_class != H5T_INTEGER && info.type_class != H5T_FLOAT) {
+        throw InputError(where + " holds " + info.type_description +
+                         " values; h5infer needs a numeric (integer or floating-point) dataset");
+    }
+    if (!info.unavailable_filter.empty()) {
+        throw InputError(where + " is compressed with " + info.unavailable_filter +
+                         ", which this HDF5 cannot decode; rewrite it with gzip or no "
+                         "compression (e.g. h5repack -f GZIP=4)");
+    }
+    if (info.dims[1] != model_width) {
+        throw InputError(where + " has " + std::to_string(info.dims[1]) +
+                         " features per row but the model expects " +
+                         std::to_string(model_width) + ": check the dataset or the model");
+    }
+}
+
+}  // namespace
+
+DatasetRef parse_input_ref(const std::string& argument) {
+    const std::size_t colon = argument.rfind(':');
+    if (is_regular_file(argument) || colon == std::string::npos || colon == 0) {
+        return {argument, ""};
+    }
+    return {argument.substr(0, colon), argument.substr(colon + 1)};
+}
+
+DatasetRef parse_output_ref(const std::string& argument, const std::string& default_dataset) {
+    const std::size_t colon = argument.rfind(':');
+    if (colon != std::string::npos && colon > 0 && colon + 1 < argument.size() &&
+        argument[colon + 1] == '/') {
+        return {argument.substr(0, colon), argument.substr(colon + 1)};
+    }
+    return {argument, default_dataset};
+}
+
+InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
+    check_file(ref.file);
+    h5::Handle file;
+    try {
+        file = h5::open_file(ref.file);
+    } catch (const Error& error) {
+        throw InputError("input file " + quoted(ref.file) +
+                         " cannot be opened (damaged or truncated?): " + error.what());
+    }
+    InputInfo info;
+    info.file = ref.file;
+    info.dataset =
+        ref.dataset.empty() ? find_only_matrix(file.get(), ref.file) : absolute_dataset(ref.dataset);
+    const std::string where = "dataset " + quoted(info.dataset) + " in " + quoted(ref.file);
+    switch (h5::object_type(file.get(), info.dataset)) {
+        case h5::ObjectType::Missing: {
+            std::vector<std::string> paths;
+            try {
+                paths = h5::dataset_paths(file.get());
+            } catch (const Error&) {
+                // Listing is only a hint; the missing dataset is the error to report.
+            }
+            throw InputError(where + " does not exist (datasets in the file: " + list_of(paths) +
+                             ")");
+        }
+        case h5::ObjectType::Group:
+            throw InputError(quoted(info.dataset) + " in " + quoted(ref.file) +
+                             " is a group, not a dataset: give the dataset inside it");
+        case h5::ObjectType::Other:
+            throw InputError(quoted(info.dataset) + " in " + quoted(ref.file) +
+                             " is not a dataset");
+        case h5::ObjectType::Dataset: break;
+    }
+    try {
+        h5::Handle dataset = h5::open_dataset(file.get(), info.dataset);
+        const h5::DatasetInfo dataset_info = h5::dataset_info(dataset.get());
+        check_dataset(dataset_info, where, model_width);
+        info.rows = dataset_info.dims[0];
+        info.cols = dataset_info.dims[1];
+        info.dtype = dataset_info.type_description;
+    } catch (const IoError& error) {
+        throw InputError(where + " cannot be read: " + error.what());
+    }
+    return info;
+}
+
+InputReader::InputReader(const InputInfo& info) : info_(info) {
+    file_ = h5::open_file(info_.file);
+    dataset_ = h5::open_dataset(file_.get(), info_.dataset);
+}
+
+void InputReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {
+    try {
+        h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, dst);
+    } catch (const Error& error) {
+        rethrow_with_context(error, "reading " + quoted(info_.file) + ":" + info_.dataset);
+    }
+}
+
+}  // namespace h5infer::io

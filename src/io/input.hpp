@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "h5infer/h5/h5.hpp"
+
+namespace h5infer::io {
+
+/// A `FILE[:DATASET]` argument split in two; `dataset` is empty when it was omitted.
+struct DatasetRef {
+    std::string file;
+    std::string dataset;
+};
+
+/// Splits an --input argument. A string naming an existing file is taken whole; otherwise it
+/// is split at its last ':'.
+[[nodiscard]] DatasetRef parse_input_ref(const std::string& argument);
+
+/// Splits an --output argument at its last ':' when a dataset path starting with '/' follows;
+/// otherwise the dataset is `default_dataset`.
+[[nodiscard]] DatasetRef parse_output_ref(const std::string& argument,
+                                          const std::string& default_dataset);
+
+/// What rank 0 learned about the input while validating it.
+struct InputInfo {
+    std::string file;
+    std::string dataset;  ///< absolute path, resolved when the argument omitted it
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    std::string dtype;  ///< e.g. "float64"
+};
+
+/// Validates the input for a model taking `model_width` features: the file exists and is
+/// HDF5, the dataset exists (or is the file's only 2-D dataset), is 2-D and numeric, its
+/// filters are available and its width matches. Throws InputError naming file, dataset and fix.
+[[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width);
+
+/// Reads row blocks of a validated input dataset as float32 on this rank (independent I/O).
+class InputReader {
+public:
+    explicit InputReader(const InputInfo& info);
+
+    /// Reads rows [row_begin, row_begin + rows) into `dst` (rows x cols floats).
+    void read(std::int64_t row_begin, std::int64_t rows, float* dst);
+
+private:
+    InputInfo info_;
+    h5::Handle file_;
+    h5::Handle dataset_;
+};
+
+}  // namespace h5infer::io

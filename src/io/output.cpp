@@ -1,0 +1,163 @@
+#include "io/output.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "h5infer/error.hpp"
+
+namespace h5infer::io {
+namespace {
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+// The signal handler may only touch async-signal-safe state: a fixed buffer and unlink().
+constexpr std::size_t max_path = 4096;
+std::array<char, max_path> pending_path{};      // NOLINT: shared with the signal handler
+volatile std::sig_atomic_t pending_armed = 0;  // NOLINT: shared with the signal handler
+constexpr std::array<int, 3> cleanup_signals{SIGTERM, SIGINT, SIGHUP};
+
+extern "C" void remove_pending_and_reraise(int signal_number) {
+    if (pending_armed != 0) ::unlink(pending_path.data());
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+}
+
+std::string directory_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string name_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+void check_output_path(const std::string& path, bool overwrite) {
+    if (path.empty() || path.back() == '/') {
+        throw IoError("output " + quoted(path) + " names a directory; give a file name");
+    }
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0) {
+        if (S_ISDIR(info.st_mode)) {
+            throw IoError("output " + quoted(path) + " is a directory; give a file name");
+        }
+        if (!overwrite) {
+            throw IoError("output " + quoted(path) +
+                          " exists; pass --overwrite to replace it or choose another name");
+        }
+    }
+    const std::string directory = directory_of(path);
+    if (::stat(directory.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+        throw IoError("output directory " + quoted(directory) +
+                      " does not exist; create it first (mkdir -p " + directory + ")");
+    }
+    // access() says yes to root even on read-only mounts: try creating a file instead.
+    const std::string probe = directory + "/.h5infer-probe-" + std::to_string(::getpid());
+    const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd < 0) {
+        throw IoError("output directory " + quoted(directory) +
+                      " is not writable: " + std::strerror(errno) +
+                      " (choose a directory you can write to)");
+    }
+    ::close(fd);
+    ::unlink(probe.c_str());
+}
+
+std::string temporary_path(const std::string& final_path, const std::string& tag) {
+    const std::string directory = directory_of(final_path);
+    return (directory == "." && final_path.find('/') == std::string::npos ? "" : directory + "/") +
+           "." + name_of(final_path) + ".h5infer-" + tag + ".tmp";
+}
+
+void commit_output(const std::string& temporary, const std::string& final_path,
+                   bool overwrite) {
+    // RENAME_NOREPLACE closes the window between the early existence check and now.
+    const unsigned flags = overwrite ? 0U : RENAME_NOREPLACE;
+    if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, final_path.c_str(), flags) == 0) {
+        return;
+    }
+    if (errno == EINVAL && !overwrite) {  // filesystem without RENAME_NOREPLACE
+        struct stat info {};
+        if (::stat(final_path.c_str(), &info) != 0 &&
+            std::rename(temporary.c_str(), final_path.c_str()) == 0) {
+            return;
+        }
+    }
+    const int error = errno;
+    if (error == EEXIST) {
+        throw IoError("output " + quoted(final_path) +
+                      " appeared while the job ran; the predictions are kept in " +
+                      quoted(temporary) + " (pass --overwrite to replace)");
+    }
+    throw IoError("cannot rename " + quoted(temporary) + " to " + quoted(final_path) + ": " +
+                  std::strerror(error));
+}
+
+void remove_file(const std::string& path) noexcept {
+    if (!path.empty()) ::unlink(path.c_str());
+}
+
+OutputWriter::OutputWriter(const std::string& path, const std::string& dataset,
+                           std::int64_t rows, std::int64_t cols, const mpi::Comm& comm)
+    : cols_(cols) {
+    file_ = h5::create_file_parallel(path, comm);
+    dataset_ = h5::create_dataset(file_.get(), dataset, {rows, cols}, H5T_IEEE_F32LE);
+}
+
+void OutputWriter::write(std::int64_t row_begin, std::int64_t rows, const float* src) {
+    h5::write_rows_collective(dataset_.get(), row_begin, rows, cols_, src);
+    if (not_collective_.empty()) not_collective_ = h5::last_write_not_collective_cause();
+}
+
+void OutputWriter::set_attribute(const std::string& name, const std::string& value) {
+    h5::write_attribute(file_.get(), name, value);
+}
+
+void OutputWriter::set_attribute(const std::string& name, std::int64_t value) {
+    h5::write_attribute(file_.get(), name, value);
+}
+
+void OutputWriter::set_attribute(const std::string& name, double value) {
+    h5::write_attribute(file_.get(), name, value);
+}
+
+void OutputWriter::close() {
+    dataset_.close();
+    file_.close();
+}
+
+TemporaryOutput::TemporaryOutput(std::string path) : path_(std::move(path)) {
+    if (path_.size() < max_path) {
+        std::copy(path_.begin(), path_.end(), pending_path.begin());
+        pending_path[path_.size()] = '\0';
+        pending_armed = 1;
+        for (int signal_number : cleanup_signals) {
+            std::signal(signal_number, remove_pending_and_reraise);
+        }
+    }
+}
+
+TemporaryOutput::~TemporaryOutput() {
+    if (armed_) remove_file(path_);
+    dismiss();
+}
+
+void TemporaryOutput::dismiss() noexcept {
+    armed_ = false;
+    pending_armed = 0;
+    for (int signal_number : cleanup_signals) std::signal(signal_number, SIG_DFL);
+}
+
+}  // namespace h5infer::io

@@ -1,0 +1,47 @@
+#include "h5infer/plan.hpp"
+
+#include <algorithm>
+
+#include "h5infer/error.hpp"
+
+namespace h5infer {
+
+ChunkPlan::ChunkPlan(std::int64_t rows, std::int64_t chunk_rows, int ranks)
+    : rows_(rows), chunk_rows_(chunk_rows), ranks_(ranks) {
+    H5INFER_ASSERT(rows >= 0 && chunk_rows >= 1 && ranks >= 1);
+    chunk_count_ = (rows_ + chunk_rows_ - 1) / chunk_rows_;
+}
+
+Range ChunkPlan::chunk(std::int64_t index) const {
+    H5INFER_ASSERT(index >= 0 && index < chunk_count_);
+    const std::int64_t begin = index * chunk_rows_;
+    return {begin, std::min(begin + chunk_rows_, rows_)};
+}
+
+Range ChunkPlan::chunks_of(int rank) const {
+    H5INFER_ASSERT(rank >= 0 && rank < ranks_);
+    return {chunk_count_ * rank / ranks_, chunk_count_ * (rank + 1) / ranks_};
+}
+
+Range ChunkPlan::rows_of(int rank) const {
+    const Range chunks = chunks_of(rank);
+    if (chunks.empty()) {
+        const std::int64_t at = std::min(chunks.begin * chunk_rows_, rows_);
+        return {at, at};
+    }
+    return {chunk(chunks.begin).begin, chunk(chunks.end - 1).end};
+}
+
+std::int64_t ChunkPlan::steps() const { return (chunk_count_ + ranks_ - 1) / ranks_; }
+
+std::int64_t ChunkPlan::rows_done_after(std::int64_t steps) const {
+    std::int64_t done = 0;
+    for (int rank = 0; rank < ranks_; ++rank) {
+        const Range chunks = chunks_of(rank);
+        const std::int64_t last = std::min(chunks.begin + steps, chunks.end);
+        if (last > chunks.begin) done += chunk(last - 1).end - chunk(chunks.begin).begin;
+    }
+    return done;
+}
+
+}  // namespace h5infer

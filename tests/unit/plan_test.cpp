@@ -1,0 +1,112 @@
+#include "h5infer/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace h5infer {
+namespace {
+
+struct PlanCase {
+    std::int64_t rows;
+    std::int64_t chunk_rows;
+    int ranks;
+};
+
+const std::vector<PlanCase> plan_cases = {
+    {0, 10, 1},  {0, 10, 4},      {1, 10, 1},     {1, 10, 4},      {10, 10, 3},
+    {11, 10, 3}, {100, 7, 1},     {100, 7, 2},    {100, 7, 3},     {100, 7, 4},
+    {5, 1, 8},   {1000, 1000, 2}, {999, 1000, 2}, {12345, 100, 7}, {3, 2, 64},
+};
+
+TEST(ChunkPlan, CoversEveryRowExactlyOnceInOrder) {
+    for (const PlanCase& c : plan_cases) {
+        const ChunkPlan plan(c.rows, c.chunk_rows, c.ranks);
+        std::int64_t next_row = 0;
+        std::int64_t next_chunk = 0;
+        for (int rank = 0; rank < c.ranks; ++rank) {
+            const Range chunks = plan.chunks_of(rank);
+            EXPECT_EQ(chunks.begin, next_chunk) << "rank " << rank;
+            for (std::int64_t i = chunks.begin; i < chunks.end; ++i) {
+                const Range rows = plan.chunk(i);
+                EXPECT_EQ(rows.begin, next_row);
+                EXPECT_GT(rows.size(), 0);
+                next_row = rows.end;
+            }
+            next_chunk = chunks.end;
+        }
+        EXPECT_EQ(next_row, c.rows) << c.rows << "/" << c.chunk_rows << "/" << c.ranks;
+        EXPECT_EQ(next_chunk, plan.chunk_count());
+    }
+}
+
+TEST(ChunkPlan, ChunkGridDoesNotDependOnRankCount) {
+    const ChunkPlan one(12345, 100, 1);
+    for (int ranks = 2; ranks <= 9; ++ranks) {
+        const ChunkPlan many(12345, 100, ranks);
+        ASSERT_EQ(many.chunk_count(), one.chunk_count());
+        for (std::int64_t i = 0; i < one.chunk_count(); ++i) {
+            EXPECT_EQ(many.chunk(i).begin, one.chunk(i).begin);
+            EXPECT_EQ(many.chunk(i).end, one.chunk(i).end);
+        }
+    }
+}
+
+TEST(ChunkPlan, RanksGetBalancedContiguousRuns) {
+    for (const PlanCase& c : plan_cases) {
+        const ChunkPlan plan(c.rows, c.chunk_rows, c.ranks);
+        std::int64_t least = plan.chunk_count();
+        std::int64_t most = 0;
+        for (int rank = 0; rank < c.ranks; ++rank) {
+            least = std::min(least, plan.chunks_of(rank).size());
+            most = std::max(most, plan.chunks_of(rank).size());
+        }
+        EXPECT_LE(most - least, 1);
+        EXPECT_EQ(plan.steps(), most);
+    }
+}
+
+TEST(ChunkPlan, LastChunkHoldsTheRemainder) {
+    const ChunkPlan plan(25, 10, 2);
+    ASSERT_EQ(plan.chunk_count(), 3);
+    EXPECT_EQ(plan.chunk(2).begin, 20);
+    EXPECT_EQ(plan.chunk(2).end, 25);
+}
+
+TEST(ChunkPlan, RowsOfRankMatchItsChunks) {
+    const ChunkPlan plan(95, 10, 4);  // 10 chunks: 2, 3, 2, 3
+    EXPECT_EQ(plan.rows_of(0).begin, 0);
+    EXPECT_EQ(plan.rows_of(0).end, 20);
+    EXPECT_EQ(plan.rows_of(3).begin, 70);
+    EXPECT_EQ(plan.rows_of(3).end, 95);
+    const ChunkPlan sparse(3, 2, 4);  // 2 chunks over 4 ranks: two ranks get nothing
+    EXPECT_TRUE(sparse.rows_of(0).empty());
+    EXPECT_EQ(sparse.rows_of(1).size(), 2);
+    EXPECT_TRUE(sparse.rows_of(2).empty());
+    EXPECT_EQ(sparse.rows_of(3).size(), 1);
+}
+
+TEST(ChunkPlan, RowsDoneGrowsToTheTotal) {
+    for (const PlanCase& c : plan_cases) {
+        const ChunkPlan plan(c.rows, c.chunk_rows, c.ranks);
+        EXPECT_EQ(plan.rows_done_after(0), 0);
+        std::int64_t previous = 0;
+        for (std::int64_t step = 1; step <= plan.steps(); ++step) {
+            const std::int64_t done = plan.rows_done_after(step);
+            EXPECT_GT(done, previous);
+            previous = done;
+        }
+        EXPECT_EQ(plan.rows_done_after(plan.steps()), c.rows);
+    }
+}
+
+TEST(ChunkPlan, RowsDoneCountsEachRanksFinishedChunks) {
+    const ChunkPlan plan(95, 10, 4);  // ranks hold chunks {0,1} {2,3,4} {5,6} {7,8,9}
+    EXPECT_EQ(plan.rows_done_after(1), 40);
+    EXPECT_EQ(plan.rows_done_after(2), 80);
+    EXPECT_EQ(plan.rows_done_after(3) - plan.rows_done_after(2), 15);  // chunk 4 + the 5-row tail
+    EXPECT_EQ(plan.rows_done_after(3), 95);
+}
+
+}  // namespace
+}  // namespace h5infer
