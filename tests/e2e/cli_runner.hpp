@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h5infer/model.hpp"
+
+namespace h5infer::testing {
+
+/// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    TempDir(TempDir&&) = delete;
+    TempDir& operator=(TempDir&&) = delete;
+    [[nodiscard]] const std::string& path() const { return path_; }
+    /// path() + "/" + name
+    [[nodiscard]] std::string operator/(const std::string& name) const;
+
+private:
+    std::string path_;
+};
+
+/// How a finished command ended and what it printed.
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// Options of a run of the real h5infer binary.
+struct Launch {
+    int ranks = 1;               ///< 0: run the binary directly (MPI singleton)
+    std::string mpiexec_flags;   ///< extra mpiexec flags, e.g. "--bind-to none"
+    std::string environment;     ///< "NAME=value ..." prepended to the command
+};
+
+/// Runs `h5infer <args>` under mpiexec, waits for it and captures its output.
+CommandResult run_h5infer(const std::vector<std::string>& args, const Launch& launch = {});
+
+/// The shell command line run_h5infer() would execute, with stdout and stderr redirected.
+[[nodiscard]] std::string h5infer_command(const std::vector<std::string>& args,
+                                          const Launch& launch, const std::string& out_file,
+                                          const std::string& err_file);
+
+/// Single-quotes a word for the shell.
+[[nodiscard]] std::string shell_quote(const std::string& word);
+
+/// Reads a whole text file ("" if missing).
+[[nodiscard]] std::string read_text(const std::string& path);
+
+/// Names of the entries of a directory.
+[[nodiscard]] std::vector<std::string> list_dir(const std::string& path);
+
+/// A float32 matrix read from an HDF5 dataset.
+struct Matrix {
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    std::vector<float> values;
+};
+[[nodiscard]] Matrix read_matrix(const std::string& file, const std::string& dataset);
+
+/// The Eigen double-precision reference's predictions of `model_file` for a dataset.
+[[nodiscard]] Matrix reference_predictions(const std::string& model_file,
+                                           const std::string& data_file,
+                                           const std::string& dataset);
+
+/// Largest |got - want| / max(1, |want|); the tests' stated tolerance is 1e-5.
+[[nodiscard]] double max_scaled_error(const Matrix& got, const Matrix& want);
+
+}  // namespace h5infer::testing

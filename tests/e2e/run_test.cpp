@@ -1,0 +1,280 @@
+// End-to-end: the real h5infer binary under mpiexec on generated HDF5 files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "e2e/cli_runner.hpp"
+#include "h5infer/generate.hpp"
+#include "h5infer/h5/h5.hpp"
+
+namespace h5infer::testing {
+namespace {
+
+constexpr double tolerance = 1e-5;  // |got - ref| <= 1e-5 * max(1, |ref|) per element
+
+GenerateConfig small_job(const TempDir& dir) {
+    GenerateConfig config;
+    config.data_path = dir / "data.h5";
+    config.dataset = "/features";
+    config.model_path = dir / "model.h5";
+    config.rows = 1009;  // prime: the last chunk is always partial
+    config.features = 13;
+    config.hidden = {31, 17};
+    config.outputs = 5;
+    config.hidden_activation = Activation::Tanh;
+    config.output_activation = Activation::Softmax;
+    return config;
+}
+
+std::vector<std::string> run_args(const TempDir& dir, const std::string& output,
+                                  std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"run",   "--model",  dir / "model.h5", "--input",
+                                  dir / "data.h5:/features", "--output", output};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+bool bitwise_equal(const Matrix& a, const Matrix& b) {
+    return a.rows == b.rows && a.cols == b.cols &&
+           std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
+}
+
+TEST(Run, MatchesReferenceAndIsBitwiseIdenticalOnOneToFourRanks) {
+    TempDir dir;
+    generate(small_job(dir));
+    const Matrix want = reference_predictions(dir / "model.h5", dir / "data.h5", "/features");
+    Matrix first;
+    for (int ranks = 1; ranks <= 4; ++ranks) {
+        const std::string output = dir / ("preds" + std::to_string(ranks) + ".h5");
+        const CommandResult result =
+            run_h5infer(run_args(dir, output, {"--chunk-rows", "100"}), {ranks});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        const Matrix got = read_matrix(output, "/predictions");
+        EXPECT_LE(max_scaled_error(got, want), tolerance) << ranks << " ranks";
+        if (ranks == 1) {
+            first = got;
+        } else {
+            EXPECT_TRUE(bitwise_equal(got, first)) << ranks << " ranks differ from 1 rank";
+        }
+    }
+}
+
+TEST(Run, RepeatedRunsAreBitwiseIdentical) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "a.h5"), {2}).exit_code, 0);
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "b.h5"), {2}).exit_code, 0);
+    EXPECT_TRUE(bitwise_equal(read_matrix(dir / "a.h5", "/predictions"),
+                              read_matrix(dir / "b.h5", "/predictions")));
+}
+
+TEST(Run, TwoChunkSizesAgreeWithinTolerance) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "a.h5", {"--chunk-rows", "7"}), {2}).exit_code, 0);
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "b.h5", {"--chunk-rows", "4096"}), {2}).exit_code,
+              0);
+    EXPECT_LE(max_scaled_error(read_matrix(dir / "a.h5", "/predictions"),
+                               read_matrix(dir / "b.h5", "/predictions")),
+              tolerance);
+}
+
+TEST(Run, ResultsDoNotDependOnBindingOrThreadCount) {
+    TempDir dir;
+    generate(small_job(dir));
+    // mpirun binds 1-2 ranks to a core (1 thread) and leaves 3+ unbound (2 threads here).
+    const CommandResult bound = run_h5infer(run_args(dir, dir / "bound.h5"), {1, "--bind-to core"});
+    ASSERT_EQ(bound.exit_code, 0) << bound.err;
+    const CommandResult unbound =
+        run_h5infer(run_args(dir, dir / "unbound.h5"), {1, "--bind-to none"});
+    ASSERT_EQ(unbound.exit_code, 0) << unbound.err;
+    const CommandResult three =
+        run_h5infer(run_args(dir, dir / "three.h5", {"--threads", "3"}), {1});
+    ASSERT_EQ(three.exit_code, 0) << three.err;
+    EXPECT_NE(bound.out.find("1 rank x 1 thread (affinity mask)"), std::string::npos)
+        << bound.out;
+    EXPECT_NE(three.out.find("x 3 threads (--threads)"), std::string::npos) << three.out;
+    const Matrix reference = read_matrix(dir / "bound.h5", "/predictions");
+    EXPECT_TRUE(bitwise_equal(read_matrix(dir / "unbound.h5", "/predictions"), reference));
+    EXPECT_TRUE(bitwise_equal(read_matrix(dir / "three.h5", "/predictions"), reference));
+}
+
+TEST(Run, ThreadsComeFromSlurmCpusPerTask) {
+    TempDir dir;
+    generate(small_job(dir));
+    const CommandResult result =
+        run_h5infer(run_args(dir, dir / "p.h5"), {1, "", "SLURM_CPUS_PER_TASK=2"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("x 2 threads (SLURM_CPUS_PER_TASK)"), std::string::npos)
+        << result.out;
+}
+
+TEST(Run, ReadsAnyNumericDtypeLayoutAndNestedGroup) {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"float64", "contiguous"}, {"int16", "chunked"}, {"uint8", "gzip"}, {"int64", "gzip"}};
+    for (const auto& [dtype, layout] : cases) {
+        TempDir dir;
+        GenerateConfig config = small_job(dir);
+        config.dataset = "/run1/detector/features";
+        config.dtype = dtype;
+        config.layout = layout;
+        config.chunk_rows = 128;
+        generate(config);
+        const std::string output = dir / "p.h5";
+        const CommandResult result = run_h5infer(
+            {"run", "--model", config.model_path, "--input",
+             config.data_path + ":run1/detector/features", "--output", output},
+            {3});
+        ASSERT_EQ(result.exit_code, 0) << dtype << " " << layout << ": " << result.err;
+        EXPECT_LE(max_scaled_error(read_matrix(output, "/predictions"),
+                                   reference_predictions(config.model_path, config.data_path,
+                                                         config.dataset)),
+                  tolerance)
+            << dtype << " " << layout;
+    }
+}
+
+TEST(Run, DatasetMayBeOmittedWhenTheFileHasOneMatrix) {
+    TempDir dir;
+    generate(small_job(dir));
+    const CommandResult result = run_h5infer(
+        {"run", "--model", dir / "model.h5", "--input", dir / "data.h5", "--output",
+         dir / "p.h5:/out/scores"},
+        {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(read_matrix(dir / "p.h5", "/out/scores").rows, 1009);
+}
+
+TEST(Run, EmptyDatasetGivesEmptyOutput) {
+    for (int ranks : {1, 3}) {
+        TempDir dir;
+        GenerateConfig config = small_job(dir);
+        config.rows = 0;
+        generate(config);
+        const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5"), {ranks});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        const Matrix got = read_matrix(dir / "p.h5", "/predictions");
+        EXPECT_EQ(got.rows, 0);
+        EXPECT_EQ(got.cols, 5);
+    }
+}
+
+TEST(Run, MoreRanksThanChunks) {
+    TempDir dir;
+    GenerateConfig config = small_job(dir);
+    config.rows = 5;
+    generate(config);
+    const CommandResult result =
+        run_h5infer(run_args(dir, dir / "p.h5", {"--chunk-rows", "2"}), {4});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_LE(max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
+                               reference_predictions(dir / "model.h5", dir / "data.h5",
+                                                     "/features")),
+              tolerance);
+}
+
+TEST(Run, RecordsProvenanceAttributes) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "p.h5", {"--chunk-rows", "300"}), {2}).exit_code,
+              0);
+    h5::Handle file = h5::open_file(dir / "p.h5");
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "rows"), 1009);
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "ranks"), 2);
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "chunk_rows"), 300);
+    EXPECT_EQ(h5::read_string_attribute(file.get(), "backend"), "onednn");
+    EXPECT_EQ(h5::read_string_attribute(file.get(), "input_dataset"), "/features");
+    EXPECT_EQ(h5::read_string_attribute(file.get(), "model_sha256").size(), 64U);
+    EXPECT_NE(h5::read_string_attribute(file.get(), "model_path").find("model.h5"),
+              std::string::npos);
+    EXPECT_FALSE(h5::read_string_attribute(file.get(), "h5infer_version").empty());
+    EXPECT_FALSE(h5::read_string_attribute(file.get(), "threads_per_rank").empty());
+    EXPECT_FALSE(h5::read_string_attribute(file.get(), "start_time").empty());
+    EXPECT_GE(h5::read_double_attribute(file.get(), "elapsed_seconds"), 0.0);
+}
+
+TEST(Run, ProgressIsLineOrientedWhenNotATerminal) {
+    TempDir dir;
+    generate(small_job(dir));
+    const CommandResult result = run_h5infer(
+        run_args(dir, dir / "p.h5", {"--chunk-rows", "100", "--progress-interval", "0"}), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out.find('\r'), std::string::npos);
+    EXPECT_NE(result.out.find("rows ("), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("rows/s"), std::string::npos);
+    EXPECT_NE(result.out.find("wrote 1009 rows x 5 outputs"), std::string::npos) << result.out;
+}
+
+TEST(Run, QuietPrintsNothing) {
+    TempDir dir;
+    generate(small_job(dir));
+    const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5", {"--quiet"}), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, "");
+    EXPECT_EQ(result.err, "");
+}
+
+TEST(Run, OverwriteReplacesAnExistingOutput) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "p.h5"), {1}).exit_code, 0);
+    const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5", {"--overwrite"}), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    h5::Handle file = h5::open_file(dir / "p.h5");
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "ranks"), 2);
+}
+
+TEST(Run, ReferenceBackendIsSelectable) {
+    TempDir dir;
+    generate(small_job(dir));
+    const CommandResult result =
+        run_h5infer(run_args(dir, dir / "p.h5", {"--backend", "reference"}), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_LE(max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
+                               reference_predictions(dir / "model.h5", dir / "data.h5",
+                                                     "/features")),
+              1e-6);
+}
+
+TEST(Run, GenerateCommandWritesDataAndModel) {
+    TempDir dir;
+    const CommandResult generated = run_h5infer(
+        {"generate", "--data", dir / "d.h5:/x", "--model", dir / "m.h5", "--rows", "50",
+         "--features", "6", "--hidden", "8,4", "--outputs", "2", "--activation", "gelu_erf",
+         "--output-activation", "sigmoid", "--seed", "7"},
+        {1});
+    ASSERT_EQ(generated.exit_code, 0) << generated.err;
+    const CommandResult result = run_h5infer(
+        {"run", "--model", dir / "m.h5", "--input", dir / "d.h5:/x", "--output", dir / "p.h5"},
+        {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const Matrix got = read_matrix(dir / "p.h5", "/predictions");
+    EXPECT_EQ(got.rows, 50);
+    EXPECT_EQ(got.cols, 2);
+}
+
+TEST(Run, NonFiniteInputPropagatesAndIsCounted) {
+    TempDir dir;
+    generate(small_job(dir));
+    {
+        h5::Handle file = h5::open_file(dir / "data.h5", true);
+        h5::Handle data = h5::open_dataset(file.get(), "/features");
+        std::vector<float> row(13, 0.5F);
+        row[3] = NAN;
+        h5::write_rows(data.get(), 17, 1, 13, row.data());
+        row[3] = INFINITY;
+        h5::write_rows(data.get(), 800, 1, 13, row.data());
+    }
+    const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5"), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("2 input rows with NaN/Inf"), std::string::npos) << result.out;
+    const Matrix got = read_matrix(dir / "p.h5", "/predictions");
+    EXPECT_TRUE(std::isnan(got.values[17 * 5]));
+    EXPECT_TRUE(std::isfinite(got.values[16 * 5]));
+    h5::Handle file = h5::open_file(dir / "p.h5");
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "nonfinite_input_rows"), 2);
+}
+
+}  // namespace
+}  // namespace h5infer::testing

@@ -1,0 +1,187 @@
+// MPI tests, registered at 1, 2, 3 and 4 ranks.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "agree.hpp"
+#include "h5infer/generate.hpp"
+#include "h5infer/h5/h5.hpp"
+#include "h5infer/model_file.hpp"
+#include "h5infer/run.hpp"
+#include "io/output.hpp"
+
+namespace h5infer {
+namespace {
+
+// A directory every rank sees: rank 0 makes it and broadcasts its name.
+class SharedDir {
+public:
+    explicit SharedDir(const mpi::Comm& comm) : comm_(comm) {
+        if (comm.rank() == 0) {
+            std::string pattern = "/tmp/h5infer-mpi-XXXXXX";
+            path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
+        }
+        comm.broadcast(path_, 0);
+    }
+    ~SharedDir() {
+        comm_.barrier();
+        if (comm_.rank() == 0) std::filesystem::remove_all(path_);
+    }
+    SharedDir(const SharedDir&) = delete;
+    SharedDir& operator=(const SharedDir&) = delete;
+    SharedDir(SharedDir&&) = delete;
+    SharedDir& operator=(SharedDir&&) = delete;
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    const mpi::Comm& comm_;
+    std::string path_;
+};
+
+TEST(Agree, EveryRankThrowsTheFailingRanksCode) {
+    const mpi::Comm comm = mpi::Comm::world();
+    const int failing = comm.size() - 1;
+    try {
+        agree(comm, [&] {
+            if (comm.rank() == failing) throw InputError("bad row on the last rank");
+        });
+        FAIL() << "agree() returned although a rank failed";
+    } catch (const ReportedElsewhere& error) {
+        EXPECT_NE(comm.rank(), failing);
+        EXPECT_EQ(error.code(), ExitCode::Input);
+    } catch (const InputError& error) {
+        EXPECT_EQ(comm.rank(), failing);
+        EXPECT_STREQ(error.what(), "bad row on the last rank");
+    }
+}
+
+TEST(Agree, LowestFailingRankSpeaks) {
+    const mpi::Comm comm = mpi::Comm::world();
+    try {
+        agree(comm, [&] { throw ModelError("rank " + std::to_string(comm.rank())); });
+        FAIL();
+    } catch (const ReportedElsewhere& error) {
+        EXPECT_NE(comm.rank(), 0);
+        EXPECT_EQ(error.code(), ExitCode::Model);
+    } catch (const ModelError& error) {
+        EXPECT_EQ(comm.rank(), 0);
+        EXPECT_STREQ(error.what(), "rank 0");
+    }
+}
+
+TEST(Agree, SuccessOnEveryRankReturns) {
+    const mpi::Comm comm = mpi::Comm::world();
+    int calls = 0;
+    agree(comm, [&] { ++calls; });
+    EXPECT_EQ(calls, 1);
+    agree_on_root(comm, 0, [&] { ++calls; });
+    EXPECT_EQ(calls, comm.rank() == 0 ? 2 : 1);
+}
+
+TEST(OutputWriter, CollectiveWritesPlaceEveryRowIncludingRanksWithoutRows) {
+    const mpi::Comm comm = mpi::Comm::world();
+    SharedDir dir(comm);
+    const std::int64_t cols = 3;
+    const ChunkPlan plan(10, 2, comm.size());  // 5 chunks: ranks beyond 5 get none
+    {
+        io::OutputWriter writer(dir / "out.h5", "/group/predictions", plan.rows(), cols, comm);
+        const Range chunks = plan.chunks_of(comm.rank());
+        for (std::int64_t step = 0; step < plan.steps(); ++step) {
+            const Range rows =
+                chunks.begin + step < chunks.end ? plan.chunk(chunks.begin + step) : Range{};
+            std::vector<float> values;
+            for (std::int64_t r = rows.begin; r < rows.end; ++r) {
+                for (std::int64_t c = 0; c < cols; ++c) {
+                    values.push_back(static_cast<float>(r * 10 + c));
+                }
+            }
+            writer.write(rows.begin, rows.size(), values.data());
+        }
+        writer.set_attribute("note", std::string("written by all ranks"));
+        writer.close();
+        EXPECT_EQ(writer.not_collective_cause(), "") << "rank " << comm.rank();
+    }
+    comm.barrier();
+    if (comm.rank() == 0) {
+        h5::Handle file = h5::open_file(dir / "out.h5");
+        h5::Handle data = h5::open_dataset(file.get(), "/group/predictions");
+        std::vector<std::int64_t> dims;
+        const std::vector<float> values = h5::read_all(data.get(), dims);
+        ASSERT_EQ(dims, (std::vector<std::int64_t>{10, 3}));
+        for (std::int64_t r = 0; r < 10; ++r) {
+            for (std::int64_t c = 0; c < cols; ++c) {
+                EXPECT_EQ(values[static_cast<std::size_t>(r * cols + c)],
+                          static_cast<float>(r * 10 + c));
+            }
+        }
+        EXPECT_EQ(h5::read_string_attribute(file.get(), "note"), "written by all ranks");
+    }
+}
+
+TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
+    const mpi::Comm comm = mpi::Comm::world();
+    SharedDir dir(comm);
+    GenerateConfig data;
+    data.data_path = dir / "data.h5";
+    data.model_path = dir / "model.h5";
+    data.rows = 777;
+    data.features = 9;
+    data.hidden = {23};
+    data.outputs = 3;
+    agree_on_root(comm, 0, [&] { generate(data); });
+
+    RunConfig config;
+    config.model_path = data.model_path;
+    config.input = data.data_path + ":/features";
+    config.output = dir / "preds.h5";
+    config.chunk_rows = 50;
+    config.threads = 1;
+    config.quiet = true;
+    const RunReport report = run(config, comm);
+    EXPECT_EQ(report.rows, 777);
+    EXPECT_EQ(report.outputs, 3);
+    EXPECT_EQ(report.ranks, comm.size());
+    EXPECT_TRUE(report.all_writes_collective);
+
+    if (comm.rank() == 0) {
+        h5::Handle file = h5::open_file(config.output);
+        h5::Handle predictions = h5::open_dataset(file.get(), "/predictions");
+        std::vector<std::int64_t> dims;
+        const std::vector<float> got = h5::read_all(predictions.get(), dims);
+        h5::Handle input_file = h5::open_file(data.data_path);
+        h5::Handle input = h5::open_dataset(input_file.get(), "/features");
+        std::vector<std::int64_t> input_dims;
+        const std::vector<float> rows = h5::read_all(input.get(), input_dims);
+        auto reference = kernels::make_network(load_model(data.model_path),
+                                               kernels::Backend::Reference, 777, 1);
+        std::vector<float> want(got.size());
+        reference->forward(rows.data(), 777, want.data());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            ASSERT_LE(std::abs(got[i] - want[i]), 1e-5 * std::max(1.0F, std::abs(want[i])))
+                << "element " << i;
+        }
+    }
+}
+
+TEST(Run, AgreedFailureLeavesNoFile) {
+    const mpi::Comm comm = mpi::Comm::world();
+    SharedDir dir(comm);
+    RunConfig config;
+    config.model_path = dir / "missing-model.h5";
+    config.input = dir / "missing.h5";
+    config.output = dir / "preds.h5";
+    config.quiet = true;
+    try {
+        (void)run(config, comm);
+        FAIL() << "run() succeeded without a model";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.code(), ExitCode::Model);
+        EXPECT_EQ(dynamic_cast<const ReportedElsewhere*>(&error) != nullptr, comm.rank() != 0);
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "preds.h5"));
+}
+
+}  // namespace
+}  // namespace h5infer
