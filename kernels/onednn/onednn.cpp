@@ -1,0 +1,479 @@
+#include "kernels/onednn/onednn.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "h5infer/error.hpp"
+
+// Why blocks of rows, each on one thread, instead of letting oneDNN thread each primitive:
+// oneDNN splits a primitive's work by the thread count it sees at creation, and the split can
+// change the order of the floating-point sums. Measured with oneDNN 2.6.3 over 468 matmul
+// shapes: with AVX-512 (brgemm) no shape changed bits for 2, 3 or 4 threads, but with
+// ONEDNN_MAX_CPU_ISA=AVX2 (jit gemm, what a node without AVX-512 runs) 277 of the 1404
+// (shape, thread count) pairs did: rows=1 with large K (the reduction is split) and 7, 64, 333
+// or 4096 rows (the row split lands on different kernel tails). Here the cut into blocks
+// depends only on the model and the row count, every primitive is created for one thread, and
+// OpenMP only decides which thread runs which block: the bits cannot depend on the thread
+// count, on any ISA. Cost on AVX-512 with two threads: none measurable for 4096 x 512 x 512,
+// about 3-5 % for 2048 x 2048 weights; narrow MLPs got 1.5-2x faster (a block stays in cache
+// through the whole model).
+
+namespace h5infer::kernels {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using Dt = memory::data_type;
+
+// Block rows: enough multiply-adds per block to amortize the per-primitive overhead of a few
+// microseconds and the reloading of the weights per block (at least 128 rows: 64 lost up to
+// 9 % on 2048 x 2048 weights), but several blocks per thread in a chunk of a few thousand rows.
+constexpr std::int64_t block_rows_step = 64;
+constexpr std::int64_t min_block_rows = 128;
+constexpr std::int64_t max_block_rows = 1024;
+constexpr double block_target_flops = 128e6;
+
+/// Where a step reads or writes: the caller's arrays or one of the two scratch buffers.
+enum class Slot { Src, Dst, Buffer0, Buffer1 };
+
+/// An eltwise algorithm with oneDNN's alpha and beta.
+struct Eltwise {
+    dnnl::algorithm algorithm = dnnl::algorithm::eltwise_linear;
+    float alpha = 1.0F;
+    float beta = 0.0F;
+};
+
+/// One step of the compiled model, independent of the row count.
+struct Step {
+    enum class Kind { Matmul, Eltwise, Softmax, Affine };
+    Kind kind = Kind::Eltwise;
+    std::string label;  ///< "layer 3 (dense + relu)", for messages
+    std::int64_t inputs = 0;
+    std::int64_t outputs = 0;
+    std::vector<float> weights;      ///< matmul: inputs x outputs, row-major, affine folded in
+    std::vector<float> bias;         ///< matmul: outputs values, or empty
+    std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
+    std::vector<float> scale;        ///< affine
+    std::vector<float> shift;        ///< affine
+    Slot src = Slot::Src;
+    Slot dst = Slot::Dst;
+    std::vector<memory> weight_layouts;  ///< one reordered copy per layout a primitive wants
+    memory bias_memory;
+};
+
+/// A step's primitive for one block row count.
+struct Kernel {
+    dnnl::primitive primitive;  ///< empty for affine steps
+    memory::desc src_md;
+    memory::desc dst_md;
+    memory::desc scratchpad_md;
+    memory weights;  ///< matmul: the copy in this primitive's layout
+};
+
+/// Per-thread execution state.
+struct Context {
+    dnnl::stream stream;
+    memory scratchpad;
+};
+
+Eltwise eltwise_for(Activation activation, float alpha) {
+    using A = dnnl::algorithm;
+    switch (activation) {
+        case Activation::Identity: return {A::eltwise_linear, 1.0F, 0.0F};
+        case Activation::Relu: return {A::eltwise_relu, 0.0F, 0.0F};
+        case Activation::LeakyRelu: return {A::eltwise_relu, alpha, 0.0F};
+        case Activation::Elu: return {A::eltwise_elu, alpha, 0.0F};
+        case Activation::Sigmoid: return {A::eltwise_logistic, 0.0F, 0.0F};
+        case Activation::Tanh: return {A::eltwise_tanh, 0.0F, 0.0F};
+        case Activation::GeluErf: return {A::eltwise_gelu_erf, 0.0F, 0.0F};
+        case Activation::GeluTanh: return {A::eltwise_gelu_tanh, 0.0F, 0.0F};
+        // In 2.6 soft_relu is log(1 + exp(x)) and ignores alpha (3.x gives alpha a meaning).
+        case Activation::Softplus: return {A::eltwise_soft_relu, 0.0F, 0.0F};
+        case Activation::Swish: return {A::eltwise_swish, alpha, 0.0F};
+        case Activation::Softmax: break;
+    }
+    H5INFER_ASSERT(false && "softmax is not an eltwise");
+    return {};
+}
+
+// W' = diag(scale) W and b' = b + shift W, accumulated in double and rounded once.
+void fold_affine(const AffineLayer& affine, Step& step) {
+    std::vector<double> bias(step.outputs, 0.0);
+    for (std::int64_t n = 0; n < step.outputs && !step.bias.empty(); ++n) bias[n] = step.bias[n];
+    for (std::int64_t k = 0; k < step.inputs; ++k) {
+        for (std::int64_t n = 0; n < step.outputs; ++n) {
+            float& weight = step.weights[k * step.outputs + n];
+            bias[n] += static_cast<double>(affine.shift[k]) * weight;
+            weight = static_cast<float>(static_cast<double>(affine.scale[k]) * weight);
+        }
+    }
+    step.bias.resize(bias.size());
+    for (std::size_t n = 0; n < bias.size(); ++n) step.bias[n] = static_cast<float>(bias[n]);
+}
+
+std::string layer_label(std::size_t index, std::string_view what) {
+    return "layer " + std::to_string(index) + " (" + std::string(what) + ")";
+}
+
+Step dense_step(const DenseLayer& dense, std::size_t index, const AffineLayer* folded) {
+    Step step;
+    step.kind = Step::Kind::Matmul;
+    step.label = layer_label(index, "dense");
+    step.inputs = dense.inputs;
+    step.outputs = dense.outputs;
+    step.weights = dense.weights;
+    step.bias = dense.bias;
+    if (folded != nullptr) fold_affine(*folded, step);
+    return step;
+}
+
+Step activation_step(const ActivationLayer& activation, std::size_t index, std::int64_t width) {
+    Step step;
+    step.label = layer_label(index, activation_name(activation.function));
+    step.inputs = width;
+    step.outputs = width;
+    if (activation.function == Activation::Softmax) {
+        step.kind = Step::Kind::Softmax;
+    } else {
+        step.kind = Step::Kind::Eltwise;
+        step.eltwise = eltwise_for(activation.function, activation.alpha);
+    }
+    return step;
+}
+
+// A matmul needs distinct src and dst buffers; the other steps run in place, except that they
+// never write the caller's src and the last step writes straight into the caller's dst.
+void assign_slots(std::vector<Step>& steps) {
+    Slot current = Slot::Src;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        Step& step = steps[i];
+        step.src = current;
+        if (i + 1 == steps.size()) {
+            step.dst = Slot::Dst;
+        } else if (step.kind != Step::Kind::Matmul && current != Slot::Src) {
+            step.dst = current;
+        } else {
+            step.dst = current == Slot::Buffer0 ? Slot::Buffer1 : Slot::Buffer0;
+        }
+        current = step.dst;
+    }
+}
+
+bool is_fusable_activation(const Layer* layer) {
+    const auto* activation = layer != nullptr ? std::get_if<ActivationLayer>(layer) : nullptr;
+    return activation != nullptr && activation->function != Activation::Softmax;
+}
+
+std::vector<Step> plan_steps(const Model& model) {
+    std::vector<Step> steps;
+    const AffineLayer* pending_affine = nullptr;
+    std::int64_t width = model.input_width;
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+        const Layer& layer = model.layers[i];
+        const Layer* next = i + 1 < model.layers.size() ? &model.layers[i + 1] : nullptr;
+        width = layer_output_width(layer, width);
+        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+            Step step = dense_step(*dense, i, pending_affine);
+            pending_affine = nullptr;
+            if (is_fusable_activation(next)) {
+                const auto& activation = std::get<ActivationLayer>(*next);
+                step.eltwise = eltwise_for(activation.function, activation.alpha);
+                step.label =
+                    layer_label(i, "dense + " + std::string(activation_name(activation.function)));
+                ++i;
+            }
+            steps.push_back(std::move(step));
+        } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+            if (next != nullptr && std::holds_alternative<DenseLayer>(*next)) {
+                pending_affine = affine;
+                continue;
+            }
+            Step step;
+            step.kind = Step::Kind::Affine;
+            step.label = layer_label(i, "affine");
+            step.inputs = step.outputs = width;
+            step.scale = affine->scale;
+            step.shift = affine->shift;
+            steps.push_back(std::move(step));
+        } else {
+            steps.push_back(activation_step(std::get<ActivationLayer>(layer), i, width));
+        }
+    }
+    assign_slots(steps);
+    return steps;
+}
+
+void affine_rows(const Step& step, std::int64_t rows, const float* src, float* dst) {
+    const std::int64_t width = step.inputs;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c = 0; c < width; ++c) {
+            dst[r * width + c] = src[r * width + c] * step.scale[c] + step.shift[c];
+        }
+    }
+}
+
+/// Sets the OpenMP thread count to one for its lifetime: see the comment at the top.
+class OneThreadScope {
+public:
+    OneThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+    ~OneThreadScope() { omp_set_num_threads(saved_); }
+    OneThreadScope(const OneThreadScope&) = delete;
+    OneThreadScope& operator=(const OneThreadScope&) = delete;
+    OneThreadScope(OneThreadScope&&) = delete;
+    OneThreadScope& operator=(OneThreadScope&&) = delete;
+
+private:
+    int saved_ = 1;
+};
+
+class OnednnNetwork final : public Network {
+public:
+    OnednnNetwork(const Model& model, std::int64_t max_rows, int threads);
+
+    void forward(const float* src, std::int64_t rows, float* dst) override;
+
+    [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
+
+private:
+    using Kernels = std::vector<Kernel>;
+
+    const Kernels& kernels_for(std::int64_t rows);
+    Kernel make_kernel(Step& step, std::int64_t rows);
+    memory weights_in_layout(Step& step, const memory::desc& layout);
+    void grow_scratchpads(std::size_t bytes);
+    void run_block(const Kernels& kernels, std::int64_t row_begin, std::int64_t rows,
+                   const float* src, float* dst, Context& context);
+    float* address(Slot slot, std::int64_t width, std::int64_t row_begin, const float* src,
+                   float* dst);
+
+    int threads_ = 1;
+    std::int64_t max_rows_ = 0;
+    std::int64_t block_rows_ = 0;
+    std::vector<Step> steps_;
+    dnnl::engine engine_;
+    std::vector<Context> contexts_;  // one per thread
+    std::size_t scratchpad_bytes_ = 0;
+    std::array<std::vector<float>, 2> buffers_;  // max_rows x the widest intermediate
+    std::map<std::int64_t, Kernels> kernels_;    // by block rows; std::map keeps references
+};
+
+OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads)
+    : threads_(threads),
+      max_rows_(max_rows),
+      block_rows_(onednn_block_rows(model)),
+      steps_(plan_steps(model)) {
+    // The caller's thread count is the process default (the blocks' team uses it too); the
+    // primitives themselves are created under OneThreadScope, see the comment at the top.
+    omp_set_num_threads(threads);
+    std::int64_t buffer_width = 0;
+    for (const Step& step : steps_) {
+        if (step.dst != Slot::Dst) buffer_width = std::max(buffer_width, step.outputs);
+    }
+    for (auto& buffer : buffers_) buffer.resize(max_rows_ * buffer_width);
+    try {
+        engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
+        for (int t = 0; t < threads_; ++t) contexts_.push_back({dnnl::stream(engine_), memory()});
+        for (Step& step : steps_) {
+            if (step.bias.empty()) continue;
+            const memory::desc bias_md({1, step.outputs}, Dt::f32, Tag::ab);
+            step.bias_memory = memory(bias_md, engine_, step.bias.data());
+        }
+    } catch (const dnnl::error& error) {
+        throw Error(ExitCode::Internal, std::string("cannot start oneDNN: ") + error.what());
+    }
+    (void)kernels_for(std::min(block_rows_, max_rows_));
+    if (max_rows_ > block_rows_ && max_rows_ % block_rows_ != 0) {
+        (void)kernels_for(max_rows_ % block_rows_);
+    }
+}
+
+const OnednnNetwork::Kernels& OnednnNetwork::kernels_for(std::int64_t rows) {
+    if (auto found = kernels_.find(rows); found != kernels_.end()) return found->second;
+    const OneThreadScope one_thread;
+    Kernels kernels;
+    std::size_t scratchpad_bytes = 0;
+    for (Step& step : steps_) {
+        kernels.push_back(make_kernel(step, rows));
+        scratchpad_bytes = std::max(scratchpad_bytes, kernels.back().scratchpad_md.get_size());
+    }
+    grow_scratchpads(scratchpad_bytes);
+    return kernels_.emplace(rows, std::move(kernels)).first->second;
+}
+
+Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
+    Kernel kernel;
+    kernel.src_md = memory::desc({rows, step.inputs}, Dt::f32, Tag::ab);
+    kernel.dst_md = memory::desc({rows, step.outputs}, Dt::f32, Tag::ab);
+    if (step.kind == Step::Kind::Affine) return kernel;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const auto inference = dnnl::prop_kind::forward_inference;
+    try {
+        if (step.kind == Step::Kind::Matmul) {
+            if (step.eltwise) {
+                dnnl::post_ops post_ops;
+                post_ops.append_eltwise(1.0F, step.eltwise->algorithm, step.eltwise->alpha,
+                                        step.eltwise->beta);
+                attr.set_post_ops(post_ops);
+            }
+            const memory::desc weights_md({step.inputs, step.outputs}, Dt::f32, Tag::any);
+            const auto desc = step.bias.empty()
+                                  ? dnnl::matmul::desc(kernel.src_md, weights_md, kernel.dst_md)
+                                  : dnnl::matmul::desc(kernel.src_md, weights_md,
+                                                       step.bias_memory.get_desc(), kernel.dst_md);
+            const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
+            kernel.weights = weights_in_layout(step, pd.weights_desc());
+            kernel.scratchpad_md = pd.scratchpad_desc();
+            kernel.primitive = dnnl::matmul(pd);
+        } else if (step.kind == Step::Kind::Eltwise) {
+            const dnnl::eltwise_forward::desc desc(inference, step.eltwise->algorithm,
+                                                   kernel.src_md, step.eltwise->alpha,
+                                                   step.eltwise->beta);
+            const dnnl::eltwise_forward::primitive_desc pd(desc, attr, engine_);
+            kernel.scratchpad_md = pd.scratchpad_desc();
+            kernel.primitive = dnnl::eltwise_forward(pd);
+        } else {
+            const dnnl::softmax_forward::desc desc(inference, kernel.src_md, 1);
+            const dnnl::softmax_forward::primitive_desc pd(desc, attr, engine_);
+            kernel.scratchpad_md = pd.scratchpad_desc();
+            kernel.primitive = dnnl::softmax_forward(pd);
+        }
+    } catch (const dnnl::error& error) {
+        throw ModelError(step.label + ": oneDNN cannot build its primitive for " +
+                         std::to_string(rows) + " rows x " + std::to_string(step.inputs) +
+                         " features: " + error.what() + " (status " +
+                         std::to_string(static_cast<int>(error.status)) + ")");
+    }
+    return kernel;
+}
+
+memory OnednnNetwork::weights_in_layout(Step& step, const memory::desc& layout) {
+    for (const memory& weights : step.weight_layouts) {
+        if (weights.get_desc() == layout) return weights;
+    }
+    const memory::desc plain_md({step.inputs, step.outputs}, Dt::f32, Tag::ab);
+    memory plain(plain_md, engine_, step.weights.data());
+    memory reordered(layout, engine_);
+    dnnl::reorder(plain, reordered).execute(contexts_.front().stream, plain, reordered);
+    contexts_.front().stream.wait();
+    step.weight_layouts.push_back(reordered);
+    return reordered;
+}
+
+void OnednnNetwork::grow_scratchpads(std::size_t bytes) {
+    if (bytes <= scratchpad_bytes_) return;
+    const memory::desc bytes_md({static_cast<memory::dim>(bytes)}, Dt::u8, Tag::a);
+    for (Context& context : contexts_) context.scratchpad = memory(bytes_md, engine_);
+    scratchpad_bytes_ = bytes;
+}
+
+void OnednnNetwork::forward(const float* src, std::int64_t rows, float* dst) {
+    H5INFER_ASSERT(rows >= 0 && rows <= max_rows_);
+    const std::int64_t full_blocks = rows / block_rows_;
+    const std::int64_t tail_rows = rows % block_rows_;
+    const Kernels* full = full_blocks > 0 ? &kernels_for(block_rows_) : nullptr;
+    const Kernels* tail = tail_rows > 0 ? &kernels_for(tail_rows) : nullptr;
+    const std::int64_t blocks = full_blocks + (tail_rows > 0 ? 1 : 0);
+    std::string failure;
+#pragma omp parallel num_threads(threads_)
+    {
+        // Only this thread's task: keeps any oneDNN call below from starting threads of its own
+        // when the team has one thread (then omp_in_parallel() is false).
+        omp_set_num_threads(1);
+        Context& context = contexts_[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t block = 0; block < blocks; ++block) {
+            const bool is_tail = block == full_blocks;
+            try {
+                run_block(is_tail ? *tail : *full, block * block_rows_,
+                          is_tail ? tail_rows : block_rows_, src, dst, context);
+            } catch (const std::exception& error) {
+                // Exceptions cannot leave an OpenMP region: keep the first, throw it after.
+#pragma omp critical(h5infer_onednn_failure)
+                if (failure.empty()) failure = error.what();
+            }
+        }
+    }
+    if (!failure.empty()) throw Error(ExitCode::Internal, failure);
+}
+
+void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, std::int64_t rows,
+                              const float* src, float* dst, Context& context) {
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+        const Step& step = steps_[i];
+        const Kernel& kernel = kernels[i];
+        float* step_src = address(step.src, step.inputs, row_begin, src, dst);
+        float* step_dst = address(step.dst, step.outputs, row_begin, src, dst);
+        if (step.kind == Step::Kind::Affine) {
+            affine_rows(step, rows, step_src, step_dst);
+            continue;
+        }
+        try {
+            std::unordered_map<int, memory> args{
+                {DNNL_ARG_SRC, memory(kernel.src_md, engine_, step_src)},
+                {DNNL_ARG_DST, memory(kernel.dst_md, engine_, step_dst)}};
+            if (step.kind == Step::Kind::Matmul) args.emplace(DNNL_ARG_WEIGHTS, kernel.weights);
+            if (step.bias_memory) args.emplace(DNNL_ARG_BIAS, step.bias_memory);
+            if (kernel.scratchpad_md.get_size() > 0) {
+                args.emplace(DNNL_ARG_SCRATCHPAD, memory(kernel.scratchpad_md, engine_,
+                                                         context.scratchpad.get_data_handle()));
+            }
+            kernel.primitive.execute(context.stream, args);
+        } catch (const dnnl::error& error) {
+            throw Error(ExitCode::Internal,
+                        step.label + ": oneDNN failed on " + std::to_string(rows) +
+                            " rows: " + error.what() + " (status " +
+                            std::to_string(static_cast<int>(error.status)) + ")");
+        }
+    }
+}
+
+float* OnednnNetwork::address(Slot slot, std::int64_t width, std::int64_t row_begin,
+                              const float* src, float* dst) {
+    const std::int64_t offset = row_begin * width;
+    switch (slot) {
+        // oneDNN's memory takes void* even for inputs; src is only ever read.
+        case Slot::Src: return const_cast<float*>(src) + offset;
+        case Slot::Dst: return dst + offset;
+        case Slot::Buffer0: return buffers_[0].data() + offset;
+        case Slot::Buffer1: return buffers_[1].data() + offset;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<Network> make_onednn_network(const Model& model, std::int64_t max_rows,
+                                             int threads) {
+    return std::make_unique<OnednnNetwork>(model, max_rows, threads);
+}
+
+std::int64_t onednn_block_rows(const Model& model) {
+    double flops_per_row = 0.0;
+    std::int64_t width = model.input_width;
+    for (const Layer& layer : model.layers) {
+        const std::int64_t outputs = layer_output_width(layer, width);
+        const bool dense = std::holds_alternative<DenseLayer>(layer);
+        flops_per_row +=
+            dense ? 2.0 * static_cast<double>(width * outputs) : static_cast<double>(outputs);
+        width = outputs;
+    }
+    const double rows = std::ceil(block_target_flops / std::max(flops_per_row, 1.0));
+    const auto steps =
+        static_cast<std::int64_t>(std::ceil(rows / static_cast<double>(block_rows_step)));
+    return std::clamp(steps * block_rows_step, min_block_rows, max_block_rows);
+}
+
+}  // namespace h5infer::kernels

@@ -1,0 +1,160 @@
+#include "kernels/reference/reference.hpp"
+
+// The oracle must not depend on the thread count either, and it is small: keep Eigen serial even
+// though this library is compiled with OpenMP.
+#define EIGEN_DONT_PARALLELIZE
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <variant>
+#include <vector>
+
+#include "h5infer/error.hpp"
+
+namespace h5infer::kernels {
+namespace {
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowVector = Eigen::Matrix<double, 1, Eigen::Dynamic>;
+
+constexpr double pi = 3.14159265358979323846;
+
+RowVector to_row_vector(const std::vector<float>& values) {
+    RowVector row(static_cast<Eigen::Index>(values.size()));
+    for (std::size_t i = 0; i < values.size(); ++i) row(static_cast<Eigen::Index>(i)) = values[i];
+    return row;
+}
+
+// Written as exp(x) / (1 + exp(x)) for negative x so that exp never overflows.
+double sigmoid(double x) {
+    if (x >= 0.0) return 1.0 / (1.0 + std::exp(-x));
+    const double e = std::exp(x);
+    return e / (1.0 + e);
+}
+
+// log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exp never overflows and small results keep
+// their precision.
+double softplus(double x) {
+    return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
+}
+
+void softmax_rows(Matrix& values) {
+    for (Eigen::Index r = 0; r < values.rows(); ++r) {
+        auto row = values.row(r);
+        row.array() = (row.array() - row.maxCoeff()).exp();
+        row /= row.sum();
+    }
+}
+
+/// One layer in double precision, applied to every row of `values`.
+struct LayerStep {
+    Matrix weights;   // dense: inputs x outputs
+    RowVector bias;   // dense: empty for no bias
+    RowVector scale;  // affine
+    RowVector shift;  // affine
+    Activation activation = Activation::Identity;
+    double alpha = 0.0;
+    enum class Kind { Dense, Affine, Activation } kind = Kind::Activation;
+
+    void apply(Matrix& values) const {
+        switch (kind) {
+            case Kind::Dense:
+                values = values * weights;  // assignment through a temporary: no aliasing
+                if (bias.size() > 0) values.rowwise() += bias;
+                break;
+            case Kind::Affine:
+                values = (values.array().rowwise() * scale.array()).rowwise() + shift.array();
+                break;
+            case Kind::Activation:
+                if (activation == Activation::Softmax) {
+                    softmax_rows(values);
+                } else {
+                    values = values.unaryExpr(
+                        [this](double x) { return apply_activation(activation, alpha, x); });
+                }
+                break;
+        }
+    }
+};
+
+LayerStep make_step(const Layer& layer) {
+    LayerStep step;
+    if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+        step.kind = LayerStep::Kind::Dense;
+        step.weights.resize(dense->inputs, dense->outputs);
+        for (std::int64_t k = 0; k < dense->inputs; ++k) {
+            for (std::int64_t n = 0; n < dense->outputs; ++n) {
+                step.weights(k, n) = dense->weights[k * dense->outputs + n];
+            }
+        }
+        step.bias = to_row_vector(dense->bias);
+    } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+        step.kind = LayerStep::Kind::Affine;
+        step.scale = to_row_vector(affine->scale);
+        step.shift = to_row_vector(affine->shift);
+    } else {
+        const auto& activation = std::get<ActivationLayer>(layer);
+        step.activation = activation.function;
+        step.alpha = activation.alpha;
+    }
+    return step;
+}
+
+class ReferenceNetwork final : public Network {
+public:
+    ReferenceNetwork(const Model& model, std::int64_t max_rows)
+        : input_width_(model.input_width),
+          output_width_(model.output_width()),
+          max_rows_(max_rows) {
+        steps_.reserve(model.layers.size());
+        for (const Layer& layer : model.layers) steps_.push_back(make_step(layer));
+    }
+
+    void forward(const float* src, std::int64_t rows, float* dst) override {
+        H5INFER_ASSERT(rows >= 0 && rows <= max_rows_);
+        Matrix values(rows, input_width_);
+        for (std::int64_t i = 0; i < rows * input_width_; ++i) values.data()[i] = src[i];
+        for (const LayerStep& step : steps_) step.apply(values);
+        H5INFER_ASSERT(values.cols() == output_width_);
+        for (std::int64_t i = 0; i < rows * output_width_; ++i) {
+            dst[i] = static_cast<float>(values.data()[i]);
+        }
+    }
+
+    [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
+
+private:
+    std::int64_t input_width_ = 0;
+    std::int64_t output_width_ = 0;
+    std::int64_t max_rows_ = 0;
+    std::vector<LayerStep> steps_;
+};
+
+}  // namespace
+
+double apply_activation(Activation activation, double alpha, double x) {
+    switch (activation) {
+        case Activation::Identity: return x;
+        case Activation::Relu: return std::max(x, 0.0);
+        case Activation::LeakyRelu: return x > 0.0 ? x : alpha * x;
+        case Activation::Elu: return x > 0.0 ? x : alpha * std::expm1(x);
+        case Activation::Sigmoid: return sigmoid(x);
+        case Activation::Tanh: return std::tanh(x);
+        case Activation::GeluErf: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+        case Activation::GeluTanh: {
+            const double inner = std::sqrt(2.0 / pi) * (x + 0.044715 * x * x * x);
+            return 0.5 * x * (1.0 + std::tanh(inner));
+        }
+        case Activation::Softplus: return softplus(x);
+        case Activation::Swish: return x * sigmoid(alpha * x);
+        case Activation::Softmax: break;
+    }
+    H5INFER_ASSERT(false && "softmax is row-wise: apply_activation cannot compute it");
+    return 0.0;
+}
+
+std::unique_ptr<Network> make_reference_network(const Model& model, std::int64_t max_rows) {
+    return std::make_unique<ReferenceNetwork>(model, max_rows);
+}
+
+}  // namespace h5infer::kernels

@@ -1,0 +1,426 @@
+// Tests of kernels/: the reference backend against hand-computed numbers, the oneDNN backend
+// against the reference, and the oneDNN backend's bits against the thread count.
+//
+// Not tested: forward() with more rows than max_rows() is a programmer error that trips
+// H5INFER_ASSERT (an abort), so it has no death test.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "h5infer/model.hpp"
+#include "kernels/network.hpp"
+#include "kernels/onednn/onednn.hpp"
+
+namespace h5infer::kernels {
+namespace {
+
+// oneDNN against the double-precision reference, per element:
+//     |got - ref| <= 1e-5 * max(1, |ref|).
+// Inputs in [-3, 3] and Xavier-scaled weights keep every activation O(1): f32 rounding then
+// stays near 1e-6 even through 2048-term sums and several layers, while a wrong formula,
+// alpha, layout or fold is off by far more.
+constexpr double tolerance = 1e-5;
+
+constexpr std::array<Activation, 11> all_activations = {
+    Activation::Identity, Activation::Relu,  Activation::LeakyRelu, Activation::Elu,
+    Activation::Sigmoid,  Activation::Tanh,  Activation::GeluErf,   Activation::GeluTanh,
+    Activation::Softplus, Activation::Swish, Activation::Softmax};
+
+constexpr std::array<std::int64_t, 5> odd_widths = {1, 3, 13, 127, 257};
+constexpr std::array<std::int64_t, 3> odd_rows = {1, 7, 333};
+
+// Not the defaults, so that an alpha dropped on the way to oneDNN shows.
+float test_alpha(Activation activation) {
+    switch (activation) {
+        case Activation::LeakyRelu: return 0.2F;
+        case Activation::Elu: return 0.7F;
+        case Activation::Swish: return 1.5F;
+        default: return 0.0F;
+    }
+}
+
+/// Builds a valid model layer by layer with random parameters.
+class ModelBuilder {
+public:
+    explicit ModelBuilder(std::int64_t input_width, unsigned seed = 1) : rng_(seed) {
+        model_.input_width = input_width;
+        width_ = input_width;
+    }
+
+    /// Xavier-uniform weights, bias in [-0.5, 0.5].
+    ModelBuilder& dense(std::int64_t outputs, bool with_bias = true) {
+        DenseLayer layer;
+        layer.inputs = width_;
+        layer.outputs = outputs;
+        const double limit = std::sqrt(6.0 / static_cast<double>(width_ + outputs));
+        layer.weights = random_values(width_ * outputs, -limit, limit);
+        if (with_bias) layer.bias = random_values(outputs, -0.5, 0.5);
+        model_.layers.emplace_back(std::move(layer));
+        width_ = outputs;
+        return *this;
+    }
+
+    ModelBuilder& affine() {
+        AffineLayer layer;
+        layer.scale = random_values(width_, 0.5, 2.0);
+        layer.shift = random_values(width_, -1.0, 1.0);
+        model_.layers.emplace_back(std::move(layer));
+        return *this;
+    }
+
+    ModelBuilder& activation(Activation function) {
+        model_.layers.emplace_back(ActivationLayer{function, test_alpha(function)});
+        return *this;
+    }
+
+    Model build() const {
+        validate(model_);
+        return model_;
+    }
+
+private:
+    std::vector<float> random_values(std::int64_t count, double low, double high) {
+        std::uniform_real_distribution<double> uniform(low, high);
+        std::vector<float> values(count);
+        for (float& value : values) value = static_cast<float>(uniform(rng_));
+        return values;
+    }
+
+    Model model_;
+    std::int64_t width_ = 0;
+    std::mt19937 rng_;
+};
+
+std::vector<float> random_input(std::int64_t rows, std::int64_t width, unsigned seed = 2) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> uniform(-3.0F, 3.0F);
+    std::vector<float> values(rows * width);
+    for (float& value : values) value = uniform(rng);
+    return values;
+}
+
+std::vector<float> run(Network& network, const std::vector<float>& src, std::int64_t rows,
+                       std::int64_t output_width) {
+    std::vector<float> dst(rows * output_width, -12345.0F);
+    network.forward(src.data(), rows, dst.data());
+    return dst;
+}
+
+std::vector<float> run(const Model& model, Backend backend, const std::vector<float>& src,
+                       std::int64_t rows, int threads = 2) {
+    const auto network = make_network(model, backend, rows, threads);
+    return run(*network, src, rows, model.output_width());
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& expected) {
+    ASSERT_EQ(got.size(), expected.size());
+    int bad = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const double ref = expected[i];
+        if (!(std::abs(got[i] - ref) <= tolerance * std::max(1.0, std::abs(ref)))) {
+            if (++bad <= 3)
+                ADD_FAILURE() << "element " << i << ": got " << got[i] << ", expected " << ref;
+        }
+    }
+    EXPECT_EQ(bad, 0) << "elements out of tolerance";
+}
+
+void expect_matches_reference(const Model& model, std::int64_t rows) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const std::vector<float> src = random_input(rows, model.input_width);
+    expect_close(run(model, Backend::Onednn, src, rows), run(model, Backend::Reference, src, rows));
+}
+
+std::string name_of(Activation activation) {
+    return std::string(activation_name(activation));
+}
+
+TEST(MakeNetwork, NamesItsBackends) {
+    EXPECT_EQ(backend_name(Backend::Onednn), "onednn");
+    EXPECT_EQ(backend_name(Backend::Reference), "reference");
+}
+
+TEST(ReferenceBackend, MatchesHandComputedDenseReluSoftmax) {
+    Model model;
+    model.input_width = 2;
+    model.layers.emplace_back(
+        DenseLayer{2, 3, {1.0F, 0.0F, -1.0F, 0.5F, 1.0F, 2.0F}, {0.0F, -3.0F, 0.5F}});
+    model.layers.emplace_back(ActivationLayer{Activation::Relu, 0.0F});
+    model.layers.emplace_back(ActivationLayer{Activation::Softmax, 0.0F});
+    validate(model);
+    // Row [1, 2]: dense [2, -1, 3.5], relu [2, 0, 3.5], softmax exp(v - 3.5) / sum.
+    // Row [-1, 0.5]: dense [-0.75, -2.5, 2.5], relu [0, 0, 2.5].
+    const std::vector<float> src = {1.0F, 2.0F, -1.0F, 0.5F};
+    const std::vector<double> expected = {0.17803020550615906, 0.0240937682868484,
+                                          0.7978760262069926,  0.07050946066120506,
+                                          0.07050946066120506, 0.8589810786775898};
+    const std::vector<float> got = run(model, Backend::Reference, src, 2);
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-7) << i;
+}
+
+TEST(ReferenceBackend, ActivationsMatchKnownValues) {
+    struct Case {
+        Activation function;
+        float alpha;
+        float x;
+        double expected;  // from Python's math module; checked to 1e-6 relative
+    };
+    const std::vector<Case> cases = {
+        {Activation::Identity, 0.0F, -1.5F, -1.5},
+        {Activation::Relu, 0.0F, -1.0F, 0.0},
+        {Activation::Relu, 0.0F, 2.0F, 2.0},
+        {Activation::LeakyRelu, 0.1F, -2.0F, -0.2},
+        {Activation::LeakyRelu, 0.1F, 3.0F, 3.0},
+        {Activation::Elu, 0.5F, -1.0F, -0.31606027941427883},
+        {Activation::Elu, 0.5F, 2.0F, 2.0},
+        {Activation::Sigmoid, 0.0F, 0.0F, 0.5},
+        {Activation::Sigmoid, 0.0F, 2.0F, 0.8807970779778823},
+        {Activation::Tanh, 0.0F, 0.5F, 0.46211715726000974},
+        {Activation::Tanh, 0.0F, -3.0F, -0.9950547536867305},
+        {Activation::GeluErf, 0.0F, 1.0F, 0.8413447460685429},
+        {Activation::GeluErf, 0.0F, -2.0F, -0.04550026389635842},
+        {Activation::GeluTanh, 0.0F, 1.0F, 0.8411919906082768},
+        {Activation::GeluTanh, 0.0F, -2.0F, -0.04540230591222494},
+        {Activation::Softplus, 0.0F, 0.0F, 0.6931471805599453},
+        {Activation::Softplus, 0.0F, -2.0F, 0.1269280110429725},
+        {Activation::Softplus, 0.0F, 1000.0F, 1000.0},  // exp(1000) overflows a double
+        {Activation::Softplus, 0.0F, -40.0F, 4.248354255291589e-18},  // 1 + exp(-40) == 1
+        {Activation::Swish, 1.0F, 1.0F, 0.7310585786300049},
+        {Activation::Swish, 1.5F, -1.0F, -0.18242552380635635},
+    };
+    for (const Case& c : cases) {
+        Model model;
+        model.input_width = 1;
+        model.layers.emplace_back(ActivationLayer{c.function, c.alpha});
+        const std::vector<float> got = run(model, Backend::Reference, {c.x}, 1);
+        EXPECT_NEAR(got[0], c.expected, 1e-6 * std::abs(c.expected))
+            << name_of(c.function) << " alpha " << c.alpha << " at " << c.x;
+    }
+}
+
+TEST(ReferenceBackend, SoftmaxMatchesKnownValuesAndSurvivesLargeInputs) {
+    Model model;
+    model.input_width = 3;
+    model.layers.emplace_back(ActivationLayer{Activation::Softmax, 0.0F});
+    const std::vector<float> got =
+        run(model, Backend::Reference, {1.0F, 2.0F, 3.0F, 1e4F, 1e4F, -1e4F}, 2);
+    const std::vector<double> expected = {
+        0.09003057317038046, 0.24472847105479767, 0.6652409557748219, 0.5, 0.5, 0.0};
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-7) << i;
+}
+
+TEST(OnednnBackend, MatchesReferenceForEveryActivationFusedAfterDense) {
+    for (Activation function : all_activations) {
+        for (std::int64_t width : odd_widths) {
+            SCOPED_TRACE(name_of(function) + ", dense 13 -> " + std::to_string(width));
+            const Model model = ModelBuilder(13).dense(width).activation(function).build();
+            for (std::int64_t rows : odd_rows) expect_matches_reference(model, rows);
+        }
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForEveryActivationAfterAffine) {
+    for (Activation function : all_activations) {
+        for (std::int64_t width : odd_widths) {
+            SCOPED_TRACE(name_of(function) + ", width " + std::to_string(width));
+            const Model model = ModelBuilder(width).affine().activation(function).build();
+            for (std::int64_t rows : odd_rows) expect_matches_reference(model, rows);
+        }
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForEveryActivationAsFirstLayer) {
+    for (Activation function : all_activations) {
+        for (std::int64_t width : odd_widths) {
+            SCOPED_TRACE(name_of(function) + ", width " + std::to_string(width));
+            const Model model = ModelBuilder(width).activation(function).dense(3).build();
+            for (std::int64_t rows : odd_rows) expect_matches_reference(model, rows);
+            // Also alone: the only step reads the caller's src and writes its dst.
+            expect_matches_reference(ModelBuilder(width).activation(function).build(), 7);
+        }
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForAffineAlone) {
+    for (std::int64_t width : odd_widths) {
+        SCOPED_TRACE("width " + std::to_string(width));
+        for (std::int64_t rows : odd_rows) {
+            expect_matches_reference(ModelBuilder(width).affine().build(), rows);
+            expect_matches_reference(ModelBuilder(width).affine().affine().build(), rows);
+        }
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForAffineFoldedIntoDense) {
+    const std::vector<std::pair<std::string, Model>> models = {
+        {"affine, dense", ModelBuilder(13).affine().dense(127).build()},
+        {"affine, dense without bias", ModelBuilder(127).affine().dense(3, false).build()},
+        {"affine, affine, dense + tanh",
+         ModelBuilder(3).affine().affine().dense(257).activation(Activation::Tanh).build()},
+        {"dense, affine, dense + relu",
+         ModelBuilder(257).dense(13).affine().dense(1).activation(Activation::Relu).build()},
+    };
+    for (const auto& [what, model] : models) {
+        SCOPED_TRACE(what);
+        for (std::int64_t rows : odd_rows) expect_matches_reference(model, rows);
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForDenseWithoutBias) {
+    for (std::int64_t inputs : odd_widths) {
+        for (std::int64_t outputs : odd_widths) {
+            SCOPED_TRACE(std::to_string(inputs) + " -> " + std::to_string(outputs));
+            const Model model = ModelBuilder(inputs).dense(outputs, false).build();
+            for (std::int64_t rows : odd_rows) expect_matches_reference(model, rows);
+        }
+    }
+}
+
+TEST(OnednnBackend, SoftmaxRowsSumToOne) {
+    for (std::int64_t width : odd_widths) {
+        SCOPED_TRACE("width " + std::to_string(width));
+        const Model model = ModelBuilder(64).dense(width).activation(Activation::Softmax).build();
+        const std::int64_t rows = 333;
+        const std::vector<float> got = run(model, Backend::Onednn, random_input(rows, 64), rows);
+        for (std::int64_t r = 0; r < rows; ++r) {
+            double sum = 0.0;
+            for (std::int64_t c = 0; c < width; ++c) {
+                const float p = got[r * width + c];
+                ASSERT_TRUE(p >= 0.0F && p <= 1.0F) << "row " << r << " column " << c << ": " << p;
+                sum += p;
+            }
+            ASSERT_NEAR(sum, 1.0, 1e-5) << "row " << r;
+        }
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForMultiLayerChains) {
+    const std::vector<std::pair<std::string, Model>> models = {
+        {"mlp relu, softmax", ModelBuilder(13)
+                                  .affine()
+                                  .dense(127)
+                                  .activation(Activation::Relu)
+                                  .dense(257)
+                                  .activation(Activation::Relu)
+                                  .dense(3)
+                                  .activation(Activation::Softmax)
+                                  .build()},
+        {"activations in a row", ModelBuilder(127)
+                                     .dense(64)
+                                     .activation(Activation::GeluErf)
+                                     .activation(Activation::Tanh)
+                                     .activation(Activation::Swish)
+                                     .dense(13, false)
+                                     .activation(Activation::Softmax)
+                                     .activation(Activation::Sigmoid)
+                                     .build()},
+        {"wide and deep", ModelBuilder(257)
+                              .dense(2048)
+                              .activation(Activation::Elu)
+                              .affine()
+                              .activation(Activation::Softplus)
+                              .dense(512)
+                              .activation(Activation::LeakyRelu)
+                              .dense(1)
+                              .build()},
+    };
+    for (const auto& [what, model] : models) {
+        SCOPED_TRACE(what + ", block rows " + std::to_string(onednn_block_rows(model)));
+        for (std::int64_t rows : {std::int64_t{1}, std::int64_t{333}, std::int64_t{2500}}) {
+            expect_matches_reference(model, rows);
+        }
+    }
+}
+
+TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
+    const Model model = ModelBuilder(127)
+                            .dense(257)
+                            .activation(Activation::GeluTanh)
+                            .dense(13)
+                            .activation(Activation::Softmax)
+                            .build();
+    const std::int64_t block = onednn_block_rows(model);
+    const std::int64_t max_rows = 2 * block + 37;  // full blocks and a tail
+    const std::vector<float> src = random_input(max_rows, model.input_width);
+    const auto onednn = make_network(model, Backend::Onednn, max_rows, 2);
+    const auto reference = make_network(model, Backend::Reference, max_rows, 1);
+    ASSERT_EQ(onednn->max_rows(), max_rows);
+    const std::vector<float> first = run(*onednn, src, max_rows, model.output_width());
+    expect_close(first, run(*reference, src, max_rows, model.output_width()));
+    for (std::int64_t rows : {std::int64_t{7}, std::int64_t{1}, block - 1, block, block + 1,
+                              std::int64_t{0}, max_rows - 1}) {
+        SCOPED_TRACE("rows " + std::to_string(rows));
+        expect_close(run(*onednn, src, rows, model.output_width()),
+                     run(*reference, src, rows, model.output_width()));
+    }
+    const std::vector<float> again = run(*onednn, src, max_rows, model.output_width());
+    EXPECT_EQ(std::memcmp(first.data(), again.data(), first.size() * sizeof(float)), 0);
+}
+
+// The bits of every row must not depend on the thread count (ranks get different thread counts
+// from mpirun's binding, and h5infer promises the same bytes for any rank count).
+void expect_same_bits_for_one_to_four_threads(const Model& model, std::int64_t rows) {
+    const std::vector<float> src = random_input(rows, model.input_width, 3);
+    const std::vector<float> one = run(model, Backend::Onednn, src, rows, 1);
+    for (int threads = 2; threads <= 4; ++threads) {
+        const std::vector<float> many = run(model, Backend::Onednn, src, rows, threads);
+        ASSERT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
+            << "rows " << rows << ", " << model.input_width << " -> " << model.output_width()
+            << ": " << threads << " threads differ from 1";
+    }
+}
+
+TEST(OnednnBackend, MatmulBitsDoNotDependOnThreadCount) {
+    // Every rows x K x N up to 2^26 multiply-adds and 2^22 input plus output values (keeps the
+    // test in seconds), plus large K with small M x N, where a K-splitting matmul would sum in
+    // a thread-dependent order.
+    constexpr std::int64_t max_multiply_adds = std::int64_t{1} << 26;
+    constexpr std::int64_t max_values = std::int64_t{1} << 22;
+    const std::array<std::int64_t, 7> row_counts = {1, 2, 7, 64, 333, 4096, 8192};
+    const std::array<std::int64_t, 8> widths = {1, 3, 13, 64, 127, 257, 512, 2048};
+    for (std::int64_t k : widths) {
+        for (std::int64_t n : widths) {
+            const Model model = ModelBuilder(k).dense(n).activation(Activation::GeluTanh).build();
+            for (std::int64_t rows : row_counts) {
+                if (rows * k * n > max_multiply_adds || rows * (k + n) > max_values) continue;
+                expect_same_bits_for_one_to_four_threads(model, rows);
+            }
+        }
+    }
+    const std::array<std::array<std::int64_t, 3>, 5> large_k = {
+        {{1, 2048, 1}, {7, 4096, 3}, {2, 8192, 2}, {64, 4096, 16}, {8192, 2048, 1}}};
+    for (const auto& [rows, k, n] : large_k) {
+        const Model model = ModelBuilder(k).dense(n).activation(Activation::GeluTanh).build();
+        expect_same_bits_for_one_to_four_threads(model, rows);
+    }
+}
+
+TEST(OnednnBackend, ChainBitsDoNotDependOnThreadCount) {
+    for (Activation function : all_activations) {
+        SCOPED_TRACE(name_of(function));
+        const Model model = ModelBuilder(37)
+                                .affine()
+                                .dense(64)
+                                .activation(function)
+                                .affine()
+                                .activation(function)
+                                .dense(5)
+                                .activation(Activation::Softmax)
+                                .build();
+        const std::int64_t block = onednn_block_rows(model);
+        for (std::int64_t rows : {std::int64_t{1}, std::int64_t{333}, 3 * block + 1, 8 * block}) {
+            expect_same_bits_for_one_to_four_threads(model, rows);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace h5infer::kernels
