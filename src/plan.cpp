@@ -32,7 +32,9 @@ Range ChunkPlan::rows_of(int rank) const {
     return {chunk(chunks.begin).begin, chunk(chunks.end - 1).end};
 }
 
-std::int64_t ChunkPlan::steps() const { return (chunk_count_ + ranks_ - 1) / ranks_; }
+std::int64_t ChunkPlan::steps() const {
+    return (chunk_count_ + ranks_ - 1) / ranks_;
+}
 
 std::int64_t ChunkPlan::rows_done_after(std::int64_t steps) const {
     std::int64_t done = 0;

@@ -33,8 +33,7 @@ std::string format_progress(std::int64_t rows_done, std::int64_t rows_total, dou
     return line;
 }
 
-Progress::Progress(std::int64_t rows_total, double interval_seconds, bool terminal,
-                   std::FILE* out)
+Progress::Progress(std::int64_t rows_total, double interval_seconds, bool terminal, std::FILE* out)
     : rows_total_(rows_total), interval_(interval_seconds), terminal_(terminal), out_(out) {}
 
 void Progress::update(std::int64_t rows_done, double seconds) {

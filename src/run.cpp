@@ -84,9 +84,9 @@ Prepared prepare(const RunConfig& config) {
                       "' is the input or the model file; choose another output name");
     }
     prepared.model_sha256 = file_sha256(config.model_path);
-    prepared.temporary = io::temporary_path(
-        prepared.output.file,
-        std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr)));
+    prepared.temporary =
+        io::temporary_path(prepared.output.file,
+                           std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr)));
     return prepared;
 }
 
@@ -140,9 +140,9 @@ std::string thread_layout(const mpi::Comm& comm, int threads) {
                           : std::to_string(fewest) + "-" + std::to_string(most);
 }
 
-void write_provenance(io::OutputWriter& writer, const Prepared& prepared,
-                      const RunConfig& config, const mpi::Comm& comm,
-                      const std::string& threads, std::int64_t nonfinite, double elapsed) {
+void write_provenance(io::OutputWriter& writer, const Prepared& prepared, const RunConfig& config,
+                      const mpi::Comm& comm, const std::string& threads, std::int64_t nonfinite,
+                      double elapsed) {
     writer.set_attribute("h5infer_version", std::string(version));
     writer.set_attribute("model_path", prepared.model_path);
     writer.set_attribute("model_sha256", prepared.model_sha256);
@@ -157,6 +157,15 @@ void write_provenance(io::OutputWriter& writer, const Prepared& prepared,
     writer.set_attribute("nonfinite_input_rows", nonfinite);
     writer.set_attribute("start_time", prepared.start_time);
     writer.set_attribute("elapsed_seconds", elapsed);
+}
+
+// mpirun gives ranks a pseudo-terminal even when the job's output goes to a file, so under a
+// launcher isatty() cannot be trusted: redraw in place only for a rank started by hand.
+bool interactive_terminal() {
+    for (const char* launcher : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "SLURM_JOB_ID"}) {
+        if (std::getenv(launcher) != nullptr) return false;
+    }
+    return isatty(1) != 0;
 }
 
 }  // namespace
@@ -197,8 +206,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     const int threads = resolve_threads(config.threads, thread_source);
     const std::string layout = thread_layout(comm, threads);
     const ChunkPlan plan(input.rows, config.chunk_rows, comm.size());
-    const std::int64_t buffer_rows = std::max<std::int64_t>(
-        1, std::min(config.chunk_rows, input.rows));
+    const std::int64_t buffer_rows =
+        std::max<std::int64_t>(1, std::min(config.chunk_rows, input.rows));
 
     std::unique_ptr<kernels::Network> network;
     std::optional<io::InputReader> reader;
@@ -214,15 +223,15 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         dst.resize(static_cast<std::size_t>(buffer_rows * outputs));
     });
     if (root && !config.quiet) {
-        std::printf("h5infer %s: %d rank%s x %s thread%s (%s), backend %s, %lld rows in %lld "
-                    "chunks of %lld, %s:%s -> %s:%s\n",
-                    version, comm.size(), comm.size() == 1 ? "" : "s", layout.c_str(),
-                    layout == "1" ? "" : "s", thread_source.c_str(),
-                    std::string(kernels::backend_name(config.backend)).c_str(),
-                    static_cast<long long>(input.rows), static_cast<long long>(plan.chunk_count()),
-                    static_cast<long long>(config.chunk_rows), input.file.c_str(),
-                    input.dataset.c_str(), prepared.output.file.c_str(),
-                    prepared.output.dataset.c_str());
+        std::printf(
+            "h5infer %s: %d rank%s x %s thread%s (%s), backend %s, %lld rows in %lld "
+            "chunks of %lld, %s:%s -> %s:%s\n",
+            version, comm.size(), comm.size() == 1 ? "" : "s", layout.c_str(),
+            layout == "1" ? "" : "s", thread_source.c_str(),
+            std::string(kernels::backend_name(config.backend)).c_str(),
+            static_cast<long long>(input.rows), static_cast<long long>(plan.chunk_count()),
+            static_cast<long long>(config.chunk_rows), input.file.c_str(), input.dataset.c_str(),
+            prepared.output.file.c_str(), prepared.output.dataset.c_str());
         std::fflush(stdout);
     }
 
@@ -233,10 +242,10 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     });
     times.setup = seconds_since(start);
 
+    const bool terminal = interactive_terminal();
     const double interval =
-        config.progress_interval >= 0 ? config.progress_interval : (isatty(1) ? 1.0 : 10.0);
-    Progress progress(input.rows, interval, isatty(1) != 0,
-                      root && !config.quiet ? stdout : nullptr);
+        config.progress_interval >= 0 ? config.progress_interval : (terminal ? 1.0 : 10.0);
+    Progress progress(input.rows, interval, terminal, root && !config.quiet ? stdout : nullptr);
     const Range chunks = plan.chunks_of(comm.rank());
     std::int64_t nonfinite = 0;
     for (std::int64_t step = 0; step < plan.steps(); ++step) {

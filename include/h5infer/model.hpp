@@ -21,11 +21,11 @@ enum class Activation {
     Elu,        ///< x if x > 0 else alpha * (exp(x) - 1) (alpha defaults to 1)
     Sigmoid,
     Tanh,
-    GeluErf,    ///< x * Phi(x), the exact form
-    GeluTanh,   ///< the tanh approximation of GELU
-    Softplus,   ///< log(1 + exp(x))
-    Swish,      ///< x * sigmoid(alpha * x); alpha = 1 is SiLU
-    Softmax,    ///< over the features of each row, max-subtracted for stability
+    GeluErf,   ///< x * Phi(x), the exact form
+    GeluTanh,  ///< the tanh approximation of GELU
+    Softplus,  ///< log(1 + exp(x))
+    Swish,     ///< x * sigmoid(alpha * x); alpha = 1 is SiLU
+    Softmax,   ///< over the features of each row, max-subtracted for stability
 };
 
 /// Fully connected layer: dst = src * weights + bias.

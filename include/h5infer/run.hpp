@@ -12,7 +12,8 @@ namespace h5infer {
 /// Everything `h5infer run` needs; filled by the CLI, or directly by a program or test.
 struct RunConfig {
     std::string model_path;
-    std::string input;   ///< FILE[:DATASET]; the dataset may be omitted if the file has one 2-D dataset
+    std::string
+        input;  ///< FILE[:DATASET]; the dataset may be omitted if the file has one 2-D dataset
     std::string output;  ///< FILE[:DATASET]; the dataset defaults to /predictions
     std::int64_t chunk_rows = default_chunk_rows;
     int threads = 0;  ///< threads per rank; 0: SLURM_CPUS_PER_TASK, else the affinity mask
@@ -20,7 +21,8 @@ struct RunConfig {
     bool overwrite = false;
     bool quiet = false;
     bool fail_on_nonfinite = false;
-    double progress_interval = -1;  ///< seconds between progress lines; < 0: 1 on a terminal, 10 otherwise
+    double progress_interval =
+        -1;  ///< seconds between progress lines; < 0: 1 on a terminal, 10 otherwise
 };
 
 /// What a finished run did; identical on every rank.
@@ -30,7 +32,7 @@ struct RunReport {
     std::int64_t nonfinite_rows = 0;  ///< input rows holding NaN or Inf
     double seconds = 0;
     int ranks = 1;
-    int threads = 1;                   ///< threads on rank 0
+    int threads = 1;  ///< threads on rank 0
     std::string output_file;
     std::string output_dataset;
     bool all_writes_collective = true;  ///< every rank's writes were truly collective

@@ -1,7 +1,6 @@
 #include "cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -17,8 +16,8 @@
 namespace h5infer::cli {
 namespace {
 
-const std::map<std::string, kernels::Backend> backends{
-    {"onednn", kernels::Backend::Onednn}, {"reference", kernels::Backend::Reference}};
+const std::map<std::string, kernels::Backend> backends{{"onednn", kernels::Backend::Onednn},
+                                                       {"reference", kernels::Backend::Reference}};
 
 std::vector<std::string> activation_choices() {
     std::vector<std::string> names;
@@ -30,8 +29,7 @@ std::vector<std::string> activation_choices() {
 }
 
 void add_run_options(CLI::App& command, RunConfig& config) {
-    command.add_option("--model", config.model_path, "native h5infer model file (.h5)")
-        ->required();
+    command.add_option("--model", config.model_path, "native h5infer model file (.h5)")->required();
     command
         .add_option("--input", config.input,
                     "FILE[:DATASET] with one row per sample; DATASET may be omitted when the "
@@ -62,13 +60,12 @@ void add_run_options(CLI::App& command, RunConfig& config) {
         ->check(CLI::NonNegativeNumber);
 }
 
-void add_generate_options(CLI::App& command, GenerateConfig& config,
-                          std::string& hidden_activation, std::string& output_activation) {
+void add_generate_options(CLI::App& command, GenerateConfig& config, std::string& hidden_activation,
+                          std::string& output_activation) {
     command.add_option("--data", config.data_path, "dataset FILE[:DATASET] to write");
     command.add_option("--model", config.model_path, "model file to write");
     command.add_option("--rows", config.rows, "rows of data")->capture_default_str();
-    command.add_option("--features", config.features, "features per row")
-        ->capture_default_str();
+    command.add_option("--features", config.features, "features per row")->capture_default_str();
     command.add_option("--hidden", config.hidden, "hidden layer widths, e.g. 64,32")
         ->delimiter(',')
         ->capture_default_str();
@@ -116,8 +113,8 @@ int run_command_line(int argc, char** argv, const mpi::Comm& comm) {
     app.require_subcommand(1);
 
     RunConfig run_config;
-    CLI::App* run_command = app.add_subcommand(
-        "run", "predict every row of an HDF5 dataset into one prediction file");
+    CLI::App* run_command =
+        app.add_subcommand("run", "predict every row of an HDF5 dataset into one prediction file");
     add_run_options(*run_command, run_config);
 
     GenerateConfig generate_config;
@@ -125,8 +122,7 @@ int run_command_line(int argc, char** argv, const mpi::Comm& comm) {
     std::string output_activation = "softmax";
     CLI::App* generate_command = app.add_subcommand(
         "generate", "write a synthetic dataset and a random model (demos, tests, benchmarks)");
-    add_generate_options(*generate_command, generate_config, hidden_activation,
-                         output_activation);
+    add_generate_options(*generate_command, generate_config, hidden_activation, output_activation);
 
     try {
         app.parse(argc, argv);
@@ -143,8 +139,8 @@ int run_command_line(int argc, char** argv, const mpi::Comm& comm) {
             if (comm.rank() == 0 && !run_config.quiet) print_summary(report);
         } else if (generate_command->parsed()) {
             if (!generate_config.data_path.empty()) {
-                const io::DatasetRef data = io::parse_output_ref(generate_config.data_path,
-                                                                 generate_config.dataset);
+                const io::DatasetRef data =
+                    io::parse_output_ref(generate_config.data_path, generate_config.dataset);
                 generate_config.data_path = data.file;
                 generate_config.dataset = data.dataset;
             }

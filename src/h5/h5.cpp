@@ -77,8 +77,8 @@ Handle select_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std
                                      count.data(), nullptr),
                  "cannot select rows " + std::to_string(row_begin) + ".." +
                      std::to_string(row_begin + rows));
-    memory_space = Handle(check(H5Screate_simple(2, count.data(), nullptr),
-                                "cannot create a memory dataspace"));
+    memory_space = Handle(
+        check(H5Screate_simple(2, count.data(), nullptr), "cannot create a memory dataspace"));
     return file_space;
 }
 
@@ -113,9 +113,9 @@ void write_scalar_attribute(hid_t location, const std::string& name, hid_t type,
         check_status(H5Adelete(location, name.c_str()), "cannot replace attribute '" + name + "'");
     }
     Handle space(check(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"));
-    Handle attribute(check(H5Acreate2(location, name.c_str(), type, space.get(), H5P_DEFAULT,
-                                      H5P_DEFAULT),
-                           "cannot create attribute '" + name + "'"));
+    Handle attribute(
+        check(H5Acreate2(location, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              "cannot create attribute '" + name + "'"));
     check_status(H5Awrite(attribute.get(), type, value), "cannot write attribute '" + name + "'");
 }
 
@@ -141,7 +141,9 @@ void Handle::close() {
     if (H5Idec_ref(id) < 0) throw_error("cannot close HDF5 object");
 }
 
-void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_errors() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 std::string error_stack() {
     std::vector<std::string> lines;
@@ -166,12 +168,14 @@ void throw_error(const std::string& context) {
     throw IoError(message);
 }
 
-bool is_hdf5(const std::string& path) { return H5Fis_hdf5(path.c_str()) > 0; }
+bool is_hdf5(const std::string& path) {
+    return H5Fis_hdf5(path.c_str()) > 0;
+}
 
 Handle open_file(const std::string& path, bool writable) {
-    return Handle(check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY,
-                                H5P_DEFAULT),
-                        "cannot open '" + path + "'"));
+    return Handle(
+        check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
+              "cannot open '" + path + "'"));
 }
 
 Handle create_file(const std::string& path) {
@@ -214,13 +218,13 @@ ObjectType object_type(hid_t location, const std::string& path) {
 }
 
 Handle open_dataset(hid_t location, const std::string& path) {
-    return Handle(check(H5Dopen2(location, path.c_str(), H5P_DEFAULT),
-                        "cannot open dataset '" + path + "'"));
+    return Handle(
+        check(H5Dopen2(location, path.c_str(), H5P_DEFAULT), "cannot open dataset '" + path + "'"));
 }
 
 Handle open_group(hid_t location, const std::string& path) {
-    return Handle(check(H5Gopen2(location, path.c_str(), H5P_DEFAULT),
-                        "cannot open group '" + path + "'"));
+    return Handle(
+        check(H5Gopen2(location, path.c_str(), H5P_DEFAULT), "cannot open group '" + path + "'"));
 }
 
 Handle create_group(hid_t location, const std::string& path) {
@@ -261,9 +265,9 @@ DatasetInfo dataset_info(hid_t dataset) {
         std::array<char, 128> name{};
         unsigned flags = 0;
         std::size_t values = 0;
-        const H5Z_filter_t filter = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags,
-                                                   &values, nullptr, name.size(), name.data(),
-                                                   nullptr);
+        const H5Z_filter_t filter =
+            H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &values, nullptr,
+                           name.size(), name.data(), nullptr);
         if (H5Zfilter_avail(filter) <= 0) {
             H5Eclear2(H5E_DEFAULT);
             info.unavailable_filter =
@@ -277,10 +281,9 @@ void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::in
                float* dst) {
     Handle memory_space;
     Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
-    check_status(H5Dread(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(),
-                         H5P_DEFAULT, dst),
-                 "cannot read rows " + std::to_string(row_begin) + ".." +
-                     std::to_string(row_begin + rows));
+    check_status(
+        H5Dread(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
+        "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
 }
 
 std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
@@ -289,9 +292,9 @@ std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
     for (std::int64_t d : dims) count *= static_cast<std::size_t>(d);
     std::vector<float> values(count);
     if (count > 0) {
-        check_status(H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                             values.data()),
-                     "cannot read a dataset");
+        check_status(
+            H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+            "cannot read a dataset");
     }
     return values;
 }
@@ -355,10 +358,9 @@ void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::i
                 const float* src) {
     Handle memory_space;
     Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
-    check_status(H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(),
-                          H5P_DEFAULT, src),
-                 "cannot write rows " + std::to_string(row_begin) + ".." +
-                     std::to_string(row_begin + rows));
+    check_status(
+        H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT, src),
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
 }
 
 void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
@@ -368,10 +370,10 @@ void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t r
     Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer list"));
     check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "cannot set collective I/O");
     const float placeholder = 0;  // HDF5 wants a buffer even when this rank selects nothing
-    check_status(H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(),
-                          dxpl.get(), rows > 0 ? src : &placeholder),
-                 "cannot write rows " + std::to_string(row_begin) + ".." +
-                     std::to_string(row_begin + rows));
+    check_status(
+        H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), dxpl.get(),
+                 rows > 0 ? src : &placeholder),
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
     std::uint32_t local = 0;
     std::uint32_t global = 0;
     check_status(H5Pget_mpio_no_collective_cause(dxpl.get(), &local, &global),
@@ -383,7 +385,9 @@ void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t r
                   " global=" + std::to_string(global);
 }
 
-std::string last_write_not_collective_cause() { return last_not_collective_cause; }
+std::string last_write_not_collective_cause() {
+    return last_not_collective_cause;
+}
 
 void write_attribute(hid_t location, const std::string& name, const std::string& value) {
     Handle type(check(H5Tcopy(H5T_C_S1), "cannot copy a string type"));

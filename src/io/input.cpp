@@ -15,7 +15,9 @@ bool is_regular_file(const std::string& path) {
     return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
-std::string quoted(const std::string& text) { return "'" + text + "'"; }
+std::string quoted(const std::string& text) {
+    return "'" + text + "'";
+}
 
 std::string list_of(const std::vector<std::string>& items) {
     std::string text;
@@ -26,8 +28,8 @@ std::string list_of(const std::vector<std::string>& items) {
 void check_file(const std::string& file) {
     struct stat info {};
     if (::stat(file.c_str(), &info) != 0) {
-        throw InputError("input file " + quoted(file) + " cannot be read: " +
-                         std::strerror(errno) + " (check the path given to --input)");
+        throw InputError("input file " + quoted(file) + " cannot be read: " + std::strerror(errno) +
+                         " (check the path given to --input)");
     }
     if (S_ISDIR(info.st_mode)) {
         throw InputError("input " + quoted(file) + " is a directory, not an HDF5 file");
@@ -50,8 +52,7 @@ std::string find_only_matrix(hid_t file, const std::string& name) {
     }
     if (matrices.size() == 1) return matrices.front();
     throw InputError("input file " + quoted(name) + " holds " + std::to_string(matrices.size()) +
-                     " 2-D datasets (" + list_of(all) +
-                     "): name one with --input FILE:DATASET");
+                     " 2-D datasets (" + list_of(all) + "): name one with --input FILE:DATASET");
 }
 
 std::string absolute_dataset(const std::string& path) {
@@ -75,8 +76,8 @@ void check_dataset(const h5::DatasetInfo& info, const std::string& where,
     }
     if (info.dims[1] != model_width) {
         throw InputError(where + " has " + std::to_string(info.dims[1]) +
-                         " features per row but the model expects " +
-                         std::to_string(model_width) + ": check the dataset or the model");
+                         " features per row but the model expects " + std::to_string(model_width) +
+                         ": check the dataset or the model");
     }
 }
 
@@ -110,8 +111,8 @@ InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
     }
     InputInfo info;
     info.file = ref.file;
-    info.dataset =
-        ref.dataset.empty() ? find_only_matrix(file.get(), ref.file) : absolute_dataset(ref.dataset);
+    info.dataset = ref.dataset.empty() ? find_only_matrix(file.get(), ref.file)
+                                       : absolute_dataset(ref.dataset);
     const std::string where = "dataset " + quoted(info.dataset) + " in " + quoted(ref.file);
     switch (h5::object_type(file.get(), info.dataset)) {
         case h5::ObjectType::Missing: {

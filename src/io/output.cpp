@@ -17,11 +17,13 @@
 namespace h5infer::io {
 namespace {
 
-std::string quoted(const std::string& text) { return "'" + text + "'"; }
+std::string quoted(const std::string& text) {
+    return "'" + text + "'";
+}
 
 // The signal handler may only touch async-signal-safe state: a fixed buffer and unlink().
 constexpr std::size_t max_path = 4096;
-std::array<char, max_path> pending_path{};      // NOLINT: shared with the signal handler
+std::array<char, max_path> pending_path{};     // NOLINT: shared with the signal handler
 volatile std::sig_atomic_t pending_armed = 0;  // NOLINT: shared with the signal handler
 constexpr std::array<int, 3> cleanup_signals{SIGTERM, SIGINT, SIGHUP};
 
@@ -67,9 +69,8 @@ void check_output_path(const std::string& path, bool overwrite) {
     const std::string probe = directory + "/.h5infer-probe-" + std::to_string(::getpid());
     const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
     if (fd < 0) {
-        throw IoError("output directory " + quoted(directory) +
-                      " is not writable: " + std::strerror(errno) +
-                      " (choose a directory you can write to)");
+        throw IoError("output directory " + quoted(directory) + " is not writable: " +
+                      std::strerror(errno) + " (choose a directory you can write to)");
     }
     ::close(fd);
     ::unlink(probe.c_str());
@@ -81,8 +82,7 @@ std::string temporary_path(const std::string& final_path, const std::string& tag
            "." + name_of(final_path) + ".h5infer-" + tag + ".tmp";
 }
 
-void commit_output(const std::string& temporary, const std::string& final_path,
-                   bool overwrite) {
+void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite) {
     // RENAME_NOREPLACE closes the window between the early existence check and now.
     const unsigned flags = overwrite ? 0U : RENAME_NOREPLACE;
     if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, final_path.c_str(), flags) == 0) {
@@ -109,8 +109,8 @@ void remove_file(const std::string& path) noexcept {
     if (!path.empty()) ::unlink(path.c_str());
 }
 
-OutputWriter::OutputWriter(const std::string& path, const std::string& dataset,
-                           std::int64_t rows, std::int64_t cols, const mpi::Comm& comm)
+OutputWriter::OutputWriter(const std::string& path, const std::string& dataset, std::int64_t rows,
+                           std::int64_t cols, const mpi::Comm& comm)
     : cols_(cols) {
     file_ = h5::create_file_parallel(path, comm);
     dataset_ = h5::create_dataset(file_.get(), dataset, {rows, cols}, H5T_IEEE_F32LE);

@@ -44,7 +44,9 @@ Comm::Comm(MPI_Comm comm, bool owned) : comm_(comm), owned_(owned) {
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
-Comm Comm::world() { return Comm(MPI_COMM_WORLD, false); }
+Comm Comm::world() {
+    return Comm(MPI_COMM_WORLD, false);
+}
 
 Comm Comm::duplicate() const {
     MPI_Comm copy = MPI_COMM_NULL;
@@ -76,7 +78,9 @@ Comm::~Comm() {
     if (owned_ && comm_ != MPI_COMM_NULL && finalized == 0) MPI_Comm_free(&comm_);
 }
 
-void Comm::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Comm::barrier() const {
+    check(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
 void Comm::broadcast_bytes(void* data, std::size_t bytes, int root) const {
     check(MPI_Bcast(data, checked_count(bytes), MPI_BYTE, root, comm_), "MPI_Bcast");

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -36,8 +37,8 @@ protected:
     // Runs on 2 ranks and checks the failure: code, message, printed once, nothing left.
     void expect_failure(const std::string& model, const std::string& input, ExitCode code,
                         const std::string& message, std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"run", "--model", model, "--input", input, "--output",
-                                      output()};
+        std::vector<std::string> args{"run", "--model",  model,   "--input",
+                                      input, "--output", output()};
         args.insert(args.end(), extra.begin(), extra.end());
         const CommandResult result = run_h5infer(args, {2});
         EXPECT_EQ(result.exit_code, static_cast<int>(code)) << result.err;
@@ -185,21 +186,20 @@ TEST_F(BadInput, OutputDirectoryMissing) {
                      dir_ / "missing/preds.h5"},
                     {2});
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Io));
-    EXPECT_NE(result.err.find("does not exist; create it first"), std::string::npos)
-        << result.err;
+    EXPECT_NE(result.err.find("does not exist; create it first"), std::string::npos) << result.err;
     EXPECT_FALSE(std::filesystem::exists(dir_ / "missing"));
 }
 
 TEST_F(BadInput, OutputDirectoryNotWritable) {
-    std::filesystem::permissions(out_dir(), std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_exec |
-                                                std::filesystem::perms::others_read |
-                                                std::filesystem::perms::others_exec);
+    std::filesystem::permissions(
+        out_dir(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+                       std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
     std::filesystem::permissions(dir_ / "data.h5", std::filesystem::perms::all);
     std::filesystem::permissions(dir_ / "model.h5", std::filesystem::perms::all);
     // Root writes anywhere: drop to nobody for this run (MPI singleton, no mpiexec).
     Launch launch{0, "", ""};
-    if (::geteuid() == 0) launch.environment = "HOME=/tmp setpriv --reuid=65534 --regid=65534 --clear-groups";
+    if (::geteuid() == 0)
+        launch.environment = "HOME=/tmp setpriv --reuid=65534 --regid=65534 --clear-groups";
     const CommandResult result = run_h5infer(
         {"run", "--model", dir_ / "model.h5", "--input", dir_ / "data.h5", "--output", output()},
         launch);
@@ -264,10 +264,10 @@ TEST_F(BadInput, NonFiniteInputOnTheLastRankFailsTheWholeJob) {
         std::vector<float> row(7, NAN);
         h5::write_rows(data.get(), 299, 1, 7, row.data());
     }
-    const CommandResult result = run_h5infer(
-        {"run", "--model", dir_ / "model.h5", "--input", dir_ / "data.h5", "--output", output(),
-         "--fail-on-nonfinite", "--chunk-rows", "50"},
-        {3});
+    const CommandResult result =
+        run_h5infer({"run", "--model", dir_ / "model.h5", "--input", dir_ / "data.h5", "--output",
+                     output(), "--fail-on-nonfinite", "--chunk-rows", "50"},
+                    {3});
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Input)) << result.err;
     EXPECT_NE(result.err.find("[rank 2]: dataset '/features'"), std::string::npos) << result.err;
     EXPECT_NE(result.err.find("NaN or Inf values in rows 250..300"), std::string::npos);

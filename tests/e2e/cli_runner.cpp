@@ -30,7 +30,9 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ignored);
 }
 
-std::string TempDir::operator/(const std::string& name) const { return path_ + "/" + name; }
+std::string TempDir::operator/(const std::string& name) const {
+    return path_ + "/" + name;
+}
 
 std::string shell_quote(const std::string& word) {
     std::string quoted = "'";

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "h5infer/model.hpp"
@@ -34,9 +35,12 @@ struct CommandResult {
 
 /// Options of a run of the real h5infer binary.
 struct Launch {
-    int ranks = 1;               ///< 0: run the binary directly (MPI singleton)
-    std::string mpiexec_flags;   ///< extra mpiexec flags, e.g. "--bind-to none"
-    std::string environment;     ///< "NAME=value ..." prepended to the command
+    // Not explicit: `{2}` or `{1, "--bind-to none"}` reads well at call sites.
+    Launch(int rank_count = 1, std::string flags = {}, std::string env = {})  // NOLINT
+        : ranks(rank_count), mpiexec_flags(std::move(flags)), environment(std::move(env)) {}
+    int ranks = 1;              ///< 0: run the binary directly (MPI singleton)
+    std::string mpiexec_flags;  ///< extra mpiexec flags, e.g. "--bind-to none"
+    std::string environment;    ///< "NAME=value ..." prepended to the command
 };
 
 /// Runs `h5infer <args>` under mpiexec, waits for it and captures its output.

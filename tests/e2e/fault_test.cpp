@@ -27,8 +27,10 @@ std::vector<pid_t> processes_matching(const std::string& needle, pid_t except) {
         for (char& c : cmdline) c = c == '\0' ? ' ' : c;
         const auto pid = static_cast<pid_t>(std::stol(name));
         if (pid != except && cmdline.find(H5INFER_BINARY) != std::string::npos &&
-            cmdline.find(needle) != std::string::npos && cmdline.find("mpiexec") == std::string::npos &&
-            cmdline.find("mpirun") == std::string::npos && cmdline.find("sh -c") == std::string::npos) {
+            cmdline.find(needle) != std::string::npos &&
+            cmdline.find("mpiexec") == std::string::npos &&
+            cmdline.find("mpirun") == std::string::npos &&
+            cmdline.find("sh -c") == std::string::npos) {
             pids.push_back(pid);
         }
     }
@@ -54,10 +56,10 @@ TEST(Fault, RankKilledMidRunEndsTheJobWithoutFinalOutput) {
     generate(config);
     const std::string output = dir / "killed-preds.h5";
     // The reference backend is slow: the run lasts long enough to be killed in the middle.
-    const std::string command = h5infer_command(
-        {"run", "--model", config.model_path, "--input", config.data_path, "--output", output,
-         "--backend", "reference", "--chunk-rows", "500"},
-        {2, ""}, dir / "out", dir / "err");
+    const std::string command =
+        h5infer_command({"run", "--model", config.model_path, "--input", config.data_path,
+                         "--output", output, "--backend", "reference", "--chunk-rows", "500"},
+                        {2, ""}, dir / "out", dir / "err");
     const pid_t shell = ::fork();
     ASSERT_GE(shell, 0);
     if (shell == 0) {

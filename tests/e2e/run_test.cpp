@@ -29,8 +29,9 @@ GenerateConfig small_job(const TempDir& dir) {
 
 std::vector<std::string> run_args(const TempDir& dir, const std::string& output,
                                   std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"run",   "--model",  dir / "model.h5", "--input",
-                                  dir / "data.h5:/features", "--output", output};
+    std::vector<std::string> args{
+        "run",      "--model", dir / "model.h5", "--input", dir / "data.h5:/features",
+        "--output", output};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }
@@ -73,8 +74,7 @@ TEST(Run, TwoChunkSizesAgreeWithinTolerance) {
     TempDir dir;
     generate(small_job(dir));
     ASSERT_EQ(run_h5infer(run_args(dir, dir / "a.h5", {"--chunk-rows", "7"}), {2}).exit_code, 0);
-    ASSERT_EQ(run_h5infer(run_args(dir, dir / "b.h5", {"--chunk-rows", "4096"}), {2}).exit_code,
-              0);
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "b.h5", {"--chunk-rows", "4096"}), {2}).exit_code, 0);
     EXPECT_LE(max_scaled_error(read_matrix(dir / "a.h5", "/predictions"),
                                read_matrix(dir / "b.h5", "/predictions")),
               tolerance);
@@ -92,8 +92,7 @@ TEST(Run, ResultsDoNotDependOnBindingOrThreadCount) {
     const CommandResult three =
         run_h5infer(run_args(dir, dir / "three.h5", {"--threads", "3"}), {1});
     ASSERT_EQ(three.exit_code, 0) << three.err;
-    EXPECT_NE(bound.out.find("1 rank x 1 thread (affinity mask)"), std::string::npos)
-        << bound.out;
+    EXPECT_NE(bound.out.find("1 rank x 1 thread (affinity mask)"), std::string::npos) << bound.out;
     EXPECT_NE(three.out.find("x 3 threads (--threads)"), std::string::npos) << three.out;
     const Matrix reference = read_matrix(dir / "bound.h5", "/predictions");
     EXPECT_TRUE(bitwise_equal(read_matrix(dir / "unbound.h5", "/predictions"), reference));
@@ -122,14 +121,14 @@ TEST(Run, ReadsAnyNumericDtypeLayoutAndNestedGroup) {
         config.chunk_rows = 128;
         generate(config);
         const std::string output = dir / "p.h5";
-        const CommandResult result = run_h5infer(
-            {"run", "--model", config.model_path, "--input",
-             config.data_path + ":run1/detector/features", "--output", output},
-            {3});
+        const CommandResult result =
+            run_h5infer({"run", "--model", config.model_path, "--input",
+                         config.data_path + ":run1/detector/features", "--output", output},
+                        {3});
         ASSERT_EQ(result.exit_code, 0) << dtype << " " << layout << ": " << result.err;
-        EXPECT_LE(max_scaled_error(read_matrix(output, "/predictions"),
-                                   reference_predictions(config.model_path, config.data_path,
-                                                         config.dataset)),
+        EXPECT_LE(max_scaled_error(
+                      read_matrix(output, "/predictions"),
+                      reference_predictions(config.model_path, config.data_path, config.dataset)),
                   tolerance)
             << dtype << " " << layout;
     }
@@ -138,10 +137,10 @@ TEST(Run, ReadsAnyNumericDtypeLayoutAndNestedGroup) {
 TEST(Run, DatasetMayBeOmittedWhenTheFileHasOneMatrix) {
     TempDir dir;
     generate(small_job(dir));
-    const CommandResult result = run_h5infer(
-        {"run", "--model", dir / "model.h5", "--input", dir / "data.h5", "--output",
-         dir / "p.h5:/out/scores"},
-        {2});
+    const CommandResult result =
+        run_h5infer({"run", "--model", dir / "model.h5", "--input", dir / "data.h5", "--output",
+                     dir / "p.h5:/out/scores"},
+                    {2});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(read_matrix(dir / "p.h5", "/out/scores").rows, 1009);
 }
@@ -168,17 +167,16 @@ TEST(Run, MoreRanksThanChunks) {
     const CommandResult result =
         run_h5infer(run_args(dir, dir / "p.h5", {"--chunk-rows", "2"}), {4});
     ASSERT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_LE(max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
-                               reference_predictions(dir / "model.h5", dir / "data.h5",
-                                                     "/features")),
-              tolerance);
+    EXPECT_LE(
+        max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
+                         reference_predictions(dir / "model.h5", dir / "data.h5", "/features")),
+        tolerance);
 }
 
 TEST(Run, RecordsProvenanceAttributes) {
     TempDir dir;
     generate(small_job(dir));
-    ASSERT_EQ(run_h5infer(run_args(dir, dir / "p.h5", {"--chunk-rows", "300"}), {2}).exit_code,
-              0);
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "p.h5", {"--chunk-rows", "300"}), {2}).exit_code, 0);
     h5::Handle file = h5::open_file(dir / "p.h5");
     EXPECT_EQ(h5::read_int_attribute(file.get(), "rows"), 1009);
     EXPECT_EQ(h5::read_int_attribute(file.get(), "ranks"), 2);
@@ -231,19 +229,19 @@ TEST(Run, ReferenceBackendIsSelectable) {
     const CommandResult result =
         run_h5infer(run_args(dir, dir / "p.h5", {"--backend", "reference"}), {2});
     ASSERT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_LE(max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
-                               reference_predictions(dir / "model.h5", dir / "data.h5",
-                                                     "/features")),
-              1e-6);
+    EXPECT_LE(
+        max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
+                         reference_predictions(dir / "model.h5", dir / "data.h5", "/features")),
+        1e-6);
 }
 
 TEST(Run, GenerateCommandWritesDataAndModel) {
     TempDir dir;
-    const CommandResult generated = run_h5infer(
-        {"generate", "--data", dir / "d.h5:/x", "--model", dir / "m.h5", "--rows", "50",
-         "--features", "6", "--hidden", "8,4", "--outputs", "2", "--activation", "gelu_erf",
-         "--output-activation", "sigmoid", "--seed", "7"},
-        {1});
+    const CommandResult generated =
+        run_h5infer({"generate", "--data", dir / "d.h5:/x", "--model", dir / "m.h5", "--rows", "50",
+                     "--features", "6", "--hidden", "8,4", "--outputs", "2", "--activation",
+                     "gelu_erf", "--output-activation", "sigmoid", "--seed", "7"},
+                    {1});
     ASSERT_EQ(generated.exit_code, 0) << generated.err;
     const CommandResult result = run_h5infer(
         {"run", "--model", dir / "m.h5", "--input", dir / "d.h5:/x", "--output", dir / "p.h5"},

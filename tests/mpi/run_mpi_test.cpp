@@ -154,8 +154,8 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
         h5::Handle input = h5::open_dataset(input_file.get(), "/features");
         std::vector<std::int64_t> input_dims;
         const std::vector<float> rows = h5::read_all(input.get(), input_dims);
-        auto reference = kernels::make_network(load_model(data.model_path),
-                                               kernels::Backend::Reference, 777, 1);
+        auto reference =
+            kernels::make_network(load_model(data.model_path), kernels::Backend::Reference, 777, 1);
         std::vector<float> want(got.size());
         reference->forward(rows.data(), 777, want.data());
         for (std::size_t i = 0; i < got.size(); ++i) {

@@ -18,18 +18,17 @@ std::string captured(std::FILE* file) {
 TEST(FormatProgress, GivesRowsPercentRateAndEta) {
     EXPECT_EQ(format_progress(250, 1000, 2.0), "250/1000 rows (25.0%), 125 rows/s, ETA 6s");
     EXPECT_EQ(format_progress(1000, 1000, 4.0), "1000/1000 rows (100.0%), 250 rows/s");
-    EXPECT_EQ(format_progress(100, 1000000, 1.0),
-              "100/1000000 rows (0.0%), 100 rows/s, ETA 2h46m");
+    EXPECT_EQ(format_progress(100, 1000000, 1.0), "100/1000000 rows (0.0%), 100 rows/s, ETA 2h46m");
     EXPECT_EQ(format_progress(0, 0, 0.0), "0/0 rows (100.0%), 0 rows/s");
 }
 
 TEST(Progress, PrintsWholeLinesAtMostOncePerInterval) {
     std::FILE* out = std::tmpfile();
     Progress progress(1000, 10.0, false, out);
-    progress.update(100, 1.0);   // too early: nothing
-    progress.update(200, 10.0);  // printed
-    progress.update(300, 15.0);  // within the interval: nothing
-    progress.update(400, 20.0);  // printed
+    progress.update(100, 1.0);    // too early: nothing
+    progress.update(200, 10.0);   // printed
+    progress.update(300, 15.0);   // within the interval: nothing
+    progress.update(400, 20.0);   // printed
     progress.update(1000, 40.0);  // finished rows are for the summary line
     progress.finish();
     const std::string text = captured(out);

@@ -73,7 +73,7 @@ enum class ObjectType { Missing, Group, Dataset, Other };
 struct DatasetInfo {
     std::vector<std::int64_t> dims;
     H5T_class_t type_class = H5T_NO_CLASS;
-    std::string type_description;  ///< e.g. "float64", "int16", "string", "compound"
+    std::string type_description;    ///< e.g. "float64", "int16", "string", "compound"
     std::string unavailable_filter;  ///< name of a filter this HDF5 cannot decode, or empty
 };
 [[nodiscard]] DatasetInfo dataset_info(hid_t dataset);
