@@ -82,10 +82,10 @@ struct Kernel {
     memory weights;  ///< matmul: the copy in this primitive's layout
 };
 
-/// Per-thread execution state.
 struct Context {
     dnnl::stream stream;
     memory scratchpad;
+    std::array<std::vector<float>, 2> buffers;
 };
 
 Eltwise eltwise_for(Activation activation, float alpha) {
@@ -255,8 +255,8 @@ private:
     void grow_scratchpads(std::size_t bytes);
     void run_block(const Kernels& kernels, std::int64_t row_begin, std::int64_t rows,
                    const float* src, float* dst, Context& context);
-    float* address(Slot slot, std::int64_t width, std::int64_t row_begin, const float* src,
-                   float* dst);
+    static float* address(Slot slot, std::int64_t width, std::int64_t row_begin, const float* src,
+                          float* dst, Context& context);
 
     int threads_ = 1;
     std::int64_t max_rows_ = 0;
@@ -265,7 +265,6 @@ private:
     dnnl::engine engine_;
     std::vector<Context> contexts_;  // one per thread
     std::size_t scratchpad_bytes_ = 0;
-    std::array<std::vector<float>, 2> buffers_;  // max_rows x the widest intermediate
     std::map<std::int64_t, Kernels> kernels_;    // by block rows; std::map keeps references
 };
 
@@ -281,10 +280,14 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
     for (const Step& step : steps_) {
         if (step.dst != Slot::Dst) buffer_width = std::max(buffer_width, step.outputs);
     }
-    for (auto& buffer : buffers_) buffer.resize(max_rows_ * buffer_width);
     try {
         engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
-        for (int t = 0; t < threads_; ++t) contexts_.push_back({dnnl::stream(engine_), memory()});
+        const auto buffer_size = static_cast<std::size_t>(std::min(block_rows_, max_rows_) *
+                                                          buffer_width);
+        for (int t = 0; t < threads_; ++t) {
+            Context& context = contexts_.emplace_back(Context{dnnl::stream(engine_), memory(), {}});
+            for (auto& buffer : context.buffers) buffer.resize(buffer_size);
+        }
         for (Step& step : steps_) {
             if (step.bias.empty()) continue;
             const memory::desc bias_md({1, step.outputs}, Dt::f32, Tag::ab);
@@ -414,8 +417,8 @@ void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, st
     for (std::size_t i = 0; i < steps_.size(); ++i) {
         const Step& step = steps_[i];
         const Kernel& kernel = kernels[i];
-        float* step_src = address(step.src, step.inputs, row_begin, src, dst);
-        float* step_dst = address(step.dst, step.outputs, row_begin, src, dst);
+        float* step_src = address(step.src, step.inputs, row_begin, src, dst, context);
+        float* step_dst = address(step.dst, step.outputs, row_begin, src, dst, context);
         if (step.kind == Step::Kind::Affine) {
             affine_rows(step, rows, step_src, step_dst);
             continue;
@@ -441,14 +444,14 @@ void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, st
 }
 
 float* OnednnNetwork::address(Slot slot, std::int64_t width, std::int64_t row_begin,
-                              const float* src, float* dst) {
+                              const float* src, float* dst, Context& context) {
     const std::int64_t offset = row_begin * width;
     switch (slot) {
         // oneDNN's memory takes void* even for inputs; src is only ever read.
         case Slot::Src: return const_cast<float*>(src) + offset;
         case Slot::Dst: return dst + offset;
-        case Slot::Buffer0: return buffers_[0].data() + offset;
-        case Slot::Buffer1: return buffers_[1].data() + offset;
+        case Slot::Buffer0: return context.buffers[0].data();
+        case Slot::Buffer1: return context.buffers[1].data();
     }
     return nullptr;
 }

@@ -25,7 +25,7 @@ std::string quoted(const std::string& text) {
 constexpr std::size_t max_path = 4096;
 std::array<char, max_path> pending_path{};     // NOLINT: shared with the signal handler
 volatile std::sig_atomic_t pending_armed = 0;  // NOLINT: shared with the signal handler
-constexpr std::array<int, 3> cleanup_signals{SIGTERM, SIGINT, SIGHUP};
+constexpr std::array<int, 4> cleanup_signals{SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 
 extern "C" void remove_pending_and_reraise(int signal_number) {
     if (pending_armed != 0) ::unlink(pending_path.data());

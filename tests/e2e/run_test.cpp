@@ -99,6 +99,30 @@ TEST(Run, ResultsDoNotDependOnBindingOrThreadCount) {
     EXPECT_TRUE(bitwise_equal(read_matrix(dir / "three.h5", "/predictions"), reference));
 }
 
+TEST(Run, WideModelIsBitwiseIdenticalForAnyThreadCount) {
+    // Wide layers make the kernels split each chunk into several blocks that run concurrently.
+    TempDir dir;
+    GenerateConfig config = small_job(dir);
+    config.rows = 3001;
+    config.hidden = {512, 8, 512};
+    generate(config);
+    const Matrix want = reference_predictions(dir / "model.h5", dir / "data.h5", "/features");
+    Matrix first;
+    for (const char* threads : {"1", "2", "3"}) {
+        const std::string output = dir / (std::string("p") + threads + ".h5");
+        const CommandResult result = run_h5infer(
+            run_args(dir, output, {"--chunk-rows", "1500", "--threads", threads}), {1});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        const Matrix got = read_matrix(output, "/predictions");
+        EXPECT_LE(max_scaled_error(got, want), tolerance) << threads << " threads";
+        if (first.values.empty()) {
+            first = got;
+        } else {
+            EXPECT_TRUE(bitwise_equal(got, first)) << threads << " threads differ from 1";
+        }
+    }
+}
+
 TEST(Run, ThreadsComeFromSlurmCpusPerTask) {
     TempDir dir;
     generate(small_job(dir));

@@ -424,3 +424,39 @@ TEST(OnednnBackend, ChainBitsDoNotDependOnThreadCount) {
 
 }  // namespace
 }  // namespace h5infer::kernels
+
+namespace h5infer::kernels {
+namespace {
+
+// Blocks run concurrently at different steps. A step's intermediate must not share memory with
+// another block's step of a different width (regression: shared ping-pong buffers indexed by
+// row offset overlapped and corrupted random rows under load).
+TEST(OnednnBackend, ConcurrentBlocksAtStepsOfDifferentWidthsDoNotInterfere) {
+    const Model model = ModelBuilder(16)
+                            .dense(1024)
+                            .activation(Activation::Relu)
+                            .dense(1024)
+                            .activation(Activation::Relu)
+                            .dense(8)
+                            .activation(Activation::Tanh)
+                            .dense(1024)
+                            .activation(Activation::Relu)
+                            .dense(4)
+                            .activation(Activation::Softmax)
+                            .build();
+    const std::int64_t rows = 16 * onednn_block_rows(model) + 5;
+    const std::vector<float> src = random_input(rows, model.input_width, 4);
+    const std::vector<float> one = run(model, Backend::Onednn, src, rows, 1);
+    expect_close(one, run(model, Backend::Reference, src, rows, 1));
+    for (int threads = 2; threads <= 4; ++threads) {
+        auto network = make_network(model, Backend::Onednn, rows, threads);
+        for (int repeat = 0; repeat < 5; ++repeat) {
+            const std::vector<float> many = run(*network, src, rows, model.output_width());
+            ASSERT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
+                << threads << " threads, call " << repeat;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace h5infer::kernels
