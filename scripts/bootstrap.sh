@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages h5infer needs to build, test and run its demo.
+# Installs the Debian packages h5infer needs to build and run; `bootstrap.sh test` adds what
+# the test suite needs on top (a private Slurm cluster for the sbatch tests).
 # Idempotent: runs `apt-get update` (once) and `apt-get install` only when something is missing.
 set -euo pipefail
 
@@ -15,8 +16,15 @@ packages=(
   libgtest-dev googletest
   libbenchmark-dev
   python3-h5py python3-numpy
+  # tools/h5infer-export-sklearn and its tests (tests/sklearn)
+  python3-sklearn python3-joblib
   libopenblas0-pthread
 )
+
+if [ "${1:-}" = test ]; then
+  # tests/slurm starts its own munged, slurmctld and slurmd on 127.0.0.1.
+  packages+=(munge slurmctld slurmd slurm-client libpmix-dev)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

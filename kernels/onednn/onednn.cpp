@@ -82,10 +82,12 @@ struct Kernel {
     memory weights;  ///< matmul: the copy in this primitive's layout
 };
 
+/// Per-thread execution state. Each thread owns its intermediate buffers: blocks run
+/// concurrently at different steps, whose widths differ, so shared buffers would overlap.
 struct Context {
     dnnl::stream stream;
     memory scratchpad;
-    std::array<std::vector<float>, 2> buffers;
+    std::array<std::vector<float>, 2> buffers;  ///< block_rows x the widest intermediate
 };
 
 Eltwise eltwise_for(Activation activation, float alpha) {
@@ -255,6 +257,8 @@ private:
     void grow_scratchpads(std::size_t bytes);
     void run_block(const Kernels& kernels, std::int64_t row_begin, std::int64_t rows,
                    const float* src, float* dst, Context& context);
+    // Where a step of the block starting at row_begin reads or writes: the caller's arrays
+    // at the block's rows, or the start of the thread's own buffers.
     static float* address(Slot slot, std::int64_t width, std::int64_t row_begin, const float* src,
                           float* dst, Context& context);
 

@@ -59,8 +59,8 @@ private:
 namespace h5infer::io {
 
 /// Owns the temporary output path on every rank until the run commits it: removes the file on
-/// destruction unless dismissed, and on SIGTERM, SIGINT or SIGHUP (what mpirun and Slurm send
-/// when a job is killed) before the signal takes its default course. One at a time.
+/// destruction unless dismissed, and on SIGTERM, SIGINT, SIGHUP or SIGUSR1 (what mpirun and
+/// Slurm send when a job is killed or preempted) before the signal takes its default course. One at a time.
 class TemporaryOutput {
 public:
     explicit TemporaryOutput(std::string path);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Submits slurm/*.sbatch to a private single-node Slurm cluster and checks the predictions
+# against a direct run: the canonical job, a job array over three files, and a preemption notice
+# (scancel -s USR1 -b) followed by a resubmission that completes the work.
+# usage: test_sbatch.sh H5INFER_BINARY      (exit 77 = skipped)
+set -euo pipefail
+binary=$(realpath "${1:?usage: test_sbatch.sh H5INFER_BINARY}")
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "the private Slurm cluster runs its daemons as root"
+for command in munged slurmctld slurmd sbatch h5diff; do
+  command -v "$command" >/dev/null || skip "$command not installed (scripts/bootstrap.sh test)"
+done
+
+work=$(mktemp -d /tmp/h5infer-slurm-XXXXXX)
+chmod 0755 "$work"
+cleanup() { "$here/cluster.sh" stop "$work/cluster" || true; rm -rf "$work"; }
+trap cleanup EXIT
+eval "$("$here/cluster.sh" start "$work/cluster")"
+export H5INFER=$binary OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fail() { echo "FAIL: $*"; for log in "$work"/*.log; do echo "== $log"; cat "$log"; done; exit 1; }
+same() { h5diff -q "$1" "$2" /predictions /predictions || fail "$2 differs from $1"; }
+
+"$binary" generate --model "$work/model.h5" --features 16 --hidden 32 --outputs 3 --quiet 2>/dev/null \
+  || "$binary" generate --model "$work/model.h5" --features 16 --hidden 32 --outputs 3 >/dev/null
+for name in a b c; do
+  "$binary" generate --data "$work/$name.h5:/events/x" --rows 3000 --features 16 \
+    --seed "$(printf '%d' "'$name")" >/dev/null
+  "$binary" run --model "$work/model.h5" --input "$work/$name.h5:/events/x" \
+    --output "$work/$name-direct.h5" --quiet --threads 1
+done
+submit() { sbatch --parsable --wait --chdir="$work" --ntasks=2 --cpus-per-task=1 "$@"; }
+
+echo "== canonical job"
+submit "$repo/slurm/h5infer.sbatch" --model "$work/model.h5" --input "$work/a.h5:/events/x" \
+  --output "$work/a-slurm.h5" >/dev/null || fail "the canonical job failed"
+same "$work/a-direct.h5" "$work/a-slurm.h5"
+grep -q "2 ranks x 1 threads" "$work"/h5infer-*.log || fail "no layout line in the job log"
+grep -q "h5infer 0\." "$work"/h5infer-*.log || fail "no version in the job log"
+
+echo "== array over three files"
+printf '%s\n' "$work/a.h5:/events/x" "$work/b.h5:/events/x" "$work/c.h5:/events/x" > "$work/inputs.txt"
+mkdir "$work/out"
+submit --array=0-2%2 "$repo/slurm/h5infer-array.sbatch" "$work/inputs.txt" "$work/model.h5" \
+  "$work/out" >/dev/null || fail "the array job failed"
+for name in a b c; do same "$work/$name-direct.h5" "$work/out/$name.predictions.h5"; done
+
+echo "== preemption notice, then resubmission"
+"$binary" generate --data "$work/big.h5" --model "$work/big-model.h5" --rows 100000 \
+  --features 64 --hidden 512,512 --outputs 4 >/dev/null
+job=$(sbatch --parsable --chdir="$work" --ntasks=2 --cpus-per-task=1 \
+  "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" --input "$work/big.h5" \
+  --output "$work/big-slurm.h5" --backend reference --chunk-rows 500)
+for _ in $(seq 300); do  # until the ranks are writing
+  ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' && break
+  sleep 0.1
+done
+ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' || fail "the job never started writing"
+scancel -s USR1 -b "$job"
+for _ in $(seq 300); do squeue -h -j "$job" 2>/dev/null | grep -q . || break; sleep 0.2; done
+squeue -h -j "$job" 2>/dev/null | grep -q . && fail "the job did not stop after USR1"
+[ ! -e "$work/big-slurm.h5" ] || fail "a partial file appeared under the final name"
+ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' && fail "the temporary output was left"
+grep -q "stop requested" "$work/h5infer-$job.log" || fail "the job script did not see USR1"
+submit "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" --input "$work/big.h5" \
+  --output "$work/big-slurm.h5" --chunk-rows 500 >/dev/null || fail "the resubmission failed"
+"$binary" run --model "$work/big-model.h5" --input "$work/big.h5" --output "$work/big-direct.h5" \
+  --chunk-rows 500 --quiet
+same "$work/big-direct.h5" "$work/big-slurm.h5"
+echo "3 passed, 0 failed"
