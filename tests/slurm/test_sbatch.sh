@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Submits slurm/*.sbatch to a private single-node Slurm cluster and checks the predictions
-# against a direct run: the canonical job, a job array over three files, and a preemption notice
-# (scancel -s USR1 -b) followed by a resubmission that completes the work.
+# against a direct run: the canonical job, a job array over three files, the self-resubmitting
+# job, and a preemption notice (scancel -s USR1 -b) followed by a resubmission that completes.
 # usage: test_sbatch.sh H5INFER_BINARY      (exit 77 = skipped)
 set -euo pipefail
 binary=$(realpath "${1:?usage: test_sbatch.sh H5INFER_BINARY}")
@@ -47,6 +47,17 @@ submit --array=0-2%2 "$repo/slurm/h5infer-array.sbatch" "$work/inputs.txt" "$wor
   "$work/out" >/dev/null || fail "the array job failed"
 for name in a b c; do same "$work/$name-direct.h5" "$work/out/$name.predictions.h5"; done
 
+echo "== self-resubmitting job"
+submit "$repo/slurm/h5infer-every.sbatch" 1hours --model "$work/model.h5" \
+  --input "$work/a.h5:/events/x" --output "$work/every.h5" --overwrite >/dev/null \
+  || fail "the self-resubmitting job failed"
+same "$work/a-direct.h5" "$work/every.h5"
+next=$(squeue -h --name=h5infer-every -t PENDING -o %i)
+[ -n "$next" ] || fail "the job did not queue its next run"
+begin=$(scontrol show job "$next" | grep -o 'EligibleTime=[^ ]*' | cut -d= -f2 || true)
+[ "$(date -d "$begin" +%s)" -gt "$(($(date +%s) + 1800))" ] || fail "next run begins at '$begin'"
+scancel --name=h5infer-every
+
 echo "== preemption notice, then resubmission"
 "$binary" generate --data "$work/big.h5" --model "$work/big-model.h5" --rows 100000 \
   --features 64 --hidden 512,512 --outputs 4 >/dev/null
@@ -69,4 +80,4 @@ submit "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" --input "$work/
 "$binary" run --model "$work/big-model.h5" --input "$work/big.h5" --output "$work/big-direct.h5" \
   --chunk-rows 500 --quiet
 same "$work/big-direct.h5" "$work/big-slurm.h5"
-echo "3 passed, 0 failed"
+echo "4 passed, 0 failed"
