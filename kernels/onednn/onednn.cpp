@@ -269,7 +269,7 @@ private:
     dnnl::engine engine_;
     std::vector<Context> contexts_;  // one per thread
     std::size_t scratchpad_bytes_ = 0;
-    std::map<std::int64_t, Kernels> kernels_;    // by block rows; std::map keeps references
+    std::map<std::int64_t, Kernels> kernels_;  // by block rows; std::map keeps references
 };
 
 OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads)
@@ -286,8 +286,8 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
     }
     try {
         engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
-        const auto buffer_size = static_cast<std::size_t>(std::min(block_rows_, max_rows_) *
-                                                          buffer_width);
+        const auto buffer_size =
+            static_cast<std::size_t>(std::min(block_rows_, max_rows_) * buffer_width);
         for (int t = 0; t < threads_; ++t) {
             Context& context = contexts_.emplace_back(Context{dnnl::stream(engine_), memory(), {}});
             for (auto& buffer : context.buffers) buffer.resize(buffer_size);

@@ -60,7 +60,8 @@ namespace h5infer::io {
 
 /// Owns the temporary output path on every rank until the run commits it: removes the file on
 /// destruction unless dismissed, and on SIGTERM, SIGINT, SIGHUP or SIGUSR1 (what mpirun and
-/// Slurm send when a job is killed or preempted) before the signal takes its default course. One at a time.
+/// Slurm send when a job is killed or preempted) before the signal takes its default course. One at
+/// a time.
 class TemporaryOutput {
 public:
     explicit TemporaryOutput(std::string path);

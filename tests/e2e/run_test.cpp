@@ -110,8 +110,8 @@ TEST(Run, WideModelIsBitwiseIdenticalForAnyThreadCount) {
     Matrix first;
     for (const char* threads : {"1", "2", "3"}) {
         const std::string output = dir / (std::string("p") + threads + ".h5");
-        const CommandResult result = run_h5infer(
-            run_args(dir, output, {"--chunk-rows", "1500", "--threads", threads}), {1});
+        const CommandResult result =
+            run_h5infer(run_args(dir, output, {"--chunk-rows", "1500", "--threads", threads}), {1});
         ASSERT_EQ(result.exit_code, 0) << result.err;
         const Matrix got = read_matrix(output, "/predictions");
         EXPECT_LE(max_scaled_error(got, want), tolerance) << threads << " threads";
