@@ -21,11 +21,19 @@ enum class Activation {
     Elu,        ///< x if x > 0 else alpha * (exp(x) - 1) (alpha defaults to 1)
     Sigmoid,
     Tanh,
-    GeluErf,   ///< x * Phi(x), the exact form
-    GeluTanh,  ///< the tanh approximation of GELU
-    Softplus,  ///< log(1 + exp(x))
-    Swish,     ///< x * sigmoid(alpha * x); alpha = 1 is SiLU
-    Softmax,   ///< over the features of each row, max-subtracted for stability
+    GeluErf,     ///< x * Phi(x), the exact form
+    GeluTanh,    ///< the tanh approximation of GELU
+    Softplus,    ///< log(1 + exp(x))
+    Swish,       ///< x * sigmoid(alpha * x); alpha = 1 is SiLU
+    Softmax,     ///< over the features of each row, max-subtracted for stability
+    Normalize,   ///< each row divided by its sum (for non-negative scores, e.g. one-vs-rest)
+    Clip,        ///< min(max(x, alpha), beta): alpha is the lower bound, beta the upper bound
+    HardSwish,   ///< x * min(max(x / 6 + 1 / 2, 0), 1)
+    LogSoftmax,  ///< log of softmax over the features of each row
+    /// Over the features of each row: (x - mean) / sqrt(variance + alpha), alpha the epsilon
+    /// (default 1e-5). Layer normalization without its scale and shift, which take an affine
+    /// layer after it.
+    LayerNorm,
 };
 
 /// Fully connected layer: dst = src * weights + bias.
@@ -46,7 +54,8 @@ struct AffineLayer {
 /// An activation applied to the output of the previous layer; keeps the width.
 struct ActivationLayer {
     Activation function = Activation::Identity;
-    float alpha = 0.0F;  ///< parameter of LeakyRelu, Elu and Swish; ignored by the others
+    float alpha = 0.0F;  ///< parameter of LeakyRelu, Elu, Swish, Clip and LayerNorm
+    float beta = 0.0F;   ///< upper bound of Clip; ignored by the others
 };
 
 /// One step of a model.
@@ -59,6 +68,9 @@ struct Model {
     std::vector<Layer> layers;
     std::string producer;     ///< what wrote the model (e.g. "h5infer generate"), may be empty
     std::string description;  ///< free text, may be empty
+    /// Class label of each output column (a classifier's probabilities), or empty when the
+    /// columns are not class probabilities (regressors, transformers, multilabel models).
+    std::vector<std::string> labels;
 
     /// Width of the model's output: the last layer's output width.
     [[nodiscard]] std::int64_t output_width() const;
@@ -76,11 +88,20 @@ struct Model {
 /// Every supported activation name, comma-separated, for error messages and help.
 [[nodiscard]] std::string activation_names();
 
-/// Default alpha of an activation (0.01 for leaky_relu, 1 for elu and swish, 0 otherwise).
+/// Default alpha of an activation (0.01 for leaky_relu, 1 for elu and swish, the lowest float
+/// for clip, 1e-5 for layer_norm, 0 otherwise).
 [[nodiscard]] float default_alpha(Activation activation);
 
-/// Checks that layer widths chain, weight shapes match, every parameter is finite and the model
-/// has at least one layer. Throws ModelError naming the layer index and the problem.
+/// Default beta of an activation (the largest float for clip, 0 otherwise).
+[[nodiscard]] float default_beta(Activation activation);
+
+/// True for activations computed over a whole row (softmax, normalize, log_softmax,
+/// layer_norm) rather than per value.
+[[nodiscard]] bool is_row_wise(Activation activation);
+
+/// Checks that layer widths chain, weight shapes match, every parameter is finite, the model
+/// has at least one layer and labels, if any, name every output column. Throws ModelError
+/// naming the layer index and the problem.
 void validate(const Model& model);
 
 /// Number of parameters (weights, biases, scales, shifts) in the model.

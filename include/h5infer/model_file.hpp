@@ -16,6 +16,17 @@ inline constexpr std::int64_t model_format_version = 1;
 /// what is supported), shapes, widths and finiteness. Throws ModelError naming the file.
 [[nodiscard]] Model load_model(const std::string& path);
 
+/// Imports an ONNX model whose graph is a chain from one input to one output, mapping each
+/// operator onto h5infer's layers (docs/model-format.md lists them and how each maps). A fixed
+/// batch dimension is treated as free and noted in the model's description. Weights may be
+/// inline or in external data files in the model's directory. Throws ModelError naming the file
+/// and, for an unsupported graph, the node, its operator and the supported list.
+[[nodiscard]] Model import_onnx(const std::string& path);
+
+/// Reads a model in either format, chosen by the file's content (not its name): a native model
+/// when it is an HDF5 file, else ONNX. Throws ModelError naming the file.
+[[nodiscard]] Model read_model(const std::string& path);
+
 /// Writes `model` in the native format, replacing `path`. Throws IoError.
 void save_model(const Model& model, const std::string& path);
 

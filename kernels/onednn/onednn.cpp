@@ -57,7 +57,7 @@ struct Eltwise {
 
 /// One step of the compiled model, independent of the row count.
 struct Step {
-    enum class Kind { Matmul, Eltwise, Softmax, Affine };
+    enum class Kind { Matmul, Eltwise, Softmax, Affine, Normalize, LogSoftmax, LayerNorm };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
     std::int64_t inputs = 0;
@@ -67,6 +67,7 @@ struct Step {
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
     std::vector<float> scale;        ///< affine
     std::vector<float> shift;        ///< affine
+    float epsilon = 0.0F;            ///< layer norm
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
     std::vector<memory> weight_layouts;  ///< one reordered copy per layout a primitive wants
@@ -90,9 +91,10 @@ struct Context {
     std::array<std::vector<float>, 2> buffers;  ///< block_rows x the widest intermediate
 };
 
-Eltwise eltwise_for(Activation activation, float alpha) {
+Eltwise eltwise_for(const ActivationLayer& layer) {
     using A = dnnl::algorithm;
-    switch (activation) {
+    const float alpha = layer.alpha;
+    switch (layer.function) {
         case Activation::Identity: return {A::eltwise_linear, 1.0F, 0.0F};
         case Activation::Relu: return {A::eltwise_relu, 0.0F, 0.0F};
         case Activation::LeakyRelu: return {A::eltwise_relu, alpha, 0.0F};
@@ -104,9 +106,15 @@ Eltwise eltwise_for(Activation activation, float alpha) {
         // In 2.6 soft_relu is log(1 + exp(x)) and ignores alpha (3.x gives alpha a meaning).
         case Activation::Softplus: return {A::eltwise_soft_relu, 0.0F, 0.0F};
         case Activation::Swish: return {A::eltwise_swish, alpha, 0.0F};
-        case Activation::Softmax: break;
+        case Activation::Clip: return {A::eltwise_clip, alpha, layer.beta};
+        // In 2.6 hardswish is x * relu6(x + 3) / 6 and ignores alpha and beta.
+        case Activation::HardSwish: return {A::eltwise_hardswish, 0.0F, 0.0F};
+        case Activation::Softmax:
+        case Activation::Normalize:
+        case Activation::LogSoftmax:
+        case Activation::LayerNorm: break;
     }
-    H5INFER_ASSERT(false && "softmax is not an eltwise");
+    H5INFER_ASSERT(false && "row-wise activations are not eltwise");
     return {};
 }
 
@@ -148,9 +156,16 @@ Step activation_step(const ActivationLayer& activation, std::size_t index, std::
     step.outputs = width;
     if (activation.function == Activation::Softmax) {
         step.kind = Step::Kind::Softmax;
+    } else if (activation.function == Activation::Normalize) {
+        step.kind = Step::Kind::Normalize;
+    } else if (activation.function == Activation::LogSoftmax) {
+        step.kind = Step::Kind::LogSoftmax;
+    } else if (activation.function == Activation::LayerNorm) {
+        step.kind = Step::Kind::LayerNorm;
+        step.epsilon = activation.alpha;
     } else {
         step.kind = Step::Kind::Eltwise;
-        step.eltwise = eltwise_for(activation.function, activation.alpha);
+        step.eltwise = eltwise_for(activation);
     }
     return step;
 }
@@ -175,7 +190,7 @@ void assign_slots(std::vector<Step>& steps) {
 
 bool is_fusable_activation(const Layer* layer) {
     const auto* activation = layer != nullptr ? std::get_if<ActivationLayer>(layer) : nullptr;
-    return activation != nullptr && activation->function != Activation::Softmax;
+    return activation != nullptr && !is_row_wise(activation->function);
 }
 
 std::vector<Step> plan_steps(const Model& model) {
@@ -191,7 +206,7 @@ std::vector<Step> plan_steps(const Model& model) {
             pending_affine = nullptr;
             if (is_fusable_activation(next)) {
                 const auto& activation = std::get<ActivationLayer>(*next);
-                step.eltwise = eltwise_for(activation.function, activation.alpha);
+                step.eltwise = eltwise_for(activation);
                 step.label =
                     layer_label(i, "dense + " + std::string(activation_name(activation.function)));
                 ++i;
@@ -222,6 +237,17 @@ void affine_rows(const Step& step, std::int64_t rows, const float* src, float* d
     for (std::int64_t r = 0; r < rows; ++r) {
         for (std::int64_t c = 0; c < width; ++c) {
             dst[r * width + c] = src[r * width + c] * step.scale[c] + step.shift[c];
+        }
+    }
+}
+
+// Sums in double, in column order: the same bits on any thread count.
+void normalize_rows(std::int64_t width, std::int64_t rows, const float* src, float* dst) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+        double sum = 0.0;
+        for (std::int64_t c = 0; c < width; ++c) sum += src[r * width + c];
+        for (std::int64_t c = 0; c < width; ++c) {
+            dst[r * width + c] = static_cast<float>(src[r * width + c] / sum);
         }
     }
 }
@@ -323,7 +349,7 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
     Kernel kernel;
     kernel.src_md = memory::desc({rows, step.inputs}, Dt::f32, Tag::ab);
     kernel.dst_md = memory::desc({rows, step.outputs}, Dt::f32, Tag::ab);
-    if (step.kind == Step::Kind::Affine) return kernel;
+    if (step.kind == Step::Kind::Affine || step.kind == Step::Kind::Normalize) return kernel;
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const auto inference = dnnl::prop_kind::forward_inference;
@@ -351,11 +377,24 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
             const dnnl::eltwise_forward::primitive_desc pd(desc, attr, engine_);
             kernel.scratchpad_md = pd.scratchpad_desc();
             kernel.primitive = dnnl::eltwise_forward(pd);
-        } else {
+        } else if (step.kind == Step::Kind::Softmax) {
             const dnnl::softmax_forward::desc desc(inference, kernel.src_md, 1);
             const dnnl::softmax_forward::primitive_desc pd(desc, attr, engine_);
             kernel.scratchpad_md = pd.scratchpad_desc();
             kernel.primitive = dnnl::softmax_forward(pd);
+        } else if (step.kind == Step::Kind::LogSoftmax) {
+            const dnnl::logsoftmax_forward::desc desc(inference, kernel.src_md, 1);
+            const dnnl::logsoftmax_forward::primitive_desc pd(desc, attr, engine_);
+            kernel.scratchpad_md = pd.scratchpad_desc();
+            kernel.primitive = dnnl::logsoftmax_forward(pd);
+        } else {
+            // No scale or shift (the model's affine layer after it carries them), no statistics
+            // in or out: the primitive computes each row's mean and variance itself.
+            const dnnl::layer_normalization_forward::desc desc(
+                inference, kernel.src_md, step.epsilon, dnnl::normalization_flags::none);
+            const dnnl::layer_normalization_forward::primitive_desc pd(desc, attr, engine_);
+            kernel.scratchpad_md = pd.scratchpad_desc();
+            kernel.primitive = dnnl::layer_normalization_forward(pd);
         }
     } catch (const dnnl::error& error) {
         throw ModelError(step.label + ": oneDNN cannot build its primitive for " +
@@ -425,6 +464,10 @@ void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, st
         float* step_dst = address(step.dst, step.outputs, row_begin, src, dst, context);
         if (step.kind == Step::Kind::Affine) {
             affine_rows(step, rows, step_src, step_dst);
+            continue;
+        }
+        if (step.kind == Step::Kind::Normalize) {
+            normalize_rows(step.inputs, rows, step_src, step_dst);
             continue;
         }
         try {

@@ -10,7 +10,8 @@ namespace h5infer::kernels {
 
 /// Builds the oneDNN network: f32 matmul primitives with the bias and the following activation
 /// fused, an affine layer that feeds a dense layer folded into its weights, and eltwise, softmax
-/// or a plain loop for everything else. The model must have passed validate().
+/// or a plain loop for everything else (affine, normalize). The model must have passed
+/// validate().
 ///
 /// Determinism: forward() cuts its rows into blocks of onednn_block_rows(model) rows (the last
 /// block takes the remainder), and each block runs the whole model on one thread, with

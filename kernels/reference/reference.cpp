@@ -46,6 +46,31 @@ void softmax_rows(Matrix& values) {
     }
 }
 
+// A row summing to zero gives NaN or Inf, as in NumPy.
+void normalize_rows(Matrix& values) {
+    for (Eigen::Index r = 0; r < values.rows(); ++r) {
+        auto row = values.row(r);
+        row /= row.sum();
+    }
+}
+
+void log_softmax_rows(Matrix& values) {
+    for (Eigen::Index r = 0; r < values.rows(); ++r) {
+        auto row = values.row(r);
+        row.array() -= row.maxCoeff();
+        row.array() -= std::log(row.array().exp().sum());
+    }
+}
+
+// Two passes (mean, then the mean of squared deviations), as PyTorch's LayerNorm.
+void layer_norm_rows(Matrix& values, double epsilon) {
+    for (Eigen::Index r = 0; r < values.rows(); ++r) {
+        auto row = values.row(r);
+        row.array() -= row.mean();
+        row /= std::sqrt(row.squaredNorm() / static_cast<double>(row.size()) + epsilon);
+    }
+}
+
 /// One layer in double precision, applied to every row of `values`.
 struct LayerStep {
     Matrix weights;   // dense: inputs x outputs
@@ -54,6 +79,7 @@ struct LayerStep {
     RowVector shift;  // affine
     Activation activation = Activation::Identity;
     double alpha = 0.0;
+    double beta = 0.0;
     enum class Kind { Dense, Affine, Activation } kind = Kind::Activation;
 
     void apply(Matrix& values) const {
@@ -68,9 +94,15 @@ struct LayerStep {
             case Kind::Activation:
                 if (activation == Activation::Softmax) {
                     softmax_rows(values);
+                } else if (activation == Activation::Normalize) {
+                    normalize_rows(values);
+                } else if (activation == Activation::LogSoftmax) {
+                    log_softmax_rows(values);
+                } else if (activation == Activation::LayerNorm) {
+                    layer_norm_rows(values, alpha);
                 } else {
                     values = values.unaryExpr(
-                        [this](double x) { return apply_activation(activation, alpha, x); });
+                        [this](double x) { return apply_activation(activation, alpha, x, beta); });
                 }
                 break;
         }
@@ -96,6 +128,7 @@ LayerStep make_step(const Layer& layer) {
         const auto& activation = std::get<ActivationLayer>(layer);
         step.activation = activation.function;
         step.alpha = activation.alpha;
+        step.beta = activation.beta;
     }
     return step;
 }
@@ -132,7 +165,7 @@ private:
 
 }  // namespace
 
-double apply_activation(Activation activation, double alpha, double x) {
+double apply_activation(Activation activation, double alpha, double x, double beta) {
     switch (activation) {
         case Activation::Identity: return x;
         case Activation::Relu: return std::max(x, 0.0);
@@ -147,9 +180,14 @@ double apply_activation(Activation activation, double alpha, double x) {
         }
         case Activation::Softplus: return softplus(x);
         case Activation::Swish: return x * sigmoid(alpha * x);
-        case Activation::Softmax: break;
+        case Activation::Clip: return std::min(std::max(x, alpha), beta);
+        case Activation::HardSwish: return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0);
+        case Activation::Softmax:
+        case Activation::Normalize:
+        case Activation::LogSoftmax:
+        case Activation::LayerNorm: break;
     }
-    H5INFER_ASSERT(false && "softmax is row-wise: apply_activation cannot compute it");
+    H5INFER_ASSERT(false && "row-wise activations have no element-wise formula");
     return 0.0;
 }
 

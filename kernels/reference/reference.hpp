@@ -16,8 +16,10 @@ namespace h5infer::kernels {
 [[nodiscard]] std::unique_ptr<Network> make_reference_network(const Model& model,
                                                               std::int64_t max_rows);
 
-/// Applies `activation` (with its `alpha`) to one value in double precision; the formulas of
-/// model.hpp. Softmax is row-wise and not handled here.
-[[nodiscard]] double apply_activation(Activation activation, double alpha, double x);
+/// Applies `activation` (with its `alpha` and, for clip, `beta`) to one value in double
+/// precision; the formulas of model.hpp. Row-wise activations (is_row_wise()) are not handled
+/// here.
+[[nodiscard]] double apply_activation(Activation activation, double alpha, double x,
+                                      double beta = 0.0);
 
 }  // namespace h5infer::kernels

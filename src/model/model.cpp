@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "h5infer/error.hpp"
@@ -9,7 +10,7 @@
 namespace h5infer {
 namespace {
 
-constexpr std::array<std::pair<Activation, std::string_view>, 11> activation_table{{
+constexpr std::array<std::pair<Activation, std::string_view>, 16> activation_table{{
     {Activation::Identity, "identity"},
     {Activation::Relu, "relu"},
     {Activation::LeakyRelu, "leaky_relu"},
@@ -21,6 +22,11 @@ constexpr std::array<std::pair<Activation, std::string_view>, 11> activation_tab
     {Activation::Softplus, "softplus"},
     {Activation::Swish, "swish"},
     {Activation::Softmax, "softmax"},
+    {Activation::Normalize, "normalize"},
+    {Activation::Clip, "clip"},
+    {Activation::HardSwish, "hard_swish"},
+    {Activation::LogSoftmax, "log_softmax"},
+    {Activation::LayerNorm, "layer_norm"},
 }};
 
 bool all_finite(const std::vector<float>& values) {
@@ -68,6 +74,21 @@ void validate_affine(const AffineLayer& affine, std::int64_t width, std::size_t 
     if (!all_finite(affine.shift)) throw ModelError(label + " shift contains NaN or Inf");
 }
 
+void validate_activation(const ActivationLayer& activation, std::size_t index) {
+    const std::string label =
+        layer_label(index) + " (" + std::string(activation_name(activation.function)) + ")";
+    if (!std::isfinite(activation.alpha)) throw ModelError(label + " alpha is not finite");
+    if (!std::isfinite(activation.beta)) throw ModelError(label + " beta is not finite");
+    if (activation.function == Activation::Clip && !(activation.alpha <= activation.beta)) {
+        throw ModelError(label + " lower bound alpha " + std::to_string(activation.alpha) +
+                         " is above the upper bound beta " + std::to_string(activation.beta));
+    }
+    if (activation.function == Activation::LayerNorm && !(activation.alpha >= 0.0F)) {
+        throw ModelError(label + " epsilon alpha must not be negative, got " +
+                         std::to_string(activation.alpha));
+    }
+}
+
 }  // namespace
 
 std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width) {
@@ -113,8 +134,19 @@ float default_alpha(Activation activation) {
         case Activation::LeakyRelu: return 0.01F;
         case Activation::Elu:
         case Activation::Swish: return 1.0F;
+        case Activation::Clip: return std::numeric_limits<float>::lowest();
+        case Activation::LayerNorm: return 1e-5F;
         default: return 0.0F;
     }
+}
+
+float default_beta(Activation activation) {
+    return activation == Activation::Clip ? std::numeric_limits<float>::max() : 0.0F;
+}
+
+bool is_row_wise(Activation activation) {
+    return activation == Activation::Softmax || activation == Activation::Normalize ||
+           activation == Activation::LogSoftmax || activation == Activation::LayerNorm;
 }
 
 void validate(const Model& model) {
@@ -131,13 +163,14 @@ void validate(const Model& model) {
         } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
             validate_affine(*affine, width, i);
         } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
-            if (!std::isfinite(activation->alpha)) {
-                throw ModelError(layer_label(i) + " (" +
-                                 std::string(activation_name(activation->function)) +
-                                 ") alpha is not finite");
-            }
+            validate_activation(*activation, i);
         }
         width = layer_output_width(layer, width);
+    }
+    if (!model.labels.empty() && static_cast<std::int64_t>(model.labels.size()) != width) {
+        throw ModelError("the model has " + std::to_string(model.labels.size()) +
+                         " class labels but " + std::to_string(width) +
+                         " output columns; give one label per column or none");
     }
 }
 

@@ -35,13 +35,13 @@ const std::vector<KindSpec>& kind_specs() {
     static const std::vector<KindSpec> specs{
         {"dense", {"kind"}, {"weights", "bias"}},
         {"affine", {"kind"}, {"scale", "shift"}},
-        {"activation", {"kind", "function", "alpha"}, {}},
+        {"activation", {"kind", "function", "alpha", "beta"}, {}},
     };
     return specs;
 }
 
-const std::vector<std::string_view> root_attributes{"format", "format_version", "input_width",
-                                                    "producer", "description"};
+const std::vector<std::string_view> root_attributes{"format",   "format_version", "input_width",
+                                                    "producer", "description",    "labels"};
 
 std::string quoted_list(const std::vector<std::string_view>& names) {
     if (names.empty()) return "none";
@@ -73,12 +73,18 @@ std::string layer_name(std::size_t index) {
 
 bool uses_alpha(Activation function) {
     return function == Activation::LeakyRelu || function == Activation::Elu ||
-           function == Activation::Swish;
+           function == Activation::Swish || function == Activation::Clip ||
+           function == Activation::LayerNorm;
+}
+
+bool uses_beta(Activation function) {
+    return function == Activation::Clip;
 }
 
 std::string alpha_functions() {
     return quoted_list({activation_name(Activation::LeakyRelu), activation_name(Activation::Elu),
-                        activation_name(Activation::Swish)});
+                        activation_name(Activation::Swish), activation_name(Activation::Clip),
+                        activation_name(Activation::LayerNorm)});
 }
 
 // ---- loading --------------------------------------------------------------------------------
@@ -254,6 +260,14 @@ AffineLayer read_affine(hid_t group, const std::string& label) {
     return affine;
 }
 
+float read_float_attribute(hid_t group, const std::string& name, const std::string& label) {
+    const double value = h5::read_double_attribute(group, name);
+    if (!std::isfinite(value) || !std::isfinite(static_cast<float>(value))) {
+        throw ModelError(label + ": attribute '" + name + "' is not a finite float32 value");
+    }
+    return static_cast<float>(value);
+}
+
 ActivationLayer read_activation(hid_t group, const std::string& label) {
     if (!h5::has_attribute(group, "function")) {
         throw ModelError(label + ": the attribute 'function' is missing; set it to one of " +
@@ -265,17 +279,21 @@ ActivationLayer read_activation(hid_t group, const std::string& label) {
         throw ModelError(label + ": unknown activation function '" + name +
                          "'; supported functions are " + activation_names());
     }
-    ActivationLayer activation{*function, default_alpha(*function)};
+    ActivationLayer activation{*function, default_alpha(*function), default_beta(*function)};
     if (h5::has_attribute(group, "alpha")) {
         if (!uses_alpha(*function)) {
             throw ModelError(label + ": attribute 'alpha' is not used by " + name +
                              "; remove it (only " + alpha_functions() + " take an alpha)");
         }
-        const double alpha = h5::read_double_attribute(group, "alpha");
-        if (!std::isfinite(alpha) || !std::isfinite(static_cast<float>(alpha))) {
-            throw ModelError(label + ": attribute 'alpha' is not a finite float32 value");
+        activation.alpha = read_float_attribute(group, "alpha", label);
+    }
+    if (h5::has_attribute(group, "beta")) {
+        if (!uses_beta(*function)) {
+            throw ModelError(label + ": attribute 'beta' is not used by " + name +
+                             "; remove it (only '" +
+                             std::string(activation_name(Activation::Clip)) + "' takes a beta)");
         }
-        activation.alpha = static_cast<float>(alpha);
+        activation.beta = read_float_attribute(group, "beta", label);
     }
     return activation;
 }
@@ -323,6 +341,14 @@ Model read_model(hid_t file, const std::string& label) {
     if (h5::has_attribute(file, "description")) {
         model.description = h5::read_string_attribute(file, "description");
     }
+    if (h5::has_attribute(file, "labels")) {
+        try {
+            model.labels = h5::read_string_list_attribute(file, "labels");
+        } catch (const IoError& error) {
+            throw ModelError(label + ": the attribute 'labels' cannot be read as a list of " +
+                             "strings (store one string per output column): " + error.what());
+        }
+    }
     if (h5::object_type(file, "/" + std::string(layers_group)) != h5::ObjectType::Group) {
         throw ModelError(label + " has no group '/" + std::string(layers_group) + "'; see " +
                          std::string(format_doc));
@@ -363,6 +389,9 @@ void write_layer(hid_t group, const Layer& layer) {
         if (uses_alpha(activation->function)) {
             h5::write_attribute(group, "alpha", static_cast<double>(activation->alpha));
         }
+        if (uses_beta(activation->function)) {
+            h5::write_attribute(group, "beta", static_cast<double>(activation->beta));
+        }
     }
 }
 
@@ -397,6 +426,7 @@ void save_model(const Model& model, const std::string& path) {
         if (!model.description.empty()) {
             h5::write_attribute(file.get(), "description", model.description);
         }
+        if (!model.labels.empty()) h5::write_attribute(file.get(), "labels", model.labels);
         {
             h5::Handle layers = h5::create_group(file.get(), "/" + std::string(layers_group));
             for (std::size_t i = 0; i < model.layers.size(); ++i) {

@@ -1,9 +1,10 @@
 // The byte image rank 0 broadcasts after loading a model. Layout (all little-endian):
 //   "H5IM" magic, u32 image version, i64 input_width, string producer, string description,
-//   u64 layer count, then per layer a u8 tag and its fields:
+//   u64 label count and that many strings, u64 layer count, then per layer a u8 tag and its
+//   fields:
 //     dense:      i64 inputs, i64 outputs, floats weights, floats bias
 //     affine:     floats scale, floats shift
-//     activation: string function name, f32 alpha
+//     activation: string function name, f32 alpha, f32 beta
 //   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values.
 // Byte order is fixed rather than native so an image stays valid across heterogeneous nodes.
 
@@ -23,7 +24,7 @@ namespace h5infer {
 namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
-constexpr std::uint32_t image_version = 1;
+constexpr std::uint32_t image_version = 2;  // 2: class labels, activation beta
 constexpr unsigned bits_per_byte = 8;
 
 enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3 };
@@ -153,6 +154,7 @@ void write_layer(Writer& out, const Layer& layer) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Activation));
         out.string(std::string(activation_name(activation->function)));
         out.f32(activation->alpha);
+        out.f32(activation->beta);
     }
 }
 
@@ -177,7 +179,8 @@ Layer read_layer(Reader& in) {
             const std::string name = in.string("activation function");
             const std::optional<Activation> function = parse_activation(name);
             if (!function) in.fail("unknown activation function '" + name + "'");
-            return ActivationLayer{*function, in.f32("activation alpha")};
+            const float alpha = in.f32("activation alpha");
+            return ActivationLayer{*function, alpha, in.f32("activation beta")};
         }
     }
     in.fail("unknown layer tag " + std::to_string(tag));
@@ -192,6 +195,8 @@ std::vector<char> serialize(const Model& model) {
     out.i64(model.input_width);
     out.string(model.producer);
     out.string(model.description);
+    out.unsigned_le(static_cast<std::uint64_t>(model.labels.size()));
+    for (const std::string& label : model.labels) out.string(label);
     out.unsigned_le(static_cast<std::uint64_t>(model.layers.size()));
     for (const Layer& layer : model.layers) write_layer(out, layer);
     return out.take();
@@ -212,6 +217,11 @@ Model deserialize(const std::vector<char>& bytes) {
     model.input_width = in.i64("input width");
     model.producer = in.string("producer");
     model.description = in.string("description");
+    const auto label_count = in.unsigned_le<std::uint64_t>("label count");
+    // Each label takes at least eight bytes, which bounds the reservation by the image size.
+    if (label_count > bytes.size()) in.fail("label count " + std::to_string(label_count));
+    model.labels.reserve(static_cast<std::size_t>(label_count));
+    for (std::uint64_t i = 0; i < label_count; ++i) model.labels.push_back(in.string("label"));
     const auto layer_count = in.unsigned_le<std::uint64_t>("layer count");
     // Each layer takes at least one byte, which bounds the reservation by the image size.
     if (layer_count > bytes.size()) in.fail("layer count " + std::to_string(layer_count));

@@ -28,10 +28,11 @@ namespace {
 // alpha, layout or fold is off by far more.
 constexpr double tolerance = 1e-5;
 
-constexpr std::array<Activation, 11> all_activations = {
-    Activation::Identity, Activation::Relu,  Activation::LeakyRelu, Activation::Elu,
-    Activation::Sigmoid,  Activation::Tanh,  Activation::GeluErf,   Activation::GeluTanh,
-    Activation::Softplus, Activation::Swish, Activation::Softmax};
+constexpr std::array<Activation, 15> all_activations = {
+    Activation::Identity,  Activation::Relu,       Activation::LeakyRelu, Activation::Elu,
+    Activation::Sigmoid,   Activation::Tanh,       Activation::GeluErf,   Activation::GeluTanh,
+    Activation::Softplus,  Activation::Swish,      Activation::Softmax,   Activation::Clip,
+    Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm};
 
 constexpr std::array<std::int64_t, 5> odd_widths = {1, 3, 13, 127, 257};
 constexpr std::array<std::int64_t, 3> odd_rows = {1, 7, 333};
@@ -42,8 +43,14 @@ float test_alpha(Activation activation) {
         case Activation::LeakyRelu: return 0.2F;
         case Activation::Elu: return 0.7F;
         case Activation::Swish: return 1.5F;
+        case Activation::Clip: return -0.5F;
+        case Activation::LayerNorm: return 1e-3F;
         default: return 0.0F;
     }
+}
+
+float test_beta(Activation activation) {
+    return activation == Activation::Clip ? 0.75F : 0.0F;
 }
 
 /// Builds a valid model layer by layer with random parameters.
@@ -76,7 +83,8 @@ public:
     }
 
     ModelBuilder& activation(Activation function) {
-        model_.layers.emplace_back(ActivationLayer{function, test_alpha(function)});
+        model_.layers.emplace_back(
+            ActivationLayer{function, test_alpha(function), test_beta(function)});
         return *this;
     }
 
@@ -203,6 +211,50 @@ TEST(ReferenceBackend, ActivationsMatchKnownValues) {
         const std::vector<float> got = run(model, Backend::Reference, {c.x}, 1);
         EXPECT_NEAR(got[0], c.expected, 1e-6 * std::abs(c.expected))
             << name_of(c.function) << " alpha " << c.alpha << " at " << c.x;
+    }
+}
+
+TEST(ReferenceBackend, ClipAndHardSwishMatchKnownValues) {
+    struct Case {
+        Activation function;
+        float x;
+        double expected;
+    };
+    const std::vector<Case> cases = {
+        {Activation::Clip, -2.0F, -0.5},          {Activation::Clip, 0.25F, 0.25},
+        {Activation::Clip, 3.0F, 0.75},           {Activation::HardSwish, -4.0F, 0.0},
+        {Activation::HardSwish, 1.0F, 2.0 / 3.0}, {Activation::HardSwish, 3.5F, 3.5},
+    };
+    for (const Case& c : cases) {
+        Model model;
+        model.input_width = 1;
+        model.layers.emplace_back(ActivationLayer{c.function, -0.5F, 0.75F});
+        const std::vector<float> got = run(model, Backend::Reference, {c.x}, 1);
+        EXPECT_NEAR(got[0], c.expected, 1e-7) << name_of(c.function) << " at " << c.x;
+    }
+}
+
+TEST(ReferenceBackend, LogSoftmaxAndLayerNormMatchKnownValues) {
+    Model model;
+    model.input_width = 3;
+    model.layers.emplace_back(ActivationLayer{Activation::LogSoftmax, 0.0F, 0.0F});
+    // log(softmax([1, 2, 3])) and, with a huge spread, no overflow.
+    const std::vector<float> log_probs =
+        run(model, Backend::Reference, {1.0F, 2.0F, 3.0F, 1e4F, 0.0F, -1e4F}, 2);
+    const std::vector<double> expected_log = {
+        -2.4076059644443806, -1.4076059644443804, -0.4076059644443804, 0.0, -1e4, -2e4};
+    for (std::size_t i = 0; i < log_probs.size(); ++i) {
+        EXPECT_NEAR(log_probs[i], expected_log[i], 1e-6 * std::max(1.0, std::abs(expected_log[i])))
+            << i;
+    }
+    model.layers[0] = ActivationLayer{Activation::LayerNorm, 0.5F, 0.0F};
+    // [1, 2, 3]: mean 2, variance 2/3, so (x - 2) / sqrt(2/3 + 0.5); a constant row gives 0.
+    const std::vector<float> normalized =
+        run(model, Backend::Reference, {1.0F, 2.0F, 3.0F, 4.0F, 4.0F, 4.0F}, 2);
+    const double inverse = 1.0 / std::sqrt(2.0 / 3.0 + 0.5);
+    const std::vector<double> expected_norm = {-inverse, 0.0, inverse, 0.0, 0.0, 0.0};
+    for (std::size_t i = 0; i < normalized.size(); ++i) {
+        EXPECT_NEAR(normalized[i], expected_norm[i], 1e-7) << i;
     }
 }
 
@@ -340,6 +392,49 @@ TEST(OnednnBackend, MatchesReferenceForMultiLayerChains) {
     }
 }
 
+TEST(ReferenceBackend, NormalizeDividesEachRowByItsSum) {
+    Model model;
+    model.input_width = 3;
+    model.layers.emplace_back(ActivationLayer{Activation::Normalize, 0.0F});
+    const std::vector<float> got =
+        run(model, Backend::Reference, {1.0F, 1.0F, 2.0F, 0.5F, 0.0F, 1.5F}, 2);
+    const std::vector<float> expected = {0.25F, 0.25F, 0.5F, 0.25F, 0.0F, 0.75F};
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i], expected[i]) << i;
+}
+
+// Normalize is meant for non-negative scores (one-vs-rest sigmoids): random signed inputs could
+// sum to nearly zero, so it is tested after a sigmoid or on positive inputs.
+TEST(OnednnBackend, MatchesReferenceForNormalizeAfterSigmoid) {
+    for (std::int64_t width : odd_widths) {
+        SCOPED_TRACE("width " + std::to_string(width));
+        const std::vector<Model> models = {ModelBuilder(13)
+                                               .dense(width)
+                                               .activation(Activation::Sigmoid)
+                                               .activation(Activation::Normalize)
+                                               .build(),
+                                           ModelBuilder(width)
+                                               .activation(Activation::Sigmoid)
+                                               .activation(Activation::Normalize)
+                                               .dense(3)
+                                               .build(),
+                                           ModelBuilder(width)
+                                               .affine()
+                                               .activation(Activation::Sigmoid)
+                                               .activation(Activation::Normalize)
+                                               .build()};
+        for (const Model& model : models) {
+            for (std::int64_t rows : odd_rows) expect_matches_reference(model, rows);
+        }
+    }
+}
+
+TEST(OnednnBackend, MatchesReferenceForNormalizeAlone) {
+    const Model model = ModelBuilder(5).activation(Activation::Normalize).build();
+    std::vector<float> src = random_input(333, 5);
+    for (float& value : src) value = std::abs(value) + 0.01F;
+    expect_close(run(model, Backend::Onednn, src, 333), run(model, Backend::Reference, src, 333));
+}
+
 TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
     const Model model = ModelBuilder(127)
                             .dense(257)
@@ -399,6 +494,21 @@ TEST(OnednnBackend, MatmulBitsDoNotDependOnThreadCount) {
         {{1, 2048, 1}, {7, 4096, 3}, {2, 8192, 2}, {64, 4096, 16}, {8192, 2048, 1}}};
     for (const auto& [rows, k, n] : large_k) {
         const Model model = ModelBuilder(k).dense(n).activation(Activation::GeluTanh).build();
+        expect_same_bits_for_one_to_four_threads(model, rows);
+    }
+}
+
+TEST(OnednnBackend, NormalizeBitsDoNotDependOnThreadCount) {
+    const Model model = ModelBuilder(37)
+                            .affine()
+                            .dense(64)
+                            .activation(Activation::Tanh)
+                            .dense(7)
+                            .activation(Activation::Sigmoid)
+                            .activation(Activation::Normalize)
+                            .build();
+    const std::int64_t block = onednn_block_rows(model);
+    for (std::int64_t rows : {std::int64_t{1}, std::int64_t{333}, 3 * block + 1}) {
         expect_same_bits_for_one_to_four_threads(model, rows);
     }
 }

@@ -46,10 +46,11 @@ inline ::testing::AssertionResult layers_equal(const Layer& a, const Layer& b, s
     }
     const auto& xa = std::get<ActivationLayer>(a);
     const auto& xb = std::get<ActivationLayer>(b);
-    if (xa.function != xb.function || !(xa.alpha == xb.alpha)) {
+    if (xa.function != xb.function || !(xa.alpha == xb.alpha) || !(xa.beta == xb.beta)) {
         return ::testing::AssertionFailure()
                << label << " activations differ: " << activation_name(xa.function) << "("
-               << xa.alpha << ") vs " << activation_name(xb.function) << "(" << xb.alpha << ")";
+               << xa.alpha << ", " << xa.beta << ") vs " << activation_name(xb.function) << "("
+               << xb.alpha << ", " << xb.beta << ")";
     }
     return ::testing::AssertionSuccess();
 }
@@ -63,6 +64,7 @@ inline ::testing::AssertionResult models_equal(const Model& a, const Model& b) {
     if (a.producer != b.producer || a.description != b.description) {
         return ::testing::AssertionFailure() << "producer or description differ";
     }
+    if (a.labels != b.labels) return ::testing::AssertionFailure() << "labels differ";
     if (a.layers.size() != b.layers.size()) {
         return ::testing::AssertionFailure()
                << "layer counts differ: " << a.layers.size() << " vs " << b.layers.size();

@@ -98,6 +98,28 @@ TEST(Validate, RejectsNonPositiveInputWidth) {
     EXPECT_NE(validate_error(model).find("input width must be positive"), std::string::npos);
 }
 
+TEST(Validate, AcceptsOneLabelPerOutputColumn) {
+    Model model = valid_model();
+    model.labels = {"cat", "dog"};
+    EXPECT_EQ(validate_error(model), "");
+}
+
+TEST(Validate, RejectsLabelsThatDoNotMatchTheOutputs) {
+    Model model = valid_model();
+    model.labels = {"cat", "dog", "bird"};
+    EXPECT_NE(validate_error(model).find("3 class labels but 2 output columns"), std::string::npos)
+        << validate_error(model);
+}
+
+TEST(Activation, RowWiseActivations) {
+    EXPECT_TRUE(is_row_wise(Activation::Softmax));
+    EXPECT_TRUE(is_row_wise(Activation::Normalize));
+    EXPECT_TRUE(is_row_wise(Activation::LogSoftmax));
+    EXPECT_TRUE(is_row_wise(Activation::LayerNorm));
+    EXPECT_FALSE(is_row_wise(Activation::Sigmoid));
+    EXPECT_FALSE(is_row_wise(Activation::Clip));
+}
+
 TEST(Activation, NamesRoundTrip) {
     const std::string names = activation_names();
     std::size_t begin = 0;
@@ -112,7 +134,7 @@ TEST(Activation, NamesRoundTrip) {
         ++count;
         begin = end + 2;
     }
-    EXPECT_EQ(count, 11);
+    EXPECT_EQ(count, 16);
 }
 
 TEST(Activation, UnknownNameIsRejected) {
@@ -126,6 +148,26 @@ TEST(Activation, DefaultAlphas) {
     EXPECT_FLOAT_EQ(default_alpha(Activation::Elu), 1.0F);
     EXPECT_FLOAT_EQ(default_alpha(Activation::Swish), 1.0F);
     EXPECT_FLOAT_EQ(default_alpha(Activation::Relu), 0.0F);
+    EXPECT_FLOAT_EQ(default_alpha(Activation::LayerNorm), 1e-5F);
+    EXPECT_EQ(default_alpha(Activation::Clip), std::numeric_limits<float>::lowest());
+    EXPECT_EQ(default_beta(Activation::Clip), std::numeric_limits<float>::max());
+    EXPECT_EQ(default_beta(Activation::Relu), 0.0F);
+}
+
+TEST(Validate, RejectsClipBoundsOutOfOrderAndNonFiniteBeta) {
+    Model model = valid_model();
+    model.layers[2] = ActivationLayer{Activation::Clip, 1.0F, 0.5F};
+    EXPECT_NE(validate_error(model).find("above the upper bound"), std::string::npos);
+    model.layers[2] = ActivationLayer{Activation::Clip, 0.0F, std::nanf("")};
+    EXPECT_NE(validate_error(model).find("beta is not finite"), std::string::npos);
+    model.layers[2] = ActivationLayer{Activation::Clip, 0.5F, 0.5F};
+    EXPECT_EQ(validate_error(model), "");
+}
+
+TEST(Validate, RejectsNegativeLayerNormEpsilon) {
+    Model model = valid_model();
+    model.layers[2] = ActivationLayer{Activation::LayerNorm, -1.0F, 0.0F};
+    EXPECT_NE(validate_error(model).find("must not be negative"), std::string::npos);
 }
 
 TEST(ParameterCount, CountsEveryParameter) {

@@ -31,13 +31,18 @@ Model every_layer_model() {
     for (Activation function :
          {Activation::Identity, Activation::Relu, Activation::LeakyRelu, Activation::Elu,
           Activation::Sigmoid, Activation::Tanh, Activation::GeluErf, Activation::GeluTanh,
-          Activation::Softplus, Activation::Swish, Activation::Softmax}) {
-        model.layers.emplace_back(ActivationLayer{function, default_alpha(function)});
+          Activation::Softplus, Activation::Swish, Activation::Softmax, Activation::Normalize,
+          Activation::Clip, Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm}) {
+        model.layers.emplace_back(
+            ActivationLayer{function, default_alpha(function), default_beta(function)});
     }
     std::get<ActivationLayer>(model.layers[4]).alpha = 0.2F;   // leaky_relu
     std::get<ActivationLayer>(model.layers[5]).alpha = 0.7F;   // elu
     std::get<ActivationLayer>(model.layers[11]).alpha = 1.5F;  // swish
+    std::get<ActivationLayer>(model.layers[14]) = {Activation::Clip, -1.5F, 6.0F};
+    std::get<ActivationLayer>(model.layers[17]).alpha = 1e-3F;  // layer_norm epsilon
     model.layers.emplace_back(DenseLayer{4, 2, {1, -1, 2, -2, 3, -3, 4, -4}, {}});
+    model.labels = {"setosa", "versicolor \xc3\xa9"};
     return model;
 }
 
@@ -232,6 +237,39 @@ TEST_F(NativeFormat, UnknownRootAttributeIsRejected) {
     expect_load_error({"unknown root attribute 'framework'", "'input_width'"});
 }
 
+TEST_F(NativeFormat, LabelsAreARootListOfStrings) {
+    save_model(every_layer_model(), path_);
+    h5::Handle file = h5::open_file(path_);
+    EXPECT_EQ(h5::read_string_list_attribute(file.get(), "labels"), every_layer_model().labels);
+}
+
+TEST_F(NativeFormat, ModelWithoutLabelsHasNoLabelsAttribute) {
+    Model model = every_layer_model();
+    model.labels.clear();
+    save_model(model, path_);
+    EXPECT_TRUE(load_model(path_).labels.empty());
+    h5::Handle file = h5::open_file(path_);
+    EXPECT_FALSE(h5::has_attribute(file.get(), "labels"));
+}
+
+TEST_F(NativeFormat, LabelsMustNameEveryOutputColumn) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        h5::write_attribute(file.get(), "labels", std::vector<std::string>{"a", "b", "c"});
+    }
+    expect_load_error({"3 class labels but 2 output columns"});
+}
+
+TEST_F(NativeFormat, NumericLabelsAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        h5::write_attribute(file.get(), "labels", std::vector<std::int64_t>{0, 1});
+    }
+    expect_load_error({"'labels' cannot be read as a list of strings"});
+}
+
 TEST_F(NativeFormat, MissingLayersGroupIsRejected) {
     {
         h5::Handle file = h5::create_file(path_);
@@ -339,6 +377,49 @@ TEST_F(NativeFormat, AlphaOnFunctionWithoutAlphaIsRejected) {
     expect_load_error({"layer 0 (activation)", "'alpha' is not used by relu"});
 }
 
+TEST_F(NativeFormat, BetaOnFunctionOtherThanClipIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("elu"));
+        h5::write_attribute(layer.get(), "beta", 0.5);
+    }
+    expect_load_error({"layer 0 (activation)", "'beta' is not used by elu", "'clip'"});
+}
+
+TEST_F(NativeFormat, ClipWithoutBoundsDefaultsToTheFloatRange) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("clip"));
+        h5::write_attribute(layer.get(), "beta", 6.0);
+    }
+    const auto clip = std::get<ActivationLayer>(load_model(path_).layers[0]);
+    EXPECT_EQ(clip.alpha, std::numeric_limits<float>::lowest());
+    EXPECT_EQ(clip.beta, 6.0F);
+}
+
+TEST_F(NativeFormat, ClipBoundsOutOfOrderAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("clip"));
+        h5::write_attribute(layer.get(), "alpha", 2.0);
+        h5::write_attribute(layer.get(), "beta", 1.0);
+    }
+    expect_load_error({"layer 0 (clip)", "above the upper bound"});
+}
+
+TEST_F(NativeFormat, NegativeLayerNormEpsilonIsRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "activation");
+        h5::write_attribute(layer.get(), "function", std::string("layer_norm"));
+        h5::write_attribute(layer.get(), "alpha", -1e-5);
+    }
+    expect_load_error({"layer 0 (layer_norm)", "must not be negative"});
+}
+
 TEST_F(NativeFormat, NonFiniteAlphaIsRejected) {
     {
         h5::Handle file = new_model_file();
@@ -417,7 +498,7 @@ TEST_F(NativeFormat, WidthsThatDoNotChainAreRejected) {
     Model model = every_layer_model();
     model.layers.emplace_back(DenseLayer{3, 1, {1, 2, 3}, {}});
     save_model(model, path_);
-    expect_load_error({"layer 14 (dense)", "do not chain"});
+    expect_load_error({"layer 19 (dense)", "do not chain"});
 }
 
 TEST_F(NativeFormat, NanWeightsAreRejected) {

@@ -22,6 +22,8 @@ Model sample_model() {
     model.layers.emplace_back(ActivationLayer{Activation::Elu, 0.3F});
     model.layers.emplace_back(DenseLayer{3, 1, {-1, 0, 1}, {}});
     model.layers.emplace_back(ActivationLayer{Activation::Softmax, 0.0F});
+    model.layers.emplace_back(ActivationLayer{Activation::Clip, -0.25F, 4.0F});
+    model.labels = {"the only class \xc3\xa9"};
     return model;
 }
 
@@ -40,12 +42,34 @@ TEST(Serialize, RoundTripEqualsTheModel) {
     EXPECT_TRUE(testing::models_equal(deserialize(serialize(model)), model));
 }
 
+TEST(Serialize, RoundTripKeepsLabelsAndNormalize) {
+    Model model;
+    model.input_width = 2;
+    model.layers.emplace_back(DenseLayer{2, 3, {1, 2, 3, 4, 5, 6}, {}});
+    model.layers.emplace_back(ActivationLayer{Activation::Sigmoid, 0.0F});
+    model.layers.emplace_back(ActivationLayer{Activation::Normalize, 0.0F});
+    model.labels = {"setosa", "", "17"};
+    const Model copy = deserialize(serialize(model));
+    EXPECT_TRUE(testing::models_equal(copy, model));
+    EXPECT_EQ(copy.labels, model.labels);
+}
+
+TEST(Serialize, HugeLabelCountIsRejected) {
+    Model model;
+    model.input_width = 1;
+    model.layers.emplace_back(AffineLayer{{1.0F}, {0.0F}});
+    std::vector<char> bytes = serialize(model);
+    const std::size_t count_offset = 4 + 4 + 8 + 8 + 8;  // after the two empty strings
+    for (std::size_t i = 0; i < 8; ++i) bytes[count_offset + i] = static_cast<char>(0x7F);
+    EXPECT_NE(deserialize_error(bytes).find("malformed model image"), std::string::npos);
+}
+
 TEST(Serialize, ImageIsLittleEndianWithMagicAndVersion) {
     const std::vector<char> bytes = serialize(sample_model());
     ASSERT_GE(bytes.size(), 16U);
     EXPECT_EQ(std::string(bytes.data(), 4), "H5IM");
     EXPECT_EQ(std::vector<char>(bytes.begin() + 4, bytes.begin() + 8),
-              (std::vector<char>{1, 0, 0, 0}));
+              (std::vector<char>{2, 0, 0, 0}));
     EXPECT_EQ(std::vector<char>(bytes.begin() + 8, bytes.begin() + 16),
               (std::vector<char>{2, 0, 0, 0, 0, 0, 0, 0}));
 }
@@ -78,8 +102,9 @@ TEST(Serialize, HugeCountIsRejectedWithoutAllocating) {
     model.input_width = 1;
     model.layers.emplace_back(AffineLayer{{1.0F}, {0.0F}});
     std::vector<char> bytes = serialize(model);
-    // The affine scale count follows magic, version, width, two empty strings, count and tag.
-    const std::size_t count_offset = 4 + 4 + 8 + 8 + 8 + 8 + 1;
+    // The affine scale count follows magic, version, width, two empty strings, no labels,
+    // layer count and tag.
+    const std::size_t count_offset = 4 + 4 + 8 + 8 + 8 + 8 + 8 + 1;
     const std::uint64_t huge = std::numeric_limits<std::uint64_t>::max() / 2;
     for (std::size_t i = 0; i < sizeof(huge); ++i) {
         bytes[count_offset + i] = static_cast<char>((huge >> (8 * i)) & 0xFFU);
