@@ -13,6 +13,9 @@ packages=(
   ocl-icd-opencl-dev
   libeigen3-dev
   libcli11-dev
+  # The ONNX importer: ONNX's generated protobuf classes and protobuf itself. (python3-torch and
+  # python3-onnx only regenerate tests/data/onnx, by hand: neither building nor testing needs them.)
+  libonnx-dev libprotobuf-dev
   libgtest-dev googletest
   libbenchmark-dev
   python3-h5py python3-numpy

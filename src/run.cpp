@@ -67,15 +67,32 @@ void check_config(const RunConfig& config) {
     }
 }
 
+// --labels needs class labels in the model and the name /labels free in the output file.
+void check_labels_request(const RunConfig& config, const Model& model,
+                          const io::DatasetRef& output) {
+    if (!config.labels) return;
+    if (model.labels.empty()) {
+        throw ConfigError("--labels: model '" + config.model_path +
+                          "' has no class labels (only classifiers' models have them, e.g. "
+                          "from tools/h5infer-export-sklearn); drop --labels");
+    }
+    const std::string reserved(io::labels_dataset);
+    if (output.dataset == reserved || output.dataset.rfind(reserved + "/", 0) == 0) {
+        throw ConfigError("--labels writes '" + reserved + "', which the output dataset '" +
+                          output.dataset + "' would clash with; choose another --output dataset");
+    }
+}
+
 Prepared prepare(const RunConfig& config) {
     check_config(config);
     Prepared prepared;
     prepared.start_time = utc_now();
-    const Model model = load_model(config.model_path);
+    const Model model = read_model(config.model_path);
     prepared.model_image = serialize(model);
     prepared.model_path = absolute_path(config.model_path);
     prepared.input = io::inspect_input(io::parse_input_ref(config.input), model.input_width);
     prepared.output = io::parse_output_ref(config.output, "/predictions");
+    check_labels_request(config, model, prepared.output);
     io::check_output_path(prepared.output.file, config.overwrite);
     const std::string output_directory_probe = absolute_path(prepared.output.file);
     if (output_directory_probe == absolute_path(prepared.input.file) ||
@@ -214,9 +231,11 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::vector<float> src;
     std::vector<float> dst;
     std::int64_t outputs = 0;
+    std::vector<std::string> labels;
     agree(comm, [&] {
         const Model model = deserialize(prepared.model_image);
         outputs = model.output_width();
+        labels = model.labels;
         network = kernels::make_network(model, config.backend, buffer_rows, threads);
         reader.emplace(input);
         src.resize(static_cast<std::size_t>(buffer_rows * input.cols));
@@ -239,6 +258,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::optional<io::OutputWriter> writer;
     agree(comm, [&] {
         writer.emplace(prepared.temporary, prepared.output.dataset, input.rows, outputs, comm);
+        if (!labels.empty()) writer->set_labels(labels, config.labels);
     });
     times.setup = seconds_since(start);
 

@@ -21,6 +21,7 @@ struct RunConfig {
     bool overwrite = false;
     bool quiet = false;
     bool fail_on_nonfinite = false;
+    bool labels = false;  ///< also write /labels, the predicted class label of each row
     double progress_interval =
         -1;  ///< seconds between progress lines; < 0: 1 on a terminal, 10 otherwise
 };

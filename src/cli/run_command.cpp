@@ -12,7 +12,10 @@ const std::map<std::string, kernels::Backend> backends{{"onednn", kernels::Backe
                                                        {"reference", kernels::Backend::Reference}};
 
 void add_run_options(CLI::App& command, RunConfig& config) {
-    command.add_option("--model", config.model_path, "native h5infer model file (.h5)")->required();
+    command
+        .add_option("--model", config.model_path,
+                    "model file: native h5infer (.h5) or ONNX (.onnx)")
+        ->required();
     command
         .add_option("--input", config.input,
                     "FILE[:DATASET] with one row per sample; DATASET may be omitted when the "
@@ -37,6 +40,9 @@ void add_run_options(CLI::App& command, RunConfig& config) {
     command.add_flag("--quiet", config.quiet, "print nothing but errors");
     command.add_flag("--fail-on-nonfinite", config.fail_on_nonfinite,
                      "treat NaN or Inf in the input as an input error");
+    command.add_flag("--labels", config.labels,
+                     "also write /labels: the class label of each row's largest prediction "
+                     "(models with class labels only)");
     command
         .add_option("--progress-interval", config.progress_interval,
                     "seconds between progress lines (default 1 on a terminal, 10 otherwise)")

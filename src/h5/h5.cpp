@@ -43,6 +43,43 @@ Handle file_access(bool parallel, MPI_Comm comm) {
     return fapl;
 }
 
+// A collective H5Dwrite of the selections; src is null on a rank that selects nothing, and
+// whether HDF5 really did collective I/O is kept for last_write_not_collective_cause().
+void write_collective(hid_t dataset, hid_t memory_type, const Handle& memory_space,
+                      const Handle& file_space, const void* src, const std::string& context) {
+    Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer list"));
+    check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "cannot set collective I/O");
+    const std::int64_t placeholder = 0;  // HDF5 wants a buffer even when this rank selects nothing
+    check_status(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), dxpl.get(),
+                          src != nullptr ? src : &placeholder),
+                 context);
+    std::uint32_t local = 0;
+    std::uint32_t global = 0;
+    check_status(H5Pget_mpio_no_collective_cause(dxpl.get(), &local, &global),
+                 "cannot query collective I/O");
+    last_not_collective_cause =
+        (local | global) == H5D_MPIO_COLLECTIVE
+            ? ""
+            : "H5D_mpio_no_collective_cause local=" + std::to_string(local) +
+                  " global=" + std::to_string(global);
+}
+
+// Calls visit(filter id, filter name) for each filter in the dataset's pipeline.
+template <typename Visit>
+void for_each_filter(hid_t dataset, Visit visit) {
+    Handle dcpl(check(H5Dget_create_plist(dataset), "cannot get a dataset's creation list"));
+    const int filters = H5Pget_nfilters(dcpl.get());
+    for (int i = 0; i < filters; ++i) {
+        std::array<char, 128> name{};
+        unsigned flags = 0;
+        std::size_t values = 0;
+        const H5Z_filter_t filter =
+            H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &values, nullptr,
+                           name.size(), name.data(), nullptr);
+        visit(filter, std::string(name.data()));
+    }
+}
+
 std::string describe_type(hid_t type) {
     const H5T_class_t type_class = H5Tget_class(type);
     const std::size_t bits = H5Tget_size(type) * 8;
@@ -105,6 +142,13 @@ void collect_datasets(hid_t file, const std::string& group_path, int depth,
 Handle open_attribute(hid_t location, const std::string& name) {
     return Handle(check(H5Aopen(location, name.c_str(), H5P_DEFAULT),
                         "cannot open attribute '" + name + "'"));
+}
+
+Handle utf8_string_type() {
+    Handle type(check(H5Tcopy(H5T_C_S1), "cannot copy a string type"));
+    check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot size a string type");
+    check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string charset");
+    return type;
 }
 
 void write_scalar_attribute(hid_t location, const std::string& name, hid_t type,
@@ -259,21 +303,12 @@ DatasetInfo dataset_info(hid_t dataset) {
     Handle type(check(H5Dget_type(dataset), "cannot get a dataset's type"));
     info.type_class = H5Tget_class(type.get());
     info.type_description = describe_type(type.get());
-    Handle dcpl(check(H5Dget_create_plist(dataset), "cannot get a dataset's creation list"));
-    const int filters = H5Pget_nfilters(dcpl.get());
-    for (int i = 0; i < filters; ++i) {
-        std::array<char, 128> name{};
-        unsigned flags = 0;
-        std::size_t values = 0;
-        const H5Z_filter_t filter =
-            H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &values, nullptr,
-                           name.size(), name.data(), nullptr);
+    for_each_filter(dataset, [&](H5Z_filter_t filter, const std::string& name) {
         if (H5Zfilter_avail(filter) <= 0) {
             H5Eclear2(H5E_DEFAULT);
-            info.unavailable_filter =
-                std::string(name.data()) + " (filter id " + std::to_string(filter) + ")";
+            info.unavailable_filter = name + " (filter id " + std::to_string(filter) + ")";
         }
-    }
+    });
     return info;
 }
 
@@ -326,6 +361,40 @@ Handle create_dataset(hid_t location, const std::string& path,
                         "cannot create dataset '" + path + "'"));
 }
 
+Handle create_extensible_dataset(hid_t location, const std::string& path, std::int64_t cols,
+                                 hid_t file_type, std::int64_t chunk_rows) {
+    const std::array<hsize_t, 2> extent{0, static_cast<hsize_t>(cols)};
+    const std::array<hsize_t, 2> max_extent{H5S_UNLIMITED, static_cast<hsize_t>(cols)};
+    Handle space(check(H5Screate_simple(2, extent.data(), max_extent.data()),
+                       "cannot create an extensible dataspace"));
+    Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset creation list"));
+    const std::array<hsize_t, 2> chunk{static_cast<hsize_t>(std::max<std::int64_t>(chunk_rows, 1)),
+                                       static_cast<hsize_t>(std::max<std::int64_t>(cols, 1))};
+    check_status(H5Pset_chunk(dcpl.get(), 2, chunk.data()), "cannot set chunking");
+    Handle lcpl(check(H5Pcreate(H5P_LINK_CREATE), "cannot create a link creation list"));
+    check_status(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set link creation");
+    return Handle(check(H5Dcreate2(location, path.c_str(), file_type, space.get(), lcpl.get(),
+                                   dcpl.get(), H5P_DEFAULT),
+                        "cannot create dataset '" + path + "'"));
+}
+
+void set_rows(hid_t dataset, std::int64_t rows) {
+    const DatasetInfo info = dataset_info(dataset);
+    std::vector<hsize_t> extent(info.dims.begin(), info.dims.end());
+    if (extent.empty()) throw IoError("cannot resize a scalar dataset");
+    extent[0] = static_cast<hsize_t>(rows);
+    check_status(H5Dset_extent(dataset, extent.data()),
+                 "cannot grow a dataset to " + std::to_string(rows) + " rows");
+}
+
+std::vector<std::string> dataset_filters(hid_t dataset) {
+    std::vector<std::string> names;
+    for_each_filter(dataset, [&](H5Z_filter_t filter, const std::string& name) {
+        names.push_back(!name.empty() ? name : "filter " + std::to_string(filter));
+    });
+    return names;
+}
+
 Layout dataset_layout(hid_t dataset) {
     Handle dcpl(check(H5Dget_create_plist(dataset), "cannot get a dataset's creation list"));
     if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return Layout::Contiguous;
@@ -363,26 +432,23 @@ void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::i
         "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
 }
 
+void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                const double* src) {
+    Handle memory_space;
+    Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
+    check_status(
+        H5Dwrite(dataset, H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                 src),
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
 void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
                            std::int64_t cols, const float* src) {
     Handle memory_space;
     Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
-    Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer list"));
-    check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "cannot set collective I/O");
-    const float placeholder = 0;  // HDF5 wants a buffer even when this rank selects nothing
-    check_status(
-        H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), dxpl.get(),
-                 rows > 0 ? src : &placeholder),
+    write_collective(
+        dataset, H5T_NATIVE_FLOAT, memory_space, file_space, rows > 0 ? src : nullptr,
         "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
-    std::uint32_t local = 0;
-    std::uint32_t global = 0;
-    check_status(H5Pget_mpio_no_collective_cause(dxpl.get(), &local, &global),
-                 "cannot query collective I/O");
-    last_not_collective_cause =
-        (local | global) == H5D_MPIO_COLLECTIVE
-            ? ""
-            : "H5D_mpio_no_collective_cause local=" + std::to_string(local) +
-                  " global=" + std::to_string(global);
 }
 
 std::string last_write_not_collective_cause() {
@@ -390,9 +456,7 @@ std::string last_write_not_collective_cause() {
 }
 
 void write_attribute(hid_t location, const std::string& name, const std::string& value) {
-    Handle type(check(H5Tcopy(H5T_C_S1), "cannot copy a string type"));
-    check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot size a string type");
-    check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string charset");
+    Handle type = utf8_string_type();
     const char* text = value.c_str();
     write_scalar_attribute(location, name, type.get(), static_cast<const void*>(&text));
 }
@@ -403,6 +467,27 @@ void write_attribute(hid_t location, const std::string& name, std::int64_t value
 
 void write_attribute(hid_t location, const std::string& name, double value) {
     write_scalar_attribute(location, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+void write_attribute(hid_t location, const std::string& name,
+                     const std::vector<std::string>& values) {
+    Handle type = utf8_string_type();
+    if (H5Aexists(location, name.c_str()) > 0) {
+        check_status(H5Adelete(location, name.c_str()), "cannot replace attribute '" + name + "'");
+    }
+    const std::array<hsize_t, 1> extent{values.size()};
+    Handle space(check(H5Screate_simple(1, extent.data(), nullptr), "cannot create a dataspace"));
+    Handle attribute(
+        check(H5Acreate2(location, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              "cannot create attribute '" + name + "'"));
+    std::vector<const char*> texts;
+    texts.reserve(values.size());
+    for (const std::string& value : values) texts.push_back(value.c_str());
+    const char* placeholder = "";  // HDF5 wants a buffer even for an empty list
+    check_status(H5Awrite(attribute.get(), type.get(),
+                          texts.empty() ? static_cast<const void*>(&placeholder)
+                                        : static_cast<const void*>(texts.data())),
+                 "cannot write attribute '" + name + "'");
 }
 
 bool has_attribute(hid_t location, const std::string& name) {
@@ -482,6 +567,91 @@ std::int64_t read_int_attribute(hid_t location, const std::string& name) {
 
 double read_double_attribute(hid_t location, const std::string& name) {
     return read_number_attribute<double>(location, name, H5T_NATIVE_DOUBLE);
+}
+
+std::vector<std::string> read_string_list_attribute(hid_t location, const std::string& name) {
+    Handle attribute = open_attribute(location, name);
+    Handle type(check(H5Aget_type(attribute.get()), "cannot get the type of '" + name + "'"));
+    if (H5Tget_class(type.get()) != H5T_STRING) {
+        throw IoError("attribute '" + name + "' is not a string list");
+    }
+    Handle space(check(H5Aget_space(attribute.get()), "cannot get the space of '" + name + "'"));
+    const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+    if (points < 0) throw_error("cannot size attribute '" + name + "'");
+    const auto count = static_cast<std::size_t>(points);
+    std::vector<std::string> values;
+    if (H5Tis_variable_str(type.get()) > 0) {
+        Handle memory_type(check(H5Tcopy(H5T_C_S1), "cannot copy a string type"));
+        check_status(H5Tset_size(memory_type.get(), H5T_VARIABLE), "cannot size a string type");
+        check_status(H5Tset_cset(memory_type.get(), H5Tget_cset(type.get())),
+                     "cannot set a string charset");
+        std::vector<char*> texts(std::max<std::size_t>(count, 1), nullptr);
+        check_status(H5Aread(attribute.get(), memory_type.get(), texts.data()),
+                     "cannot read attribute '" + name + "'");
+        for (std::size_t i = 0; i < count; ++i) {
+            values.emplace_back(texts[i] != nullptr ? texts[i] : "");
+            H5free_memory(texts[i]);
+        }
+        return values;
+    }
+    const std::size_t size = H5Tget_size(type.get());
+    std::string buffer(size * count, '\0');
+    if (count > 0) {
+        check_status(H5Aread(attribute.get(), type.get(), buffer.data()),
+                     "cannot read attribute '" + name + "'");
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        std::string value = buffer.substr(i * size, size);
+        value.resize(std::min(value.find('\0'), size));
+        values.push_back(std::move(value));
+    }
+    return values;
+}
+
+void write_attribute(hid_t location, const std::string& name,
+                     const std::vector<std::int64_t>& values) {
+    if (H5Aexists(location, name.c_str()) > 0) {
+        check_status(H5Adelete(location, name.c_str()), "cannot replace attribute '" + name + "'");
+    }
+    const std::array<hsize_t, 1> extent{values.size()};
+    Handle space(check(H5Screate_simple(1, extent.data(), nullptr), "cannot create a dataspace"));
+    Handle attribute(check(
+        H5Acreate2(location, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot create attribute '" + name + "'"));
+    const std::int64_t placeholder = 0;  // HDF5 wants a buffer even for an empty list
+    check_status(
+        H5Awrite(attribute.get(), H5T_NATIVE_INT64, values.empty() ? &placeholder : values.data()),
+        "cannot write attribute '" + name + "'");
+}
+
+Handle fixed_string_type(std::size_t size) {
+    Handle type(check(H5Tcopy(H5T_C_S1), "cannot copy a string type"));
+    check_status(H5Tset_size(type.get(), std::max<std::size_t>(size, 1)),
+                 "cannot size a string type");
+    check_status(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "cannot pad a string type");
+    check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string charset");
+    return type;
+}
+
+void write_elements_collective(hid_t dataset, std::int64_t begin, std::int64_t count,
+                               hid_t memory_type, const void* src) {
+    Handle file_space(check(H5Dget_space(dataset), "cannot get the dataset's dataspace"));
+    const std::array<hsize_t, 1> start{static_cast<hsize_t>(begin)};
+    const std::array<hsize_t, 1> extent{static_cast<hsize_t>(count)};
+    Handle memory_space(
+        check(H5Screate_simple(1, extent.data(), nullptr), "cannot create a memory dataspace"));
+    if (count == 0) {
+        check_status(H5Sselect_none(file_space.get()), "cannot select no elements");
+        check_status(H5Sselect_none(memory_space.get()), "cannot select no elements");
+    } else {
+        check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                         extent.data(), nullptr),
+                     "cannot select elements " + std::to_string(begin) + ".." +
+                         std::to_string(begin + count));
+    }
+    write_collective(
+        dataset, memory_type, memory_space, file_space, count > 0 ? src : nullptr,
+        "cannot write elements " + std::to_string(begin) + ".." + std::to_string(begin + count));
 }
 
 }  // namespace h5infer::h5

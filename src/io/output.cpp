@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "h5infer/error.hpp"
+#include "io/labels.hpp"
 
 namespace h5infer::io {
 namespace {
@@ -111,13 +112,56 @@ void remove_file(const std::string& path) noexcept {
 
 OutputWriter::OutputWriter(const std::string& path, const std::string& dataset, std::int64_t rows,
                            std::int64_t cols, const mpi::Comm& comm)
-    : cols_(cols) {
+    : rows_(rows), cols_(cols) {
     file_ = h5::create_file_parallel(path, comm);
     dataset_ = h5::create_dataset(file_.get(), dataset, {rows, cols}, H5T_IEEE_F32LE);
 }
 
+void OutputWriter::set_labels(const std::vector<std::string>& labels, bool write_predicted) {
+    labels_ = labels;
+    integer_labels_ = integer_labels(labels);
+    if (integer_labels_) {
+        h5::write_attribute(dataset_.get(), "labels", *integer_labels_);
+    } else {
+        h5::write_attribute(dataset_.get(), "labels", labels_);
+    }
+    if (!write_predicted) return;
+    const std::string path(labels_dataset);
+    if (integer_labels_) {
+        labels_dataset_ = h5::create_dataset(file_.get(), path, {rows_}, H5T_STD_I64LE);
+    } else {
+        label_type_ = h5::fixed_string_type(longest_label(labels_));
+        labels_dataset_ = h5::create_dataset(file_.get(), path, {rows_}, label_type_.get());
+    }
+}
+
 void OutputWriter::write(std::int64_t row_begin, std::int64_t rows, const float* src) {
     h5::write_rows_collective(dataset_.get(), row_begin, rows, cols_, src);
+    note_collective();
+    if (labels_dataset_.valid()) write_labels(row_begin, rows, src);
+}
+
+void OutputWriter::write_labels(std::int64_t row_begin, std::int64_t rows, const float* src) {
+    std::vector<std::int64_t> classes(static_cast<std::size_t>(rows));
+    argmax_rows(src, rows, cols_, classes.data());
+    if (integer_labels_) {
+        for (std::int64_t& value : classes) value = (*integer_labels_)[value];
+        h5::write_elements_collective(labels_dataset_.get(), row_begin, rows, H5T_NATIVE_INT64,
+                                      classes.data());
+    } else {
+        const std::size_t width = longest_label(labels_);
+        std::string text(classes.size() * width, '\0');
+        for (std::size_t i = 0; i < classes.size(); ++i) {
+            const std::string& label = labels_[classes[i]];
+            std::copy(label.begin(), label.end(), text.begin() + i * width);
+        }
+        h5::write_elements_collective(labels_dataset_.get(), row_begin, rows, label_type_.get(),
+                                      text.data());
+    }
+    note_collective();
+}
+
+void OutputWriter::note_collective() {
     if (not_collective_.empty()) not_collective_ = h5::last_write_not_collective_cause();
 }
 
@@ -134,6 +178,8 @@ void OutputWriter::set_attribute(const std::string& name, double value) {
 }
 
 void OutputWriter::close() {
+    labels_dataset_.close();
+    label_type_.close();
     dataset_.close();
     file_.close();
 }

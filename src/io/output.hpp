@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/mpi/comm.hpp"
@@ -24,6 +27,9 @@ void commit_output(const std::string& temporary, const std::string& final_path, 
 /// Removes a file if it exists; never throws (used on failure paths).
 void remove_file(const std::string& path) noexcept;
 
+/// Where `h5infer run --labels` writes the predicted label of each row.
+inline constexpr std::string_view labels_dataset = "/labels";
+
 /// The prediction file, created and written by all ranks together through parallel HDF5.
 /// Every method is collective.
 class OutputWriter {
@@ -32,8 +38,15 @@ public:
     OutputWriter(const std::string& path, const std::string& dataset, std::int64_t rows,
                  std::int64_t cols, const mpi::Comm& comm);
 
-    /// Collective. Writes rows [row_begin, row_begin + rows); a rank with nothing to write in
-    /// this round passes rows = 0.
+    /// Collective. Names the prediction columns with the model's class labels: the attribute
+    /// `labels` of the predictions dataset, int64 when every label is an integer (see
+    /// integer_labels()), else strings. With `write_predicted`, also creates the 1-D dataset
+    /// labels_dataset (int64 or fixed-length strings), which every later write() fills with
+    /// the label of each row's largest prediction (argmax_rows()).
+    void set_labels(const std::vector<std::string>& labels, bool write_predicted);
+
+    /// Collective. Writes rows [row_begin, row_begin + rows), and their predicted labels if
+    /// set_labels() asked for them; a rank with nothing to write in this round passes rows = 0.
     void write(std::int64_t row_begin, std::int64_t rows, const float* src);
 
     /// Collective. File attributes; every rank must pass the same value.
@@ -48,10 +61,18 @@ public:
     [[nodiscard]] const std::string& not_collective_cause() const { return not_collective_; }
 
 private:
+    void write_labels(std::int64_t row_begin, std::int64_t rows, const float* src);
+    void note_collective();
+
+    std::int64_t rows_ = 0;
     std::int64_t cols_ = 0;
     h5::Handle file_;
     h5::Handle dataset_;
     std::string not_collective_;
+    std::vector<std::string> labels_;
+    std::optional<std::vector<std::int64_t>> integer_labels_;  ///< the labels, if all integers
+    h5::Handle labels_dataset_;                                ///< valid when writing labels
+    h5::Handle label_type_;                                    ///< fixed-length string labels
 };
 
 }  // namespace h5infer::io

@@ -250,6 +250,11 @@ TEST_F(BadInput, ModelHasNanWeights) {
     expect_failure(path, dir_ / "data.h5", ExitCode::Model, "NaN");
 }
 
+TEST_F(BadInput, LabelsFlagWithAModelWithoutLabels) {
+    expect_failure(dir_ / "model.h5", dir_ / "data.h5", ExitCode::Usage, "has no class labels",
+                   {"--labels"});
+}
+
 TEST_F(BadInput, UsageErrorIsReportedOnce) {
     const CommandResult result = run_h5infer({"run", "--model", dir_ / "model.h5"}, {2});
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Usage));

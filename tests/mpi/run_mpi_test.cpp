@@ -165,6 +165,43 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
     }
 }
 
+TEST(Run, LabelWritesAreCollectiveForIntegerAndTextLabels) {
+    const mpi::Comm comm = mpi::Comm::world();
+    SharedDir dir(comm);
+    GenerateConfig data;
+    data.data_path = dir / "data.h5";
+    data.model_path = dir / "model.h5";
+    data.rows = 130;  // 3 chunks of 50: at 4 ranks one rank writes nothing
+    data.features = 5;
+    data.hidden = {};
+    data.outputs = 3;
+    agree_on_root(comm, 0, [&] { generate(data); });
+    for (const std::vector<std::string>& labels :
+         {std::vector<std::string>{"5", "-2", "0"}, std::vector<std::string>{"a", "bb", "ccc"}}) {
+        SCOPED_TRACE(labels[0]);
+        agree_on_root(comm, 0, [&] {
+            Model model = load_model(data.model_path);
+            model.labels = labels;
+            save_model(model, data.model_path);
+        });
+        RunConfig config;
+        config.model_path = data.model_path;
+        config.input = data.data_path + ":/features";
+        config.output = dir / ("preds-" + labels[0] + ".h5");
+        config.chunk_rows = 50;
+        config.threads = 1;
+        config.quiet = true;
+        config.labels = true;
+        const RunReport report = run(config, comm);
+        EXPECT_TRUE(report.all_writes_collective);
+        if (comm.rank() == 0) {
+            h5::Handle file = h5::open_file(config.output);
+            h5::Handle written = h5::open_dataset(file.get(), "/labels");
+            EXPECT_EQ(h5::dataset_info(written.get()).dims, (std::vector<std::int64_t>{130}));
+        }
+    }
+}
+
 TEST(Run, AgreedFailureLeavesNoFile) {
     const mpi::Comm comm = mpi::Comm::world();
     SharedDir dir(comm);

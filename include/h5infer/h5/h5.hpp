@@ -95,6 +95,18 @@ enum class Layout { Contiguous, Chunked, ChunkedGzip };
                                     Layout layout = Layout::Contiguous,
                                     std::int64_t chunk_rows = 0);
 
+/// Creates a 2-D dataset of 0 rows x `cols` that grows along rows without limit (chunked by
+/// `chunk_rows` rows, which must be at least 1); grow it with set_rows() before writing.
+[[nodiscard]] Handle create_extensible_dataset(hid_t location, const std::string& path,
+                                               std::int64_t cols, hid_t file_type,
+                                               std::int64_t chunk_rows);
+
+/// Sets the row count of a dataset made by create_extensible_dataset(). Throws IoError.
+void set_rows(hid_t dataset, std::int64_t rows);
+
+/// Names of the filters in a dataset's pipeline, in order (e.g. "shuffle", "deflate").
+[[nodiscard]] std::vector<std::string> dataset_filters(hid_t dataset);
+
 /// How an existing dataset is stored: ChunkedGzip when deflate is in its filter pipeline,
 /// Chunked for other chunked datasets, Contiguous otherwise (compact included).
 [[nodiscard]] Layout dataset_layout(hid_t dataset);
@@ -114,6 +126,10 @@ void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t r
 void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
                 const float* src);
 
+/// Writes rows of a 2-D dataset from float64 memory on this rank alone (serial files).
+void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                const double* src);
+
 /// Why the last collective write on this rank was not collective, or "" when it was.
 [[nodiscard]] std::string last_write_not_collective_cause();
 
@@ -122,11 +138,31 @@ void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::i
 void write_attribute(hid_t location, const std::string& name, const std::string& value);
 void write_attribute(hid_t location, const std::string& name, std::int64_t value);
 void write_attribute(hid_t location, const std::string& name, double value);
+/// Writes a 1-D attribute of variable-length UTF-8 strings (serial files).
+void write_attribute(hid_t location, const std::string& name,
+                     const std::vector<std::string>& values);
 [[nodiscard]] bool has_attribute(hid_t location, const std::string& name);
 [[nodiscard]] std::vector<std::string> attribute_names(hid_t location);
 /// Reads an attribute; throws IoError if it is missing or of another kind.
 [[nodiscard]] std::string read_string_attribute(hid_t location, const std::string& name);
 [[nodiscard]] std::int64_t read_int_attribute(hid_t location, const std::string& name);
 [[nodiscard]] double read_double_attribute(hid_t location, const std::string& name);
+/// Reads a 1-D (or scalar) string attribute as a list; throws IoError if it is not strings.
+[[nodiscard]] std::vector<std::string> read_string_list_attribute(hid_t location,
+                                                                  const std::string& name);
+
+/// Writes a 1-D int64 attribute; collective on parallel files (every rank writes the same).
+void write_attribute(hid_t location, const std::string& name,
+                     const std::vector<std::int64_t>& values);
+
+/// A null-padded fixed-length UTF-8 string type of `size` bytes (at least 1). Parallel HDF5
+/// writes datasets of fixed-length strings collectively, but never variable-length ones.
+[[nodiscard]] Handle fixed_string_type(std::size_t size);
+
+/// Collective when the file is parallel: every rank calls it, a rank without elements passes
+/// count = 0. Writes elements [begin, begin + count) of a 1-D dataset from memory of
+/// `memory_type` (H5T_NATIVE_INT64, a fixed_string_type(), ...). Throws IoError.
+void write_elements_collective(hid_t dataset, std::int64_t begin, std::int64_t count,
+                               hid_t memory_type, const void* src);
 
 }  // namespace h5infer::h5

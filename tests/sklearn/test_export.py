@@ -1,0 +1,366 @@
+#!/usr/bin/python3
+"""Tests of tools/h5infer-export-sklearn against scikit-learn itself.
+
+Each case trains an estimator on one of scikit-learn's bundled datasets or on synthetic data,
+exports it, predicts the dataset with `h5infer run` on 1 and 3 ranks and compares with the
+estimator's own predict_proba / predict / transform, and `--labels` with its predict().
+
+    /usr/bin/python3 tests/sklearn/test_export.py --h5infer build/h5infer --mpiexec mpiexec
+
+Exits 77 (CTest's skip code) when python3-sklearn, python3-h5py or python3-numpy is missing.
+Under CTest the OMPI_* variables come from tests/CMakeLists.txt; run as root by hand, export
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1.
+"""
+
+import argparse
+import contextlib
+import importlib.machinery
+import io
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+SKIP = 77
+try:
+    import h5py
+    import joblib
+    import numpy as np
+    import sklearn
+    from sklearn import datasets
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
+                                      Ridge, SGDClassifier)
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, PolynomialFeatures,
+                                       StandardScaler)
+except ImportError as missing:
+    print(f"SKIP: {missing.name or missing} is not available to {sys.executable} ({missing}); "
+          "install python3-sklearn python3-joblib python3-h5py python3-numpy "
+          "(scripts/bootstrap.sh does)")
+    sys.exit(SKIP)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXPORTER = os.path.join(HERE, "..", "..", "tools", "h5infer-export-sklearn")
+RELATIVE = 1e-4  # |h5infer - sklearn| <= 1e-4 * max(|sklearn|, floor); floor: see compare()
+PROBABILITY_FLOOR = 1e-3  # below it, probabilities are compared with 1e-7 absolute
+COLUMN_FLOOR = 1e-2  # other outputs: fraction of the column's largest magnitude
+RANKS = (1, 3)
+OPTIONS = argparse.Namespace(h5infer=None, mpiexec=None)
+ERRORS = {}  # family -> largest relative error seen, printed at the end
+
+
+def load_exporter():
+    loader = importlib.machinery.SourceFileLoader("h5infer_export_sklearn", EXPORTER)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+def digits():
+    return datasets.load_digits(return_X_y=True)
+
+
+def iris_names():
+    data = datasets.load_iris()
+    return data.data, data.target_names[data.target]  # string labels
+
+
+def wine_shifted():
+    x, y = datasets.load_wine(return_X_y=True)
+    return x, 10 * y - 7  # integer labels -7, 3, 13
+
+
+def breast_cancer():
+    return datasets.load_breast_cancer(return_X_y=True)
+
+
+def diabetes():
+    return datasets.load_diabetes(return_X_y=True)
+
+
+def synthetic_binary():
+    x, y = datasets.make_classification(400, 12, n_informative=6, random_state=1)
+    return x, 2 * y - 1  # labels -1, 1
+
+
+def synthetic_multilabel():
+    return datasets.make_multilabel_classification(400, 15, n_classes=4, random_state=2)
+
+
+def synthetic_regression(targets):
+    def make():
+        x, y = datasets.make_regression(300, 10, n_targets=targets, noise=5.0, random_state=3)
+        return x * 50 + 7, y  # features far from standardized, so the scalers matter
+    return make
+
+
+# Case name -> (family, data, estimator). Families group the error summary.
+CASES = {
+    "digits_scaler_logistic_multinomial": (
+        "logistic", digits, lambda: make_pipeline(StandardScaler(),
+                                                  LogisticRegression(max_iter=60))),
+    "iris_logistic_ovr_string_labels": (
+        "logistic", iris_names, lambda: LogisticRegression(multi_class="ovr", max_iter=200)),
+    "breast_cancer_logistic_binary": (
+        "logistic", breast_cancer, lambda: make_pipeline(StandardScaler(), LogisticRegression())),
+    "breast_cancer_logistic_binary_multinomial": (
+        "logistic", breast_cancer,
+        lambda: make_pipeline(MinMaxScaler(), LogisticRegression(multi_class="multinomial"))),
+    "digits_pca_whiten_logistic": (
+        "logistic", digits,
+        lambda: make_pipeline(StandardScaler(with_std=False), PCA(20, whiten=True),
+                              LogisticRegression(max_iter=100))),
+    "wine_sgd_log_loss_ovr": (
+        "sgd", wine_shifted, lambda: make_pipeline(
+            StandardScaler(), SGDClassifier(loss="log_loss", max_iter=20, random_state=0))),
+    "synthetic_sgd_log_loss_binary": (
+        "sgd", synthetic_binary,
+        lambda: make_pipeline(MaxAbsScaler(), SGDClassifier(loss="log_loss", random_state=0))),
+    "digits_mlp_multiclass": (
+        "mlp", digits, lambda: make_pipeline(
+            MinMaxScaler(), MLPClassifier((32,), max_iter=30, random_state=0))),
+    "breast_cancer_mlp_binary_logistic": (
+        "mlp", breast_cancer, lambda: make_pipeline(StandardScaler(), MLPClassifier(
+            (16, 8), activation="logistic", max_iter=50, random_state=0))),
+    "synthetic_mlp_multilabel_tanh": (
+        "mlp", synthetic_multilabel, lambda: make_pipeline(StandardScaler(), MLPClassifier(
+            (16,), activation="tanh", max_iter=50, random_state=0))),
+    "diabetes_mlp_regressor": (
+        "mlp", diabetes, lambda: make_pipeline(StandardScaler(), MLPRegressor(
+            (16,), max_iter=100, random_state=0))),
+    "synthetic_mlp_regressor_multioutput_identity": (
+        "mlp", synthetic_regression(3), lambda: make_pipeline(StandardScaler(), MLPRegressor(
+            (8,), activation="identity", max_iter=50, random_state=0))),
+    "diabetes_linear_regression": ("linear", diabetes, LinearRegression),
+    "synthetic_ridge_multioutput": (
+        "linear", synthetic_regression(2), lambda: make_pipeline(MaxAbsScaler(), Ridge(1.0))),
+    "diabetes_lasso": ("linear", diabetes, lambda: Lasso(alpha=0.1)),
+    "synthetic_elasticnet_multioutput_nested_pipeline": (
+        "linear", synthetic_regression(2), lambda: Pipeline([
+            ("prep", Pipeline([("scale", StandardScaler(with_mean=False)),
+                               ("nothing", "passthrough")])),
+            ("net", ElasticNet(alpha=0.1))])),
+    "wine_scaler_pca_transform": (
+        "transform", wine_shifted, lambda: make_pipeline(StandardScaler(), PCA(5))),
+}
+
+
+# ---- running --------------------------------------------------------------------------------
+
+def sklearn_output(estimator, x):
+    """(output, whether it is probabilities): predict_proba, else predict, else transform."""
+    for method in ("predict_proba", "predict", "transform"):
+        if hasattr(estimator, method):
+            values = np.asarray(getattr(estimator, method)(x), dtype=np.float64)
+            return values.reshape(len(x), -1), method == "predict_proba"
+    raise AssertionError("no prediction method")
+
+
+def run_h5infer(model, data, output, ranks, extra=()):
+    command = [OPTIONS.mpiexec, "-n", str(ranks), OPTIONS.h5infer, "run", "--model", model,
+               "--input", data + ":/x", "--output", output, "--quiet", "--chunk-rows", "64",
+               *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def compare(got, want, probabilities):
+    """Largest |got - want| / max(|want|, floor). h5infer computes in float32 from float32
+    input, so a value near zero is only as accurate as the terms that cancelled into it: a
+    probability of 1e-30 (or 1e-89, which float32 cannot hold) is accurate in absolute terms,
+    and a regression output or PCA component near 0 carries the rounding of its larger terms.
+    Probabilities get an absolute floor, other outputs a floor relative to their column."""
+    if probabilities:
+        floor = np.full(want.shape[1], PROBABILITY_FLOOR)
+    else:
+        floor = COLUMN_FLOOR * np.abs(want).max(axis=0)
+    error = np.abs(got.astype(np.float64) - want) / np.maximum(np.abs(want), floor)
+    return float(error.max())
+
+
+def read_labels(path):
+    with h5py.File(path, "r") as f:
+        labels = f["labels"][()]
+        attribute = f["predictions"].attrs["labels"]
+    if labels.dtype.kind == "S":
+        return [v.decode() for v in labels], [str(v) for v in attribute], "string"
+    return [str(v) for v in labels], [str(v) for v in attribute], str(labels.dtype)
+
+
+class ExportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.exporter = load_exporter()
+        cls.directory = tempfile.TemporaryDirectory(prefix="h5infer-sklearn-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.directory.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.directory.name, name)
+
+    def export(self, estimator, name):
+        pickled = self.path(name + ".joblib")
+        joblib.dump(estimator, pickled)
+        model = self.path(name + ".h5")
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(self.exporter.main([pickled, model]), 0)
+        return model
+
+    def check_case(self, name):
+        family, make_data, make_estimator = CASES[name]
+        x, y = make_data()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator = make_estimator().fit(x, y)
+        model = self.export(estimator, name)
+        data = self.path(name + "-data.h5")
+        with h5py.File(data, "w") as f:
+            f["x"] = x
+        want, probabilities = sklearn_output(estimator, x)
+        classes = getattr(estimator, "classes_", None)
+        has_labels = classes is not None and np.ndim(classes) == 1 and np.ndim(y) == 1
+        worst = 0.0
+        first = None
+        for ranks in RANKS:
+            output = self.path(f"{name}-{ranks}.h5")
+            result = run_h5infer(model, data, output, ranks, ["--labels"] if has_labels else [])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with h5py.File(output, "r") as f:
+                got = f["predictions"][()]
+                self.assertEqual(has_labels, "labels" in f["predictions"].attrs)
+            self.assertEqual(got.shape, want.shape)
+            worst = max(worst, compare(got, want, probabilities))
+            if first is None:
+                first = got
+            else:
+                self.assertTrue(np.array_equal(first, got), f"{ranks} ranks differ from 1")
+            if has_labels:
+                self.check_labels(output, estimator, x, want, [str(c) for c in classes])
+        ERRORS[family] = max(ERRORS.get(family, 0.0), worst)
+        self.assertLessEqual(worst, RELATIVE, name)
+
+    def check_labels(self, output, estimator, x, probabilities, classes):
+        labels, attribute, dtype = read_labels(output)
+        self.assertEqual(attribute, classes)
+        integers = all(c.lstrip("-").isdigit() for c in classes)
+        self.assertEqual(dtype, "int64" if integers else "string")
+        expected = [str(v) for v in estimator.predict(x)]
+        wrong = [i for i, (a, b) in enumerate(zip(labels, expected)) if a != b]
+        # float32 may only flip rows where sklearn's two best classes are practically tied.
+        top = np.sort(probabilities, axis=1)
+        ties = [i for i in wrong if top[i, -1] - top[i, -2] <= 1e-5]
+        self.assertEqual(wrong, ties, f"labels differ from predict() on rows {wrong[:10]}")
+
+    # ---- refusals -----------------------------------------------------------------------------
+
+    def refused(self, estimator, name, separate_process=False):
+        """The exporter's error message; it must exit 1 and write nothing. Running it as its
+        own process costs an import of scikit-learn (seconds): once is enough."""
+        pickled = self.path(name + ".pkl")
+        joblib.dump(estimator, pickled)
+        model = self.path(name + ".h5")
+        if separate_process:
+            result = subprocess.run([sys.executable, EXPORTER, pickled, model],
+                                    capture_output=True, text=True, timeout=120)
+            code, message = result.returncode, result.stderr
+        else:
+            captured = io.StringIO()
+            with contextlib.redirect_stderr(captured):
+                code = self.exporter.main([pickled, model])
+            message = captured.getvalue()
+        self.assertEqual(code, 1, message)
+        self.assertFalse(os.path.exists(model))
+        self.assertEqual(os.listdir(self.directory.name).count(name + ".h5"), 0)
+        return message
+
+    def test_random_forest_is_refused_with_the_supported_list(self):
+        x, y = datasets.load_iris(return_X_y=True)
+        forest = RandomForestClassifier(n_estimators=3).fit(x, y)
+        message = self.refused(forest, "forest", separate_process=True)
+        self.assertIn("RandomForestClassifier is not supported", message)
+        self.assertIn("supported: StandardScaler, MinMaxScaler", message)
+        self.assertIn("MLPRegressor", message)
+
+    def test_unfitted_model_is_refused(self):
+        message = self.refused(make_pipeline(StandardScaler(), LogisticRegression()), "unfitted")
+        self.assertIn("StandardScaler is not fitted", message)
+
+    def test_unknown_pipeline_step_is_refused(self):
+        x, y = datasets.load_diabetes(return_X_y=True)
+        pipeline = make_pipeline(PolynomialFeatures(2), Ridge()).fit(x, y)
+        message = self.refused(pipeline, "poly")
+        self.assertIn("PolynomialFeatures is not supported", message)
+
+    def test_unsupported_options_are_refused_by_name(self):
+        x, y = datasets.load_iris(return_X_y=True)
+        for estimator, text in [
+                (SGDClassifier(loss="hinge").fit(x, y), "SGDClassifier with loss='hinge'"),
+                (MinMaxScaler(clip=True).fit(x), "MinMaxScaler with clip=True"),
+                (Pipeline([("first", LogisticRegression(max_iter=500).fit(x, y)),
+                           ("then", StandardScaler().fit(x))]),
+                 "LogisticRegression is followed by StandardScaler")]:
+            with self.assertRaises(self.exporter.ExportError) as raised:
+                self.exporter.convert(estimator)
+            self.assertIn(text, str(raised.exception))
+
+    def test_existing_output_needs_overwrite(self):
+        x, y = datasets.load_diabetes(return_X_y=True)
+        pickled = self.path("linear.joblib")
+        joblib.dump(LinearRegression().fit(x, y), pickled)
+        model = self.path("linear-twice.h5")
+        self.assertEqual(self.exporter.main([pickled, model]), 0)
+        self.assertEqual(self.exporter.main([pickled, model]), 1)
+        self.assertEqual(self.exporter.main([pickled, model, "--overwrite"]), 0)
+
+    def test_model_file_records_its_origin(self):
+        x, y = datasets.load_iris(return_X_y=True)
+        model = self.export(LogisticRegression(max_iter=500).fit(x, y), "origin")
+        with h5py.File(model, "r") as f:
+            self.assertIn(f"scikit-learn {sklearn.__version__}", f.attrs["producer"])
+            self.assertIn("LogisticRegression(max_iter=500)", f.attrs["description"])
+            self.assertEqual(list(f.attrs["labels"]), ["0", "1", "2"])
+
+    def test_labels_flag_on_a_regressor_fails_cleanly(self):
+        x, y = datasets.load_diabetes(return_X_y=True)
+        model = self.export(LinearRegression().fit(x, y), "no-labels")
+        data = self.path("no-labels-data.h5")
+        with h5py.File(data, "w") as f:
+            f["x"] = x
+        output = self.path("no-labels-out.h5")
+        result = run_h5infer(model, data, output, 3, ["--labels"])
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("has no class labels", result.stderr)
+        self.assertFalse(os.path.exists(output))
+
+
+def add_case_tests():
+    for name in CASES:
+        setattr(ExportTest, "test_" + name, lambda self, name=name: self.check_case(name))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--h5infer", required=True, help="the h5infer binary")
+    parser.add_argument("--mpiexec", default="mpiexec", help="the MPI launcher")
+    options, rest = parser.parse_known_args()
+    OPTIONS.h5infer, OPTIONS.mpiexec = options.h5infer, options.mpiexec
+    add_case_tests()
+    program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
+    print("largest relative error vs scikit-learn by family: " + ", ".join(
+        f"{family} {error:.2e}" for family, error in sorted(ERRORS.items())), file=sys.stderr)
+    return 0 if program.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
