@@ -1,0 +1,24 @@
+#include <filesystem>
+#include <string>
+
+#include "h5infer/error.hpp"
+#include "h5infer/h5/h5.hpp"
+#include "h5infer/model_file.hpp"
+
+namespace h5infer {
+
+Model read_model(const std::string& path) {
+    std::error_code error;
+    if (!std::filesystem::exists(path, error)) {
+        throw ModelError("model file '" + path + "' does not exist");
+    }
+    if (std::filesystem::is_directory(path, error)) {
+        throw ModelError("model file '" + path +
+                         "' is a directory; pass the model file (.h5 or .onnx)");
+    }
+    // By content, so a renamed file still loads: HDF5 has a signature, ONNX (protobuf) has none.
+    if (h5::is_hdf5(path)) return load_model(path);
+    return import_onnx(path);
+}
+
+}  // namespace h5infer
