@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/csv.hpp"
+
+namespace h5infer::io {
+
+/// What `h5infer import-csv` does. Indices are 0-based.
+struct CsvImportConfig {
+    std::string csv_path;
+    std::string output_file;
+    std::string dataset = "/features";
+    CsvOptions options;
+    bool overwrite = false;
+};
+
+/// What an import wrote.
+struct CsvImportReport {
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    bool header = false;
+    std::vector<std::string> columns;
+};
+
+/// Streams `config.csv_path` into a new HDF5 file holding one 2-D dataset (rows x selected
+/// columns, float32 or float64, chunked) with the column names in its `columns` attribute.
+/// Runs on one rank. The file is written under a temporary name in the output directory and
+/// renamed into place only when complete: on any error nothing is left under either name.
+/// Throws ConfigError (flags), InputError (CSV missing or malformed), IoError (output).
+CsvImportReport import_csv(const CsvImportConfig& config);
+
+}  // namespace h5infer::io
