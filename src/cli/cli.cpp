@@ -28,6 +28,9 @@ int run_command_line(int argc, char** argv, const mpi::Comm& comm) {
     std::vector<Command> commands;
     add_run_command(app, commands);
     add_generate_command(app, commands);
+    add_convert_command(app, commands);
+    add_import_csv_command(app, commands);
+    add_inspect_command(app, commands);
 
     try {
         app.parse(argc, argv);

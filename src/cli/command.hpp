@@ -18,5 +18,8 @@ struct Command {
 /// Each subcommand lives in its own file and registers itself here; cli.cpp lists them in order.
 void add_run_command(CLI::App& app, std::vector<Command>& commands);
 void add_generate_command(CLI::App& app, std::vector<Command>& commands);
+void add_convert_command(CLI::App& app, std::vector<Command>& commands);
+void add_import_csv_command(CLI::App& app, std::vector<Command>& commands);
+void add_inspect_command(CLI::App& app, std::vector<Command>& commands);
 
 }  // namespace h5infer::cli
