@@ -1,10 +1,36 @@
 #include "kernels/network.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
 #include "h5infer/error.hpp"
 #include "kernels/onednn/onednn.hpp"
 #include "kernels/reference/reference.hpp"
 
 namespace h5infer::kernels {
+namespace {
+
+// Deviations of one pair: the absolute one and the one relative to the floored magnitude.
+std::pair<double, double> deviation_of(float got, float want) {
+    constexpr double infinite = std::numeric_limits<double>::infinity();
+    if (std::isnan(got) || std::isnan(want)) {
+        const double both = std::isnan(got) && std::isnan(want) ? 0.0 : infinite;
+        return {both, both};
+    }
+    if (std::isinf(got) || std::isinf(want)) {
+        const double same = got == want ? 0.0 : infinite;
+        return {same, same};
+    }
+    const double absolute = std::abs(static_cast<double>(got) - static_cast<double>(want));
+    const double magnitude =
+        std::max(std::abs(static_cast<double>(want)), relative_deviation_floor);
+    return {absolute, absolute / magnitude};
+}
+
+}  // namespace
 
 std::string_view backend_name(Backend backend) {
     switch (backend) {
@@ -14,16 +40,41 @@ std::string_view backend_name(Backend backend) {
     return "unknown";
 }
 
+std::string_view precision_name(Precision precision) {
+    switch (precision) {
+        case Precision::F32: return "f32";
+        case Precision::Bf16: return "bf16";
+    }
+    return "unknown";
+}
+
 std::unique_ptr<Network> make_network(const Model& model, Backend backend, std::int64_t max_rows,
-                                      int threads) {
+                                      int threads, Precision precision) {
     H5INFER_ASSERT(max_rows > 0);
     H5INFER_ASSERT(threads > 0);
     switch (backend) {
-        case Backend::Onednn: return make_onednn_network(model, max_rows, threads);
-        case Backend::Reference: return make_reference_network(model, max_rows);
+        case Backend::Onednn: return make_onednn_network(model, max_rows, threads, precision);
+        case Backend::Reference:
+            if (precision != Precision::F32) {
+                throw ConfigError("--precision " + std::string(precision_name(precision)) +
+                                  " is not available with --backend reference, which computes in "
+                                  "double precision; use --precision f32 with it, or --backend "
+                                  "onednn");
+            }
+            return make_reference_network(model, max_rows);
     }
     H5INFER_ASSERT(false && "unknown backend");
     return nullptr;
+}
+
+Deviation compare_outputs(const float* got, const float* want, std::int64_t count) {
+    Deviation deviation;
+    for (std::int64_t i = 0; i < count; ++i) {
+        const auto [absolute, relative] = deviation_of(got[i], want[i]);
+        deviation.absolute = std::max(deviation.absolute, absolute);
+        deviation.relative = std::max(deviation.relative, relative);
+    }
+    return deviation;
 }
 
 }  // namespace h5infer::kernels

@@ -17,6 +17,15 @@ enum class Backend {
 /// "onednn" or "reference".
 [[nodiscard]] std::string_view backend_name(Backend backend);
 
+/// The number format the kernels compute in. Whatever it is, forward() takes and returns float.
+enum class Precision {
+    F32,   ///< float weights and activations (the reference backend: double): every backend
+    Bf16,  ///< bfloat16 weights and matmul inputs, float accumulation: oneDNN on avx512_bf16 CPUs
+};
+
+/// "f32" or "bf16".
+[[nodiscard]] std::string_view precision_name(Precision precision);
+
 /// A model made executable: owns the weights in the layout its kernels want and the scratch
 /// buffers of one chunk. Not thread-safe; one per rank.
 class Network {
@@ -38,10 +47,31 @@ public:
     [[nodiscard]] virtual std::int64_t max_rows() const = 0;
 };
 
-/// Builds the network for `backend`. The model must have passed validate(). `threads` is the
-/// number of threads the kernels use; it is set before any primitive is created. Throws
-/// ModelError if the backend cannot run the model.
+/// Builds the network for `backend` computing in `precision`. The model must have passed
+/// validate(). `threads` is the number of threads the kernels use; it is set before any
+/// primitive is created. Throws ModelError if the backend cannot run the model, and ConfigError
+/// if it cannot compute in `precision` (the reference backend is double precision only; bf16
+/// needs a CPU whose oneDNN ISA includes avx512_bf16).
 [[nodiscard]] std::unique_ptr<Network> make_network(const Model& model, Backend backend,
-                                                    std::int64_t max_rows, int threads);
+                                                    std::int64_t max_rows, int threads,
+                                                    Precision precision = Precision::F32);
+
+/// Below this magnitude compare_outputs() divides by the floor instead of |want|.
+inline constexpr double relative_deviation_floor = 1.0;
+
+/// The largest deviations of one output array from another.
+struct Deviation {
+    double absolute = 0.0;  ///< max |got - want|
+    double relative = 0.0;  ///< max |got - want| / max(|want|, relative_deviation_floor)
+};
+
+/// Compares `count` values of `got` with `want` (the trusted values, e.g. the reference
+/// backend's). The relative deviation divides by max(|want|, 1): outputs near zero (centred
+/// regressions, small probabilities) have no meaningful relative error, so below magnitude 1 it
+/// is the absolute deviation and above it scale-free; the kernel tests' tolerances use the same
+/// measure. A NaN in one array but not the other, or an infinity the other does not match,
+/// counts as an infinite deviation so that it cannot hide; matching NaNs or equal infinities
+/// count as none. Both deviations are zero when `count` is 0.
+[[nodiscard]] Deviation compare_outputs(const float* got, const float* want, std::int64_t count);
 
 }  // namespace h5infer::kernels

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
@@ -57,11 +58,13 @@ struct Eltwise {
 
 /// One step of the compiled model, independent of the row count.
 struct Step {
-    enum class Kind { Matmul, Eltwise, Softmax, Affine, Normalize, LogSoftmax, LayerNorm };
+    enum class Kind { Matmul, Eltwise, Softmax, Affine, Normalize, LogSoftmax, LayerNorm, ToBf16 };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
     std::int64_t inputs = 0;
     std::int64_t outputs = 0;
+    Dt src_type = Dt::f32;           ///< bf16 only for matmuls of a bf16 network
+    Dt dst_type = Dt::f32;           ///< bf16 for ToBf16 and for a bf16 matmul feeding a matmul
     std::vector<float> weights;      ///< matmul: inputs x outputs, row-major, affine folded in
     std::vector<float> bias;         ///< matmul: outputs values, or empty
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
@@ -88,7 +91,8 @@ struct Kernel {
 struct Context {
     dnnl::stream stream;
     memory scratchpad;
-    std::array<std::vector<float>, 2> buffers;  ///< block_rows x the widest intermediate
+    /// block_rows x the widest intermediate floats; a bf16 intermediate uses the first half
+    std::array<std::vector<float>, 2> buffers;
 };
 
 Eltwise eltwise_for(const ActivationLayer& layer) {
@@ -170,16 +174,49 @@ Step activation_step(const ActivationLayer& activation, std::size_t index, std::
     return step;
 }
 
-// A matmul needs distinct src and dst buffers; the other steps run in place, except that they
-// never write the caller's src and the last step writes straight into the caller's dst.
+// Only the matmuls, where the time goes, compute in bf16. A matmul fed by a matmul reads the
+// bf16 its predecessor wrote; any other input (the caller's floats, an f32 step's output) is
+// converted by a reorder first. A matmul feeding anything else writes f32: the other steps are
+// cheap, and our own loops (affine, normalize) only read floats. So the last step, whatever it
+// is, writes floats into the caller's dst.
+std::vector<Step> with_bf16_matmuls(std::vector<Step> steps) {
+    std::vector<Step> converted;
+    bool after_matmul = false;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        Step& step = steps[i];
+        const bool is_matmul = step.kind == Step::Kind::Matmul;
+        if (is_matmul) {
+            if (!after_matmul) {
+                Step to_bf16;
+                to_bf16.kind = Step::Kind::ToBf16;
+                to_bf16.label = "input of " + step.label + " to bf16";
+                to_bf16.inputs = to_bf16.outputs = step.inputs;
+                to_bf16.dst_type = Dt::bf16;
+                converted.push_back(std::move(to_bf16));
+            }
+            step.src_type = Dt::bf16;
+            if (i + 1 < steps.size() && steps[i + 1].kind == Step::Kind::Matmul) {
+                step.dst_type = Dt::bf16;
+            }
+        }
+        converted.push_back(std::move(step));
+        after_matmul = is_matmul;
+    }
+    return converted;
+}
+
+// A matmul or a conversion needs distinct src and dst buffers; the other steps run in place,
+// except that they never write the caller's src and the last step writes straight into the
+// caller's dst.
 void assign_slots(std::vector<Step>& steps) {
     Slot current = Slot::Src;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         Step& step = steps[i];
         step.src = current;
+        const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16;
         if (i + 1 == steps.size()) {
             step.dst = Slot::Dst;
-        } else if (step.kind != Step::Kind::Matmul && current != Slot::Src) {
+        } else if (in_place && current != Slot::Src) {
             step.dst = current;
         } else {
             step.dst = current == Slot::Buffer0 ? Slot::Buffer1 : Slot::Buffer0;
@@ -193,7 +230,7 @@ bool is_fusable_activation(const Layer* layer) {
     return activation != nullptr && !is_row_wise(activation->function);
 }
 
-std::vector<Step> plan_steps(const Model& model) {
+std::vector<Step> plan_steps(const Model& model, Precision precision) {
     std::vector<Step> steps;
     const AffineLayer* pending_affine = nullptr;
     std::int64_t width = model.input_width;
@@ -228,6 +265,7 @@ std::vector<Step> plan_steps(const Model& model) {
             steps.push_back(activation_step(std::get<ActivationLayer>(layer), i, width));
         }
     }
+    if (precision == Precision::Bf16) steps = with_bf16_matmuls(std::move(steps));
     assign_slots(steps);
     return steps;
 }
@@ -268,7 +306,7 @@ private:
 
 class OnednnNetwork final : public Network {
 public:
-    OnednnNetwork(const Model& model, std::int64_t max_rows, int threads);
+    OnednnNetwork(const Model& model, std::int64_t max_rows, int threads, Precision precision);
 
     void forward(const float* src, std::int64_t rows, float* dst) override;
 
@@ -284,9 +322,9 @@ private:
     void run_block(const Kernels& kernels, std::int64_t row_begin, std::int64_t rows,
                    const float* src, float* dst, Context& context);
     // Where a step of the block starting at row_begin reads or writes: the caller's arrays
-    // at the block's rows, or the start of the thread's own buffers.
-    static float* address(Slot slot, std::int64_t width, std::int64_t row_begin, const float* src,
-                          float* dst, Context& context);
+    // (always floats) at the block's rows, or the start of the thread's own buffers.
+    static void* address(Slot slot, std::int64_t width, std::int64_t row_begin, const float* src,
+                         float* dst, Context& context);
 
     int threads_ = 1;
     std::int64_t max_rows_ = 0;
@@ -298,11 +336,12 @@ private:
     std::map<std::int64_t, Kernels> kernels_;  // by block rows; std::map keeps references
 };
 
-OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads)
+OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads,
+                             Precision precision)
     : threads_(threads),
       max_rows_(max_rows),
       block_rows_(onednn_block_rows(model)),
-      steps_(plan_steps(model)) {
+      steps_(plan_steps(model, precision)) {
     // The caller's thread count is the process default (the blocks' team uses it too); the
     // primitives themselves are created under OneThreadScope, see the comment at the top.
     omp_set_num_threads(threads);
@@ -347,8 +386,8 @@ const OnednnNetwork::Kernels& OnednnNetwork::kernels_for(std::int64_t rows) {
 
 Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
     Kernel kernel;
-    kernel.src_md = memory::desc({rows, step.inputs}, Dt::f32, Tag::ab);
-    kernel.dst_md = memory::desc({rows, step.outputs}, Dt::f32, Tag::ab);
+    kernel.src_md = memory::desc({rows, step.inputs}, step.src_type, Tag::ab);
+    kernel.dst_md = memory::desc({rows, step.outputs}, step.dst_type, Tag::ab);
     if (step.kind == Step::Kind::Affine || step.kind == Step::Kind::Normalize) return kernel;
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -361,7 +400,9 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
                                         step.eltwise->beta);
                 attr.set_post_ops(post_ops);
             }
-            const memory::desc weights_md({step.inputs, step.outputs}, Dt::f32, Tag::any);
+            // Weights in the src's type (oneDNN 2.6 has no mixed f32 x bf16 matmul); the bias
+            // stays f32, added to the f32 accumulator.
+            const memory::desc weights_md({step.inputs, step.outputs}, step.src_type, Tag::any);
             const auto desc = step.bias.empty()
                                   ? dnnl::matmul::desc(kernel.src_md, weights_md, kernel.dst_md)
                                   : dnnl::matmul::desc(kernel.src_md, weights_md,
@@ -370,6 +411,11 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
             kernel.weights = weights_in_layout(step, pd.weights_desc());
             kernel.scratchpad_md = pd.scratchpad_desc();
             kernel.primitive = dnnl::matmul(pd);
+        } else if (step.kind == Step::Kind::ToBf16) {
+            const dnnl::reorder::primitive_desc pd(engine_, kernel.src_md, engine_, kernel.dst_md,
+                                                   attr);
+            kernel.scratchpad_md = pd.scratchpad_desc();
+            kernel.primitive = dnnl::reorder(pd);
         } else if (step.kind == Step::Kind::Eltwise) {
             const dnnl::eltwise_forward::desc desc(inference, step.eltwise->algorithm,
                                                    kernel.src_md, step.eltwise->alpha,
@@ -460,14 +506,16 @@ void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, st
     for (std::size_t i = 0; i < steps_.size(); ++i) {
         const Step& step = steps_[i];
         const Kernel& kernel = kernels[i];
-        float* step_src = address(step.src, step.inputs, row_begin, src, dst, context);
-        float* step_dst = address(step.dst, step.outputs, row_begin, src, dst, context);
+        void* step_src = address(step.src, step.inputs, row_begin, src, dst, context);
+        void* step_dst = address(step.dst, step.outputs, row_begin, src, dst, context);
         if (step.kind == Step::Kind::Affine) {
-            affine_rows(step, rows, step_src, step_dst);
+            affine_rows(step, rows, static_cast<const float*>(step_src),
+                        static_cast<float*>(step_dst));
             continue;
         }
         if (step.kind == Step::Kind::Normalize) {
-            normalize_rows(step.inputs, rows, step_src, step_dst);
+            normalize_rows(step.inputs, rows, static_cast<const float*>(step_src),
+                           static_cast<float*>(step_dst));
             continue;
         }
         try {
@@ -490,8 +538,8 @@ void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, st
     }
 }
 
-float* OnednnNetwork::address(Slot slot, std::int64_t width, std::int64_t row_begin,
-                              const float* src, float* dst, Context& context) {
+void* OnednnNetwork::address(Slot slot, std::int64_t width, std::int64_t row_begin,
+                             const float* src, float* dst, Context& context) {
     const std::int64_t offset = row_begin * width;
     switch (slot) {
         // oneDNN's memory takes void* even for inputs; src is only ever read.
@@ -503,11 +551,56 @@ float* OnednnNetwork::address(Slot slot, std::int64_t width, std::int64_t row_be
     return nullptr;
 }
 
+std::string_view isa_name(dnnl::cpu_isa isa) {
+    using I = dnnl::cpu_isa;
+    switch (isa) {
+        case I::all: return "all";
+        case I::sse41: return "sse41";
+        case I::avx: return "avx";
+        case I::avx2: return "avx2";
+        case I::avx512_mic: return "avx512_mic";
+        case I::avx512_mic_4ops: return "avx512_mic_4ops";
+        case I::avx512_core: return "avx512_core";
+        case I::avx512_core_vnni: return "avx512_core_vnni";
+        case I::avx512_core_bf16: return "avx512_core_bf16";
+        case I::avx512_core_amx: return "avx512_core_amx";
+        case I::avx2_vnni: return "avx2_vnni";
+    }
+    return "unknown";
+}
+
 }  // namespace
 
-std::unique_ptr<Network> make_onednn_network(const Model& model, std::int64_t max_rows,
-                                             int threads) {
-    return std::make_unique<OnednnNetwork>(model, max_rows, threads);
+std::unique_ptr<Network> make_onednn_network(const Model& model, std::int64_t max_rows, int threads,
+                                             Precision precision) {
+    // Without avx512_bf16, oneDNN 2.6 has no bf16 matmul at all (AVX2: primitive creation
+    // fails) or emulates it (avx512_core: a third of f32's speed for 512 x 512 x 512 on one
+    // core): never what bf16 is asked for.
+    if (precision == Precision::Bf16 && !onednn_supports_bf16()) {
+        std::string cap;
+        for (const char* variable : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+            const char* value = std::getenv(variable);
+            if (value != nullptr && cap.empty()) {
+                cap = std::string(", capped by ") + variable + "=" + value;
+            }
+        }
+        throw ConfigError(
+            "--precision bf16 needs a CPU with avx512_bf16 (this CPU's best oneDNN ISA is " +
+            std::string(onednn_isa_name()) + cap + "); use --precision f32");
+    }
+    return std::make_unique<OnednnNetwork>(model, max_rows, threads, precision);
+}
+
+std::string_view onednn_isa_name() {
+    return isa_name(dnnl::get_effective_cpu_isa());
+}
+
+bool onednn_supports_bf16() {
+    // The ISA values are bit sets, not an order: avx512_core_amx contains every bit of
+    // avx512_core_bf16, while avx2_vnni is numerically larger but has no AVX-512 at all.
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto needed = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (isa & needed) == needed;
 }
 
 std::int64_t onednn_block_rows(const Model& model) {

@@ -2,24 +2,40 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "h5infer/model.hpp"
 #include "kernels/network.hpp"
 
 namespace h5infer::kernels {
 
-/// Builds the oneDNN network: f32 matmul primitives with the bias and the following activation
+/// Builds the oneDNN network: matmul primitives with the bias and the following activation
 /// fused, an affine layer that feeds a dense layer folded into its weights, and eltwise, softmax
 /// or a plain loop for everything else (affine, normalize). The model must have passed
 /// validate().
 ///
+/// Precision: with F32 everything is float. With Bf16 the matmuls read bf16 inputs and bf16
+/// weights (converted once here) and accumulate in float; a matmul's input is converted from
+/// float unless the previous step is a matmul, which then writes bf16. Every other step, and
+/// the last, computes and writes float. Throws ConfigError for Bf16 when oneDNN's effective ISA
+/// (lowered by ONEDNN_MAX_CPU_ISA) lacks avx512_bf16.
+///
 /// Determinism: forward() cuts its rows into blocks of onednn_block_rows(model) rows (the last
 /// block takes the remainder), and each block runs the whole model on one thread, with
 /// primitives created for one thread. The cut depends only on the model and the row count, so
-/// every output row has the same bits for any `threads`. Sets the OpenMP thread count to
-/// `threads`. Throws ModelError (naming the layer) if oneDNN cannot create a primitive.
+/// every output row has the same bits for any `threads`, in either precision. Sets the OpenMP
+/// thread count to `threads`. Throws ModelError (naming the layer) if oneDNN cannot create a
+/// primitive.
 [[nodiscard]] std::unique_ptr<Network> make_onednn_network(const Model& model,
-                                                           std::int64_t max_rows, int threads);
+                                                           std::int64_t max_rows, int threads,
+                                                           Precision precision);
+
+/// oneDNN's effective instruction set, as oneDNN names it ("avx512_core_bf16", "avx2", ...):
+/// the best the CPU has, lowered by ONEDNN_MAX_CPU_ISA if that is set.
+[[nodiscard]] std::string_view onednn_isa_name();
+
+/// Whether oneDNN's effective instruction set includes avx512_bf16, which Precision::Bf16 needs.
+[[nodiscard]] bool onednn_supports_bf16();
 
 /// Rows per block of the oneDNN network: enough work per block to hide the per-primitive
 /// overhead, few enough rows that a chunk yields blocks for every thread. Depends only on the

@@ -1,5 +1,6 @@
 // Tests of kernels/: the reference backend against hand-computed numbers, the oneDNN backend
-// against the reference, and the oneDNN backend's bits against the thread count.
+// against the reference (f32 and bf16), the oneDNN backend's bits against the thread count, and
+// compare_outputs().
 //
 // Not tested: forward() with more rows than max_rows() is a programmer error that trips
 // H5INFER_ASSERT (an abort), so it has no death test.
@@ -8,12 +9,16 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "h5infer/error.hpp"
 #include "h5infer/model.hpp"
 #include "kernels/network.hpp"
 #include "kernels/onednn/onednn.hpp"
@@ -122,8 +127,8 @@ std::vector<float> run(Network& network, const std::vector<float>& src, std::int
 }
 
 std::vector<float> run(const Model& model, Backend backend, const std::vector<float>& src,
-                       std::int64_t rows, int threads = 2) {
-    const auto network = make_network(model, backend, rows, threads);
+                       std::int64_t rows, int threads = 2, Precision precision = Precision::F32) {
+    const auto network = make_network(model, backend, rows, threads, precision);
     return run(*network, src, rows, model.output_width());
 }
 
@@ -153,6 +158,11 @@ std::string name_of(Activation activation) {
 TEST(MakeNetwork, NamesItsBackends) {
     EXPECT_EQ(backend_name(Backend::Onednn), "onednn");
     EXPECT_EQ(backend_name(Backend::Reference), "reference");
+}
+
+TEST(MakeNetwork, NamesItsPrecisions) {
+    EXPECT_EQ(precision_name(Precision::F32), "f32");
+    EXPECT_EQ(precision_name(Precision::Bf16), "bf16");
 }
 
 TEST(ReferenceBackend, MatchesHandComputedDenseReluSoftmax) {
@@ -462,11 +472,12 @@ TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
 
 // The bits of every row must not depend on the thread count (ranks get different thread counts
 // from mpirun's binding, and h5infer promises the same bytes for any rank count).
-void expect_same_bits_for_one_to_four_threads(const Model& model, std::int64_t rows) {
+void expect_same_bits_for_one_to_four_threads(const Model& model, std::int64_t rows,
+                                              Precision precision = Precision::F32) {
     const std::vector<float> src = random_input(rows, model.input_width, 3);
-    const std::vector<float> one = run(model, Backend::Onednn, src, rows, 1);
+    const std::vector<float> one = run(model, Backend::Onednn, src, rows, 1, precision);
     for (int threads = 2; threads <= 4; ++threads) {
-        const std::vector<float> many = run(model, Backend::Onednn, src, rows, threads);
+        const std::vector<float> many = run(model, Backend::Onednn, src, rows, threads, precision);
         ASSERT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
             << "rows " << rows << ", " << model.input_width << " -> " << model.output_width()
             << ": " << threads << " threads differ from 1";
@@ -565,6 +576,274 @@ TEST(OnednnBackend, ConcurrentBlocksAtStepsOfDifferentWidthsDoNotInterfere) {
             ASSERT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
                 << threads << " threads, call " << repeat;
         }
+    }
+}
+
+}  // namespace
+}  // namespace h5infer::kernels
+
+// bf16 (tolerance, ISA branch and the tests that run on both branches) and compare_outputs().
+namespace h5infer::kernels {
+namespace {
+
+// bf16 against the double-precision reference, in compare_outputs()'s measure:
+//     max |got - ref| / max(1, |ref|) <= 1/16.
+// bf16 keeps 8 significant bits: rounding an input, weight or intermediate moves it by up to
+// 2^-9 of itself, and f32 accumulation adds nothing comparable. A dense output is a sum of
+// rounded products, so its error scales with the size of the terms, not of the result: where a
+// few large terms cancel (inputs up to 3 into 3 -> 1 weights, a layer norm over 3 values) the
+// worst output of these tests moves by 0.032; over wide layers the random-sign errors partly
+// cancel (0.018 through a 2048-wide layer; 0.002-0.004 for the softmax and sigmoid outputs of
+// W1-W3). 1/16 (16 bf16 epsilons at 1) is twice the worst measured. The f32 tests already pin
+// formulas, alphas and folds at 1e-5; what these tests must catch is bf16 plumbing (a wrong
+// type, buffer, conversion or block), which gives garbage, not a few percent.
+constexpr double bf16_tolerance = 1.0 / 16.0;
+
+// Where oneDNN's effective ISA has avx512_bf16 each bf16 test checks numbers; everywhere else
+// (unit.kernels_avx2 runs this file under ONEDNN_MAX_CPU_ISA=AVX2) it checks instead that
+// asking for bf16 fails with the clear error, and stops. Returns whether bf16 runs here.
+bool bf16_runs_here() {
+    const Model model = ModelBuilder(13).dense(3).build();
+    if (onednn_supports_bf16()) {
+        EXPECT_NO_THROW((void)make_network(model, Backend::Onednn, 7, 1, Precision::Bf16));
+        return true;
+    }
+    try {
+        (void)make_network(model, Backend::Onednn, 7, 1, Precision::Bf16);
+        ADD_FAILURE() << "a bf16 network was built on oneDNN ISA " << onednn_isa_name();
+    } catch (const ConfigError& error) {
+        const std::string message = error.what();
+        const std::string prefix =
+            "--precision bf16 needs a CPU with avx512_bf16 (this CPU's best oneDNN ISA is " +
+            std::string(onednn_isa_name());
+        EXPECT_EQ(message.rfind(prefix, 0), 0U) << message;
+        EXPECT_NE(message.find("); use --precision f32"), std::string::npos) << message;
+        if (const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA")) {
+            EXPECT_NE(message.find(std::string("ONEDNN_MAX_CPU_ISA=") + cap), std::string::npos)
+                << message;
+        }
+        EXPECT_EQ(error.code(), ExitCode::Usage);
+    }
+    return false;
+}
+
+std::vector<float> run_bf16(const Model& model, const std::vector<float>& src, std::int64_t rows,
+                            int threads = 2) {
+    return run(model, Backend::Onednn, src, rows, threads, Precision::Bf16);
+}
+
+void expect_bf16_matches_reference(const Model& model, std::int64_t rows) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const std::vector<float> src = random_input(rows, model.input_width);
+    const std::vector<float> got = run_bf16(model, src, rows);
+    const std::vector<float> want = run(model, Backend::Reference, src, rows);
+    ASSERT_EQ(got.size(), want.size());
+    const Deviation deviation =
+        compare_outputs(got.data(), want.data(), static_cast<std::int64_t>(got.size()));
+    EXPECT_LE(deviation.relative, bf16_tolerance)
+        << "largest absolute deviation " << deviation.absolute;
+}
+
+std::vector<std::pair<std::string, Model>> bf16_models() {
+    return {
+        {"W1 wide 512-2048-2048-1024-16", ModelBuilder(512)
+                                              .dense(2048)
+                                              .activation(Activation::Relu)
+                                              .dense(2048)
+                                              .activation(Activation::Relu)
+                                              .dense(1024)
+                                              .activation(Activation::Relu)
+                                              .dense(16)
+                                              .activation(Activation::Softmax)
+                                              .build()},
+        {"W2 narrow 64-64-64-1", ModelBuilder(64)
+                                     .dense(64)
+                                     .activation(Activation::Relu)
+                                     .dense(64)
+                                     .activation(Activation::Relu)
+                                     .dense(1)
+                                     .activation(Activation::Sigmoid)
+                                     .build()},
+        {"W3 scaler + mlp 40-128-64-3", ModelBuilder(40)
+                                            .affine()
+                                            .dense(128)
+                                            .activation(Activation::Relu)
+                                            .dense(64)
+                                            .activation(Activation::Relu)
+                                            .dense(3)
+                                            .activation(Activation::Softmax)
+                                            .build()},
+        {"f32 steps between matmuls", ModelBuilder(127)
+                                          .dense(64)
+                                          .activation(Activation::GeluErf)
+                                          .activation(Activation::Tanh)
+                                          .dense(257, false)
+                                          .activation(Activation::LayerNorm)
+                                          .affine()
+                                          .dense(13)
+                                          .activation(Activation::Softmax)
+                                          .activation(Activation::Sigmoid)
+                                          .build()},
+        {"wide and deep, linear output", ModelBuilder(257)
+                                             .dense(2048)
+                                             .activation(Activation::Elu)
+                                             .dense(512)
+                                             .dense(13)
+                                             .activation(Activation::Tanh)
+                                             .dense(3)
+                                             .build()},
+        {"activation first, dense last",
+         ModelBuilder(13).activation(Activation::Swish).dense(5).build()},
+        {"dense alone", ModelBuilder(3).dense(1).build()},
+    };
+}
+
+TEST(OnednnBf16, MatchesReferenceForWorkloadsAndChains) {
+    if (!bf16_runs_here()) return;
+    for (const auto& [what, model] : bf16_models()) {
+        const std::int64_t block = onednn_block_rows(model);
+        SCOPED_TRACE(what + ", block rows " + std::to_string(block));
+        for (std::int64_t rows : {std::int64_t{1}, std::int64_t{333}, 2 * block + 5}) {
+            expect_bf16_matches_reference(model, rows);
+        }
+    }
+}
+
+TEST(OnednnBf16, MatchesReferenceForEveryActivationFusedAfterDense) {
+    if (!bf16_runs_here()) return;
+    for (Activation function : all_activations) {
+        for (std::int64_t width : odd_widths) {
+            SCOPED_TRACE(name_of(function) + ", dense 13 -> " + std::to_string(width));
+            expect_bf16_matches_reference(
+                ModelBuilder(13).dense(width).activation(function).build(), 333);
+        }
+    }
+}
+
+TEST(OnednnBf16, MatchesReferenceForDenseWithoutBias) {
+    if (!bf16_runs_here()) return;
+    for (std::int64_t inputs : odd_widths) {
+        for (std::int64_t outputs : odd_widths) {
+            SCOPED_TRACE(std::to_string(inputs) + " -> " + std::to_string(outputs));
+            expect_bf16_matches_reference(ModelBuilder(inputs).dense(outputs, false).build(), 333);
+        }
+    }
+}
+
+// A bf16 network that quietly computed in f32 would pass every tolerance test above.
+TEST(OnednnBf16, RoundsToBf16) {
+    if (!bf16_runs_here()) return;
+    const Model model = bf16_models().front().second;
+    const std::int64_t rows = 64;
+    const std::vector<float> src = random_input(rows, model.input_width);
+    const std::vector<float> bf16 = run_bf16(model, src, rows);
+    const std::vector<float> f32 = run(model, Backend::Onednn, src, rows);
+    const Deviation deviation =
+        compare_outputs(bf16.data(), f32.data(), static_cast<std::int64_t>(f32.size()));
+    EXPECT_GT(deviation.absolute, 100 * tolerance);
+}
+
+TEST(OnednnBf16, BitsDoNotDependOnThreadCount) {
+    if (!bf16_runs_here()) return;
+    for (const auto& [rows, k, n] : std::vector<std::array<std::int64_t, 3>>{{1, 2048, 1},
+                                                                             {7, 4096, 3},
+                                                                             {64, 4096, 16},
+                                                                             {333, 257, 127},
+                                                                             {4096, 512, 512},
+                                                                             {8192, 64, 64}}) {
+        const Model model = ModelBuilder(k).dense(n).activation(Activation::GeluTanh).build();
+        expect_same_bits_for_one_to_four_threads(model, rows, Precision::Bf16);
+    }
+    for (const auto& [what, model] : bf16_models()) {
+        SCOPED_TRACE(what);
+        const std::int64_t block = onednn_block_rows(model);
+        for (std::int64_t rows : {std::int64_t{1}, 3 * block + 1}) {
+            expect_same_bits_for_one_to_four_threads(model, rows, Precision::Bf16);
+        }
+    }
+}
+
+// One network serves chunks of every row count with the primitives built for them; the bits of
+// a row count must be those of a network built for exactly that many rows.
+TEST(OnednnBf16, ReusedNetworkGivesTheBitsOfAFreshOne) {
+    if (!bf16_runs_here()) return;
+    const Model model = bf16_models()[2].second;
+    const std::int64_t block = onednn_block_rows(model);
+    const std::int64_t max_rows = 3 * block + 37;
+    const std::vector<float> src = random_input(max_rows, model.input_width);
+    const auto reused = make_network(model, Backend::Onednn, max_rows, 2, Precision::Bf16);
+    for (std::int64_t rows : {max_rows, std::int64_t{1}, block - 1, block, block + 1, max_rows}) {
+        SCOPED_TRACE("rows " + std::to_string(rows));
+        const std::vector<float> got = run(*reused, src, rows, model.output_width());
+        const std::vector<float> fresh = run_bf16(model, src, rows);
+        EXPECT_EQ(std::memcmp(got.data(), fresh.data(), got.size() * sizeof(float)), 0);
+    }
+}
+
+// onednn_supports_bf16() picks the branch every bf16 test takes: check it against the CPU's
+// feature bits and the ISA cap the tests run under.
+TEST(OnednnBf16, SupportFollowsCpuFeaturesAndIsaCap) {
+    std::string cap = "ALL";
+    if (const char* value = std::getenv("ONEDNN_MAX_CPU_ISA")) cap = value;
+    std::transform(cap.begin(), cap.end(), cap.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const bool cap_allows = cap == "ALL" || cap == "AVX512_CORE_BF16" || cap == "AVX512_CORE_AMX";
+    const bool cpu_has = __builtin_cpu_supports("avx512bf16") != 0;
+    EXPECT_EQ(onednn_supports_bf16(), cpu_has && cap_allows)
+        << "oneDNN ISA " << onednn_isa_name() << ", ONEDNN_MAX_CPU_ISA " << cap;
+}
+
+TEST(MakeNetwork, ReferenceBackendRefusesBf16) {
+    const Model model = ModelBuilder(13).dense(3).build();
+    try {
+        (void)make_network(model, Backend::Reference, 7, 1, Precision::Bf16);
+        FAIL() << "the reference backend accepted bf16";
+    } catch (const ConfigError& error) {
+        const std::string message = error.what();
+        EXPECT_NE(message.find("--backend reference"), std::string::npos) << message;
+        EXPECT_NE(message.find("--precision bf16"), std::string::npos) << message;
+    }
+}
+
+TEST(CompareOutputs, ReportsLargestAbsoluteAndFlooredRelativeDeviation) {
+    // Absolute: 0.25, 2, 0.001. Relative: 0.25 / 1 (floor), 2 / 10, 0.001 / 1 (not / 0).
+    const std::vector<float> got = {0.5F, 12.0F, 0.001F};
+    const std::vector<float> want = {0.25F, 10.0F, 0.0F};
+    const Deviation deviation = compare_outputs(got.data(), want.data(), 3);
+    EXPECT_DOUBLE_EQ(deviation.absolute, 2.0);
+    EXPECT_DOUBLE_EQ(deviation.relative, 0.25);
+    EXPECT_DOUBLE_EQ(relative_deviation_floor, 1.0);
+}
+
+TEST(CompareOutputs, IsZeroForEqualOrNoValues) {
+    const std::vector<float> values = {1.0F, -3.5F, 0.0F};
+    const Deviation same = compare_outputs(values.data(), values.data(), 3);
+    EXPECT_EQ(same.absolute, 0.0);
+    EXPECT_EQ(same.relative, 0.0);
+    const Deviation none = compare_outputs(nullptr, nullptr, 0);
+    EXPECT_EQ(none.absolute, 0.0);
+    EXPECT_EQ(none.relative, 0.0);
+}
+
+TEST(CompareOutputs, NonFiniteValuesCannotHide) {
+    constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    struct Case {
+        float got;
+        float want;
+        bool infinite;
+    };
+    const std::vector<Case> cases = {{nan, 1.0F, true}, {1.0F, nan, true}, {nan, nan, false},
+                                     {inf, inf, false}, {inf, -inf, true}, {inf, 1.0F, true},
+                                     {1.0F, -inf, true}};
+    for (const Case& c : cases) {
+        // Between ordinary values, so that a NaN dropped by std::max would show.
+        const std::vector<float> got = {0.5F, c.got, 0.5F};
+        const std::vector<float> want = {0.25F, c.want, 0.5F};
+        const Deviation deviation = compare_outputs(got.data(), want.data(), 3);
+        const double expected = c.infinite ? std::numeric_limits<double>::infinity() : 0.25;
+        EXPECT_EQ(deviation.absolute, expected) << c.got << " vs " << c.want;
+        EXPECT_EQ(deviation.relative, expected) << c.got << " vs " << c.want;
     }
 }
 
