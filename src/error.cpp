@@ -13,6 +13,7 @@ void rethrow_with_context(const Error& error, const std::string& context) {
         case ExitCode::Input: throw InputError(message);
         case ExitCode::Io: throw IoError(message);
         case ExitCode::Mpi: throw MpiError(message);
+        case ExitCode::Interrupted: throw InterruptedError(message);
         case ExitCode::Ok:
         case ExitCode::Internal: break;
     }

@@ -1,6 +1,7 @@
 #include "h5infer/plan.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "h5infer/error.hpp"
 
@@ -44,6 +45,37 @@ std::int64_t ChunkPlan::rows_done_after(std::int64_t steps) const {
         if (last > chunks.begin) done += chunk(last - 1).end - chunk(chunks.begin).begin;
     }
     return done;
+}
+
+WorkPlan::WorkPlan(std::vector<WorkItem> items, int ranks)
+    : items_(std::move(items)), ranks_(ranks) {
+    H5INFER_ASSERT(ranks >= 1);
+}
+
+Range WorkPlan::items_of(int rank) const {
+    H5INFER_ASSERT(rank >= 0 && rank < ranks_);
+    const auto count = static_cast<std::int64_t>(items_.size());
+    return {count * rank / ranks_, count * (rank + 1) / ranks_};
+}
+
+std::int64_t WorkPlan::steps() const {
+    return (static_cast<std::int64_t>(items_.size()) + ranks_ - 1) / ranks_;
+}
+
+const WorkItem* WorkPlan::item(int rank, std::int64_t step) const {
+    const Range mine = items_of(rank);
+    const std::int64_t index = mine.begin + step;
+    return step >= 0 && index < mine.end ? &items_[static_cast<std::size_t>(index)] : nullptr;
+}
+
+std::vector<std::int64_t> WorkPlan::jobs_at(std::int64_t step) const {
+    std::vector<std::int64_t> jobs;
+    for (int rank = 0; rank < ranks_; ++rank) {
+        if (const WorkItem* work = item(rank, step)) jobs.push_back(work->job);
+    }
+    std::sort(jobs.begin(), jobs.end());
+    jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
+    return jobs;
 }
 
 }  // namespace h5infer

@@ -1,12 +1,16 @@
 #include "h5infer/run.hpp"
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -17,8 +21,10 @@
 #include "h5infer/model_file.hpp"
 #include "h5infer/version.hpp"
 #include "io/input.hpp"
+#include "io/job_list.hpp"
 #include "io/output.hpp"
 #include "progress.hpp"
+#include "stop.hpp"
 
 namespace h5infer {
 namespace {
@@ -29,15 +35,25 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// One input as rank 0 found it: what to compute and where it goes.
+struct PreparedJob {
+    io::InputInfo input;
+    io::DatasetRef output;
+    std::string partial;      // the output's name until complete
+    std::string fingerprint;  // what the predictions depend on
+    std::vector<std::string> copies;
+    bool skip = false;       // the output is up to date
+    bool resume = false;     // continue the partial file
+    std::vector<char> done;  // per chunk: already in the partial file
+};
+
 // What rank 0 decides while validating, then shares with every rank.
 struct Prepared {
     std::vector<char> model_image;
     std::string model_path;
     std::string model_sha256;
-    io::InputInfo input;
-    io::DatasetRef output;
-    std::string temporary;
     std::string start_time;
+    std::vector<PreparedJob> jobs;
 };
 
 std::string absolute_path(const std::string& path) {
@@ -67,56 +83,169 @@ void check_config(const RunConfig& config) {
     }
 }
 
-// --labels needs class labels in the model and the name /labels free in the output file.
-void check_labels_request(const RunConfig& config, const Model& model,
-                          const io::DatasetRef& output) {
-    if (!config.labels) return;
-    if (model.labels.empty()) {
+bool same_or_inside(const std::string& path, const std::string& name) {
+    return path == name || path.rfind(name + "/", 0) == 0 || name.rfind(path + "/", 0) == 0;
+}
+
+// --labels needs class labels in the model; /labels, the progress record and the copies must
+// not clash with the predictions or each other in the output file.
+void check_output_names(const RunConfig& config, const Model& model, const io::DatasetRef& output,
+                        const std::vector<std::string>& copies) {
+    if (config.labels && model.labels.empty()) {
         throw ConfigError("--labels: model '" + config.model_path +
                           "' has no class labels (only classifiers' models have them, e.g. "
                           "from tools/h5infer-export-sklearn); drop --labels");
     }
-    const std::string reserved(io::labels_dataset);
-    if (output.dataset == reserved || output.dataset.rfind(reserved + "/", 0) == 0) {
-        throw ConfigError("--labels writes '" + reserved + "', which the output dataset '" +
-                          output.dataset + "' would clash with; choose another --output dataset");
+    std::vector<std::pair<std::string, std::string>> names{
+        {output.dataset, "the output dataset"},
+        {std::string(io::progress_dataset), "h5infer's progress record"}};
+    if (config.labels) names.emplace_back(std::string(io::labels_dataset), "--labels");
+    for (const std::string& copy : copies) names.emplace_back(copy, "--copy " + copy);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (same_or_inside(names[i].first, names[j].first)) {
+                throw ConfigError(names[i].second + " writes '" + names[i].first + "', which " +
+                                  names[j].second + " ('" + names[j].first +
+                                  "') would clash with; choose another --output dataset or "
+                                  "drop one");
+            }
+        }
     }
+}
+
+// The fingerprint of a prediction file: everything its values depend on. Equal fingerprints
+// mean a rerun would compute the same file, so it can be skipped or resumed.
+std::string fingerprint(const RunConfig& config, const Prepared& prepared, const PreparedJob& job) {
+    std::string text;
+    const auto field = [&text](const std::string& key, const std::string& value) {
+        text += key + "=" + value + "\n";
+    };
+    field("h5infer_version", version);
+    field("model_sha256", prepared.model_sha256);
+    field("input_file", absolute_path(job.input.file));
+    field("input_dataset", job.input.dataset);
+    field("input_bytes", std::to_string(job.input.file_bytes));
+    field("input_mtime_ns", std::to_string(job.input.file_mtime_ns));
+    field("input_shape", std::to_string(job.input.rows) + "x" + std::to_string(job.input.cols));
+    field("output_dataset", job.output.dataset);
+    field("chunk_rows", std::to_string(config.chunk_rows));
+    field("backend", std::string(kernels::backend_name(config.backend)));
+    field("precision", std::string(kernels::precision_name(config.precision)));
+    field("labels", config.labels ? "yes" : "no");
+    std::string copies;
+    for (const std::string& copy : job.copies) copies += (copies.empty() ? "" : ",") + copy;
+    field("copies", copies);
+    return text;
+}
+
+// The first line where two fingerprints differ, to say why a file is not reused.
+std::string first_difference(const std::string& found, const std::string& wanted) {
+    if (found.empty()) return "it records no h5infer fingerprint or cannot be read";
+    std::size_t begin = 0;
+    while (begin < wanted.size()) {
+        const std::size_t end = wanted.find('\n', begin);
+        const std::string line = wanted.substr(begin, end - begin);
+        if (found.find(line + "\n") == std::string::npos) {
+            return "its " + line.substr(0, line.find('=')) + " differs";
+        }
+        begin = end + 1;
+    }
+    return "its fingerprint differs";
+}
+
+void say(const RunConfig& config, const std::string& line) {
+    if (config.quiet) return;
+    std::printf("h5infer: %s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+// Decides, for one input, whether to skip it, resume its partial file or start afresh.
+void plan_job(const RunConfig& config, const Prepared& prepared, PreparedJob& job) {
+    job.fingerprint = fingerprint(config, prepared, job);
+    const std::string& final_path = job.output.file;
+    if (!config.force && io::read_fingerprint(final_path) == job.fingerprint) {
+        job.skip = true;
+        say(config, "skip " + job.input.file + ": " + final_path + " is up to date (--force " +
+                        "recomputes it)");
+        return;
+    }
+    io::check_output_path(final_path, config.overwrite || config.force);
+    job.partial = io::partial_path(final_path);
+    struct stat status {};
+    if (::stat(job.partial.c_str(), &status) != 0) return;
+    const std::int64_t chunks = ChunkPlan(job.input.rows, config.chunk_rows, 1).chunk_count();
+    const std::string found = io::read_fingerprint(job.partial);
+    std::string reason = found == job.fingerprint ? "" : first_difference(found, job.fingerprint);
+    if (reason.empty()) {
+        try {
+            job.done = io::read_progress(job.partial, chunks);
+            job.resume = true;
+        } catch (const Error& error) {
+            reason = error.what();
+        }
+    }
+    if (job.resume) {
+        const auto done = std::count(job.done.begin(), job.done.end(), 1);
+        say(config, "resume " + final_path + ": " + std::to_string(done) + " of " +
+                        std::to_string(chunks) + " chunks already done in " + job.partial);
+        return;
+    }
+    say(config, "discard the partial file " + job.partial + " (" + reason + "); start over");
+    io::remove_file(job.partial);
 }
 
 Prepared prepare(const RunConfig& config) {
     check_config(config);
     Prepared prepared;
     prepared.start_time = utc_now();
+    const std::vector<io::Job> jobs = io::list_jobs(
+        io::expand_inputs(config.inputs, config.input_list), config.output, config.output_dir);
     const Model model = read_model(config.model_path);
     prepared.model_image = serialize(model);
     prepared.model_path = absolute_path(config.model_path);
-    prepared.input = io::inspect_input(io::parse_input_ref(config.input), model.input_width);
-    prepared.output = io::parse_output_ref(config.output, "/predictions");
-    check_labels_request(config, model, prepared.output);
-    io::check_output_path(prepared.output.file, config.overwrite);
-    const std::string output_directory_probe = absolute_path(prepared.output.file);
-    if (output_directory_probe == absolute_path(prepared.input.file) ||
-        output_directory_probe == prepared.model_path) {
-        throw IoError("output '" + prepared.output.file +
-                      "' is the input or the model file; choose another output name");
-    }
     prepared.model_sha256 = file_sha256(config.model_path);
-    prepared.temporary =
-        io::temporary_path(prepared.output.file,
-                           std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr)));
+    for (const io::Job& listed : jobs) {
+        PreparedJob job;
+        job.input = io::inspect_input(listed.input, model.input_width);
+        job.output = listed.output;
+        for (const std::string& copy : config.copies) {
+            job.copies.push_back(io::check_copy(job.input, copy));
+        }
+        check_output_names(config, model, job.output, job.copies);
+        const std::string output_path = absolute_path(job.output.file);
+        if (output_path == absolute_path(job.input.file) || output_path == prepared.model_path) {
+            throw IoError("output '" + job.output.file +
+                          "' is the input or the model file; choose another output name");
+        }
+        plan_job(config, prepared, job);
+        prepared.jobs.push_back(std::move(job));
+    }
     return prepared;
 }
 
 void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     comm.broadcast(prepared.model_image, 0);
-    for (std::string* text :
-         {&prepared.model_path, &prepared.model_sha256, &prepared.input.file,
-          &prepared.input.dataset, &prepared.input.dtype, &prepared.output.file,
-          &prepared.output.dataset, &prepared.temporary, &prepared.start_time}) {
+    for (std::string* text : {&prepared.model_path, &prepared.model_sha256, &prepared.start_time}) {
         comm.broadcast(*text, 0);
     }
-    comm.broadcast(prepared.input.rows, 0);
-    comm.broadcast(prepared.input.cols, 0);
+    auto count = static_cast<std::int64_t>(prepared.jobs.size());
+    comm.broadcast(count, 0);
+    prepared.jobs.resize(static_cast<std::size_t>(count));
+    for (PreparedJob& job : prepared.jobs) {
+        for (std::string* text :
+             {&job.input.file, &job.input.dataset, &job.input.dtype, &job.output.file,
+              &job.output.dataset, &job.partial, &job.fingerprint}) {
+            comm.broadcast(*text, 0);
+        }
+        for (std::int64_t* value : {&job.input.rows, &job.input.cols}) comm.broadcast(*value, 0);
+        auto copies = static_cast<std::int64_t>(job.copies.size());
+        comm.broadcast(copies, 0);
+        job.copies.resize(static_cast<std::size_t>(copies));
+        for (std::string& copy : job.copies) comm.broadcast(copy, 0);
+        comm.broadcast(job.skip, 0);
+        comm.broadcast(job.resume, 0);
+        comm.broadcast(job.done, 0);
+    }
 }
 
 // Rows of a row-major block holding a NaN or Inf; (x - x) is NaN exactly for those.
@@ -131,23 +260,75 @@ std::int64_t count_nonfinite_rows(const float* values, std::int64_t rows, std::i
     return count;
 }
 
-// Per-rank time split, printed with H5INFER_VERBOSE=1 (modelled on ONEDNN_VERBOSE).
+// --verify-rows: recomputes the sampled rows of a chunk with an f32 network and folds their
+// deviation from the chunk's predictions into `deviation`. The samples are rows
+// floor(k * rows / samples), k = 0 .. samples - 1, so they spread over the whole input.
+class Verifier {
+public:
+    Verifier(const Model& model, std::int64_t samples, std::int64_t max_rows, int threads)
+        : samples_(samples) {
+        if (samples_ <= 0) return;
+        network_ = kernels::make_network(model, kernels::Backend::Onednn, max_rows, threads);
+        src_.resize(static_cast<std::size_t>(max_rows * model.input_width));
+        want_.resize(static_cast<std::size_t>(max_rows * model.output_width()));
+        got_.resize(want_.size());
+    }
+
+    void check(const float* src, const float* dst, Range rows, std::int64_t input_rows,
+               std::int64_t cols, std::int64_t outputs) {
+        if (samples_ <= 0 || rows.empty()) return;
+        const std::int64_t samples = std::min(samples_, input_rows);
+        std::int64_t count = 0;
+        for (std::int64_t k = (rows.begin * samples + input_rows - 1) / input_rows; k < samples;
+             ++k) {
+            const std::int64_t row = k * input_rows / samples;
+            if (row >= rows.end) break;
+            const std::int64_t at = row - rows.begin;
+            std::copy_n(src + at * cols, cols, src_.data() + count * cols);
+            std::copy_n(dst + at * outputs, outputs, got_.data() + count * outputs);
+            ++count;
+        }
+        if (count == 0) return;
+        network_->forward(src_.data(), count, want_.data());
+        const kernels::Deviation found =
+            kernels::compare_outputs(got_.data(), want_.data(), count * outputs);
+        deviation.absolute = std::max(deviation.absolute, found.absolute);
+        deviation.relative = std::max(deviation.relative, found.relative);
+        rows_checked += count;
+    }
+
+    kernels::Deviation deviation;
+    std::int64_t rows_checked = 0;
+
+private:
+    std::int64_t samples_ = 0;
+    std::unique_ptr<kernels::Network> network_;
+    std::vector<float> src_;
+    std::vector<float> want_;
+    std::vector<float> got_;
+};
+
+// Per-rank time split: printed with H5INFER_VERBOSE=1 (modelled on ONEDNN_VERBOSE) and written
+// by --report. `wait` is the rest of the streaming time: waiting for other ranks in collectives.
 struct StageTimes {
     double setup = 0;
     double read = 0;
     double compute = 0;
     double write = 0;
+    double wait = 0;
     double finish = 0;
+    double rows = 0;
+    double chunks = 0;
 };
 
-void trace(const mpi::Comm& comm, const StageTimes& times, std::int64_t chunks) {
+void trace(const mpi::Comm& comm, const StageTimes& times) {
     const char* verbose = std::getenv("H5INFER_VERBOSE");
     if (verbose == nullptr || std::string(verbose) == "0") return;
     std::fprintf(stderr,
-                 "h5infer_verbose,rank=%d,chunks=%lld,setup=%.4f,read=%.4f,compute=%.4f,"
-                 "write=%.4f,finish=%.4f\n",
-                 comm.rank(), static_cast<long long>(chunks), times.setup, times.read,
-                 times.compute, times.write, times.finish);
+                 "h5infer_verbose,rank=%d,chunks=%.0f,setup=%.4f,read=%.4f,compute=%.4f,"
+                 "write=%.4f,wait=%.4f,finish=%.4f\n",
+                 comm.rank(), times.chunks, times.setup, times.read, times.compute, times.write,
+                 times.wait, times.finish);
 }
 
 std::string thread_layout(const mpi::Comm& comm, int threads) {
@@ -157,23 +338,25 @@ std::string thread_layout(const mpi::Comm& comm, int threads) {
                           : std::to_string(fewest) + "-" + std::to_string(most);
 }
 
-void write_provenance(io::OutputWriter& writer, const Prepared& prepared, const RunConfig& config,
-                      const mpi::Comm& comm, const std::string& threads, std::int64_t nonfinite,
-                      double elapsed) {
+void write_provenance(io::OutputWriter& writer, const Prepared& prepared, const PreparedJob& job,
+                      const RunConfig& config, const mpi::Comm& comm, const std::string& threads,
+                      std::int64_t nonfinite, double elapsed) {
     writer.set_attribute("h5infer_version", std::string(version));
     writer.set_attribute("model_path", prepared.model_path);
     writer.set_attribute("model_sha256", prepared.model_sha256);
-    writer.set_attribute("input_file", absolute_path(prepared.input.file));
-    writer.set_attribute("input_dataset", prepared.input.dataset);
-    writer.set_attribute("input_dtype", prepared.input.dtype);
-    writer.set_attribute("rows", prepared.input.rows);
+    writer.set_attribute("input_file", absolute_path(job.input.file));
+    writer.set_attribute("input_dataset", job.input.dataset);
+    writer.set_attribute("input_dtype", job.input.dtype);
+    writer.set_attribute("rows", job.input.rows);
     writer.set_attribute("ranks", static_cast<std::int64_t>(comm.size()));
     writer.set_attribute("threads_per_rank", threads);
     writer.set_attribute("chunk_rows", config.chunk_rows);
     writer.set_attribute("backend", std::string(kernels::backend_name(config.backend)));
+    writer.set_attribute("precision", std::string(kernels::precision_name(config.precision)));
     writer.set_attribute("nonfinite_input_rows", nonfinite);
     writer.set_attribute("start_time", prepared.start_time);
     writer.set_attribute("elapsed_seconds", elapsed);
+    writer.set_attribute("resumed", static_cast<std::int64_t>(job.resume ? 1 : 0));
 }
 
 // mpirun gives ranks a pseudo-terminal even when the job's output goes to a file, so under a
@@ -183,6 +366,42 @@ bool interactive_terminal() {
         if (std::getenv(launcher) != nullptr) return false;
     }
     return isatty(1) != 0;
+}
+
+// Per-rank figures of --report, in the order StageTimes lists them.
+std::vector<double> report_values(const StageTimes& times) {
+    return {times.setup, times.read,   times.compute, times.write,
+            times.wait,  times.finish, times.rows,    times.chunks};
+}
+
+void write_report_json(const std::string& path, const RunReport& report, const std::string& layout,
+                       const std::vector<double>& per_rank) {
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    if (out == nullptr) {
+        throw IoError("--report '" + path + "' cannot be written: " + std::strerror(errno));
+    }
+    const char* names[] = {"setup_seconds", "read_seconds", "compute_seconds",
+                           "write_seconds", "wait_seconds", "finish_seconds",
+                           "rows",          "chunks"};
+    constexpr std::size_t fields = sizeof names / sizeof names[0];
+    std::fprintf(out,
+                 "{\n  \"h5infer_version\": \"%s\",\n  \"ranks\": %d,\n  \"threads_per_rank\": "
+                 "\"%s\",\n  \"seconds\": %.6f,\n  \"rows\": %lld,\n  \"inputs\": %lld,\n"
+                 "  \"skipped_inputs\": %lld,\n  \"resumed_chunks\": %lld,\n  \"per_rank\": [\n",
+                 version, report.ranks, layout.c_str(), report.seconds,
+                 static_cast<long long>(report.rows), static_cast<long long>(report.jobs),
+                 static_cast<long long>(report.skipped),
+                 static_cast<long long>(report.resumed_chunks));
+    for (int rank = 0; rank < report.ranks; ++rank) {
+        std::fprintf(out, "    {\"rank\": %d", rank);
+        for (std::size_t i = 0; i < fields; ++i) {
+            std::fprintf(out, ", \"%s\": %.6g", names[i],
+                         per_rank[static_cast<std::size_t>(rank) * fields + i]);
+        }
+        std::fprintf(out, "}%s\n", rank + 1 < report.ranks ? "," : "");
+    }
+    std::fprintf(out, "  ]\n}\n");
+    if (std::fclose(out) != 0) throw IoError("--report '" + path + "' could not be written");
 }
 
 }  // namespace
@@ -212,22 +431,63 @@ int resolve_threads(int requested, std::string& source) {
 RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     const Clock::time_point start = Clock::now();
     const bool root = comm.rank() == 0;
+    const StopRequest stop;
     StageTimes times;
 
     Prepared prepared;
     agree_on_root(comm, 0, [&] { prepared = prepare(config); });
     broadcast(comm, prepared);
-    const io::InputInfo& input = prepared.input;
+    const auto job_count = static_cast<std::int64_t>(prepared.jobs.size());
+
+    // Every chunk of every input still to compute, in input order: one plan for all ranks.
+    std::vector<WorkItem> items;
+    std::int64_t largest_input = 1;
+    std::int64_t rows_to_do = 0;
+    std::int64_t resumed_chunks = 0;
+    std::int64_t skipped = 0;
+    std::vector<std::vector<char>> done(prepared.jobs.size());
+    for (std::int64_t j = 0; j < job_count; ++j) {
+        PreparedJob& job = prepared.jobs[static_cast<std::size_t>(j)];
+        if (job.skip) {
+            ++skipped;
+            continue;
+        }
+        const ChunkPlan grid(job.input.rows, config.chunk_rows, 1);
+        done[j] = job.resume ? job.done : std::vector<char>(grid.chunk_count(), 0);
+        for (std::int64_t c = 0; c < grid.chunk_count(); ++c) {
+            if (done[j][c] != 0) {
+                ++resumed_chunks;
+                continue;
+            }
+            items.push_back({j, c, grid.chunk(c)});
+            rows_to_do += grid.chunk(c).size();
+        }
+        largest_input = std::max(largest_input, job.input.rows);
+    }
+    const WorkPlan plan(std::move(items), comm.size());
+    // Each job's output is open from the first round that touches it to the last; inputs
+    // with nothing left to compute are opened and finished in round 0.
+    const std::int64_t rounds = std::max<std::int64_t>(plan.steps(), 1);
+    std::vector<std::int64_t> first_step(prepared.jobs.size(), 0);
+    std::vector<std::int64_t> last_step(prepared.jobs.size(), 0);
+    std::vector<bool> seen(prepared.jobs.size(), false);
+    for (std::int64_t step = 0; step < plan.steps(); ++step) {
+        for (std::int64_t j : plan.jobs_at(step)) {
+            if (!seen[j]) first_step[j] = step;
+            seen[j] = true;
+            last_step[j] = step;
+        }
+    }
 
     std::string thread_source;
     const int threads = resolve_threads(config.threads, thread_source);
     const std::string layout = thread_layout(comm, threads);
-    const ChunkPlan plan(input.rows, config.chunk_rows, comm.size());
-    const std::int64_t buffer_rows =
-        std::max<std::int64_t>(1, std::min(config.chunk_rows, input.rows));
+    const std::int64_t buffer_rows = std::min(config.chunk_rows, largest_input);
+    std::int64_t input_cols = 0;
+    for (const PreparedJob& job : prepared.jobs) input_cols = std::max(input_cols, job.input.cols);
 
     std::unique_ptr<kernels::Network> network;
-    std::optional<io::InputReader> reader;
+    std::unique_ptr<Verifier> verifier;
     std::vector<float> src;
     std::vector<float> dst;
     std::int64_t outputs = 0;
@@ -236,92 +496,209 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         const Model model = deserialize(prepared.model_image);
         outputs = model.output_width();
         labels = model.labels;
-        network = kernels::make_network(model, config.backend, buffer_rows, threads);
-        reader.emplace(input);
-        src.resize(static_cast<std::size_t>(buffer_rows * input.cols));
+        network =
+            kernels::make_network(model, config.backend, buffer_rows, threads, config.precision);
+        verifier = std::make_unique<Verifier>(model, config.verify_rows, buffer_rows, threads);
+        src.resize(static_cast<std::size_t>(buffer_rows * input_cols));
         dst.resize(static_cast<std::size_t>(buffer_rows * outputs));
     });
     if (root && !config.quiet) {
+        const std::string target =
+            job_count == 1
+                ? prepared.jobs[0].input.file + ":" + prepared.jobs[0].input.dataset + " -> " +
+                      prepared.jobs[0].output.file + ":" + prepared.jobs[0].output.dataset
+                : std::to_string(job_count) + " inputs -> " + config.output_dir;
         std::printf(
-            "h5infer %s: %d rank%s x %s thread%s (%s), backend %s, %lld rows in %lld "
-            "chunks of %lld, %s:%s -> %s:%s\n",
+            "h5infer %s: %d rank%s x %s thread%s (%s), backend %s %s, %lld rows in %lld chunks "
+            "of %lld, %s\n",
             version, comm.size(), comm.size() == 1 ? "" : "s", layout.c_str(),
             layout == "1" ? "" : "s", thread_source.c_str(),
             std::string(kernels::backend_name(config.backend)).c_str(),
-            static_cast<long long>(input.rows), static_cast<long long>(plan.chunk_count()),
-            static_cast<long long>(config.chunk_rows), input.file.c_str(), input.dataset.c_str(),
-            prepared.output.file.c_str(), prepared.output.dataset.c_str());
+            std::string(kernels::precision_name(config.precision)).c_str(),
+            static_cast<long long>(rows_to_do), static_cast<long long>(plan.items().size()),
+            static_cast<long long>(config.chunk_rows), target.c_str());
         std::fflush(stdout);
     }
 
-    io::TemporaryOutput temporary(prepared.temporary);
-    std::optional<io::OutputWriter> writer;
-    agree(comm, [&] {
-        writer.emplace(prepared.temporary, prepared.output.dataset, input.rows, outputs, comm);
-        if (!labels.empty()) writer->set_labels(labels, config.labels);
-    });
+    // Partial files removed if the run fails; kept when it stops on a signal, to resume.
+    struct PartialFiles {
+        std::vector<std::string> paths;
+        bool keep = false;
+        bool root = false;
+        ~PartialFiles() {
+            if (!keep && root) {
+                for (const std::string& path : paths) io::remove_file(path);
+            }
+        }
+    } partial_files{{}, false, root};
+    std::vector<std::unique_ptr<io::OutputWriter>> writers(prepared.jobs.size());
+    std::vector<std::int64_t> nonfinite(prepared.jobs.size(), 0);
+    std::int64_t total_nonfinite = 0;
+    std::int64_t rows_done = 0;
+    std::string not_collective;
+    const auto open_writer = [&](std::int64_t j) {
+        const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(j)];
+        io::OutputLayout output_layout{job.output.dataset,
+                                       job.input.rows,
+                                       outputs,
+                                       labels,
+                                       config.labels,
+                                       job.input.file,
+                                       job.copies,
+                                       static_cast<std::int64_t>(done[j].size()),
+                                       job.fingerprint};
+        partial_files.paths.push_back(job.partial);
+        agree(comm, [&] {
+            writers[j] = std::make_unique<io::OutputWriter>(
+                job.partial, output_layout, comm,
+                job.resume ? io::OutputWriter::Mode::Resume : io::OutputWriter::Mode::Create);
+        });
+    };
+    const auto finish_writer = [&](std::int64_t j) {
+        const Clock::time_point finish_start = Clock::now();
+        const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(j)];
+        const std::int64_t job_nonfinite = comm.sum(nonfinite[j]);
+        total_nonfinite += job_nonfinite;
+        double elapsed = seconds_since(start);
+        comm.broadcast(elapsed, 0);
+        agree(comm, [&] {
+            write_provenance(*writers[j], prepared, job, config, comm, layout, job_nonfinite,
+                             elapsed);
+            if (not_collective.empty()) not_collective = writers[j]->not_collective_cause();
+            writers[j]->finish();
+        });
+        writers[j].reset();
+        agree_on_root(comm, 0, [&] {
+            io::commit_output(job.partial, job.output.file, config.overwrite || config.force);
+        });
+        partial_files.paths.erase(
+            std::find(partial_files.paths.begin(), partial_files.paths.end(), job.partial));
+        times.finish += seconds_since(finish_start);
+    };
+    const auto checkpoint = [&] {
+        for (std::int64_t j = 0; j < job_count; ++j) {
+            if (writers[j]) agree(comm, [&] { writers[j]->checkpoint(done[j]); });
+        }
+    };
     times.setup = seconds_since(start);
 
     const bool terminal = interactive_terminal();
     const double interval =
         config.progress_interval >= 0 ? config.progress_interval : (terminal ? 1.0 : 10.0);
-    Progress progress(input.rows, interval, terminal, root && !config.quiet ? stdout : nullptr);
-    const Range chunks = plan.chunks_of(comm.rank());
-    std::int64_t nonfinite = 0;
-    for (std::int64_t step = 0; step < plan.steps(); ++step) {
-        const std::int64_t chunk = chunks.begin + step;
-        const Range rows = chunk < chunks.end ? plan.chunk(chunk) : Range{};
+    Progress progress(rows_to_do, interval, terminal, root && !config.quiet ? stdout : nullptr);
+    const Clock::time_point stream_start = Clock::now();
+    Clock::time_point last_checkpoint = stream_start;
+    std::int64_t steps_since_checkpoint = 0;
+    std::optional<io::InputReader> reader;
+    std::int64_t reader_job = -1;
+    for (std::int64_t step = 0; step < rounds; ++step) {
+        // Rank 0's clock decides checkpoints; any rank's signal stops everyone.
+        const bool checkpoint_due =
+            root &&
+            ((config.checkpoint_seconds > 0 &&
+              seconds_since(last_checkpoint) >= config.checkpoint_seconds) ||
+             (config.checkpoint_steps > 0 && steps_since_checkpoint >= config.checkpoint_steps));
+        const std::int64_t action = comm.max(
+            std::int64_t{StopRequest::signal_number() != 0 ? 2 : (checkpoint_due ? 1 : 0)});
+        if (action > 0) {
+            checkpoint();
+            last_checkpoint = Clock::now();
+            steps_since_checkpoint = 0;
+        }
+        if (action == 2) {
+            progress.finish();
+            partial_files.keep = true;
+            const std::int64_t signal_number =
+                comm.max(static_cast<std::int64_t>(StopRequest::signal_number()));
+            if (!root) throw ReportedElsewhere(ExitCode::Interrupted, 0);
+            throw InterruptedError("stopped by signal " + std::to_string(signal_number) +
+                                   " after " + std::to_string(rows_done) + " of " +
+                                   std::to_string(rows_to_do) +
+                                   " rows; progress is saved: rerun the same command to resume");
+        }
+        for (std::int64_t j = 0; j < job_count; ++j) {
+            if (!prepared.jobs[j].skip && first_step[j] == step) open_writer(j);
+        }
+        const WorkItem* mine = plan.item(comm.rank(), step);
         agree(comm, [&] {
-            if (rows.empty()) return;
+            if (mine == nullptr) return;
+            const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(mine->job)];
             Clock::time_point t0 = Clock::now();
-            reader->read(rows.begin, rows.size(), src.data());
+            if (reader_job != mine->job) {
+                reader.reset();
+                reader.emplace(job.input);
+                reader_job = mine->job;
+            }
+            reader->read(mine->rows.begin, mine->rows.size(), src.data());
             times.read += seconds_since(t0);
-            const std::int64_t bad = count_nonfinite_rows(src.data(), rows.size(), input.cols);
+            const std::int64_t bad =
+                count_nonfinite_rows(src.data(), mine->rows.size(), job.input.cols);
             if (bad > 0 && config.fail_on_nonfinite) {
-                throw InputError("dataset '" + input.dataset + "' in '" + input.file +
-                                 "' has NaN or Inf values in rows " + std::to_string(rows.begin) +
-                                 ".." + std::to_string(rows.end) +
+                throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
+                                 "' has NaN or Inf values in rows " +
+                                 std::to_string(mine->rows.begin) + ".." +
+                                 std::to_string(mine->rows.end) +
                                  " (drop --fail-on-nonfinite to let them propagate)");
             }
-            nonfinite += bad;
+            nonfinite[mine->job] += bad;
             t0 = Clock::now();
-            network->forward(src.data(), rows.size(), dst.data());
+            network->forward(src.data(), mine->rows.size(), dst.data());
             times.compute += seconds_since(t0);
+            verifier->check(src.data(), dst.data(), mine->rows, job.input.rows, job.input.cols,
+                            outputs);
+            times.rows += static_cast<double>(mine->rows.size());
+            times.chunks += 1;
         });
         const Clock::time_point t0 = Clock::now();
-        agree(comm, [&] { writer->write(rows.begin, rows.size(), dst.data()); });
+        for (std::int64_t j : plan.jobs_at(step)) {
+            const bool own = mine != nullptr && mine->job == j;
+            agree(comm, [&] {
+                writers[j]->write(own ? mine->rows.begin : 0, own ? mine->rows.size() : 0,
+                                  dst.data());
+            });
+        }
         times.write += seconds_since(t0);
-        if (root) progress.update(plan.rows_done_after(step + 1), seconds_since(start));
+        for (int rank = 0; rank < comm.size(); ++rank) {
+            if (const WorkItem* work = plan.item(rank, step)) {
+                done[work->job][work->chunk] = 1;
+                rows_done += work->rows.size();
+            }
+        }
+        ++steps_since_checkpoint;
+        for (std::int64_t j = 0; j < job_count; ++j) {
+            if (!prepared.jobs[j].skip && last_step[j] == step) finish_writer(j);
+        }
+        if (root) progress.update(rows_done, seconds_since(start));
     }
     progress.finish();
+    reader.reset();
+    times.wait = std::max(
+        0.0, seconds_since(stream_start) - times.read - times.compute - times.write - times.finish);
 
-    const Clock::time_point finish_start = Clock::now();
-    const std::int64_t total_nonfinite = comm.sum(nonfinite);
-    double elapsed = seconds_since(start);
-    comm.broadcast(elapsed, 0);
-    agree(comm, [&] {
-        write_provenance(*writer, prepared, config, comm, layout, total_nonfinite, elapsed);
-        writer->close();
-    });
-    const bool collective = comm.min(writer->not_collective_cause().empty() ? 1 : 0) == 1;
-    agree_on_root(comm, 0, [&] {
-        io::commit_output(prepared.temporary, prepared.output.file, config.overwrite);
-    });
-    temporary.dismiss();
-    times.finish = seconds_since(finish_start);
-    trace(comm, times, chunks.size());
-
+    const bool collective = comm.min(not_collective.empty() ? 1 : 0) == 1;
     RunReport report;
-    report.rows = input.rows;
+    report.rows = rows_to_do;
     report.outputs = outputs;
     report.nonfinite_rows = total_nonfinite;
-    report.seconds = seconds_since(start);
-    comm.broadcast(report.seconds, 0);
     report.ranks = comm.size();
     report.threads = threads;
-    report.output_file = prepared.output.file;
-    report.output_dataset = prepared.output.dataset;
+    report.jobs = job_count;
+    report.skipped = skipped;
+    report.resumed_chunks = resumed_chunks;
+    report.output_file = job_count == 1 ? prepared.jobs[0].output.file : config.output_dir;
+    report.output_dataset = job_count == 1 ? prepared.jobs[0].output.dataset : "/predictions";
     report.all_writes_collective = collective;
+    report.verified_rows = comm.sum(verifier->rows_checked);
+    report.verify_deviation.absolute = comm.max(verifier->deviation.absolute);
+    report.verify_deviation.relative = comm.max(verifier->deviation.relative);
+    report.seconds = seconds_since(start);
+    comm.broadcast(report.seconds, 0);
+    trace(comm, times);
+    const std::vector<double> per_rank = comm.gather(report_values(times), 0);
+    if (!config.report_path.empty()) {
+        agree_on_root(comm, 0,
+                      [&] { write_report_json(config.report_path, report, layout, per_rank); });
+    }
     return report;
 }
 

@@ -14,6 +14,9 @@ enum class ExitCode : int {
     Input = 4,     ///< the input file or dataset is missing, malformed or does not fit the model
     Io = 5,        ///< reading or writing failed, or the output path cannot be used
     Mpi = 6,       ///< MPI failed or another rank died
+    /// Stopped by SIGTERM, SIGINT, SIGHUP or SIGUSR1 after saving its progress: rerun the same
+    /// command to resume (75 is EX_TEMPFAIL, "try again later").
+    Interrupted = 75,
 };
 
 /// Base of every error h5infer reports to the user. `what()` is a lower-case sentence that names
@@ -57,6 +60,12 @@ public:
 class MpiError : public Error {
 public:
     explicit MpiError(const std::string& message) : Error(ExitCode::Mpi, message) {}
+};
+
+/// The run stopped on a signal after saving its progress; rerunning resumes it.
+class InterruptedError : public Error {
+public:
+    explicit InterruptedError(const std::string& message) : Error(ExitCode::Interrupted, message) {}
 };
 
 /// Throws an Error of the same class as `error` with `context` prepended to its message.

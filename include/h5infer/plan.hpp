@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace h5infer {
 
@@ -51,6 +52,40 @@ private:
     std::int64_t chunk_rows_ = 1;
     int ranks_ = 1;
     std::int64_t chunk_count_ = 0;
+};
+
+/// One unit of work of a run over several inputs: chunk `chunk` (rows `rows`) of job `job`.
+struct WorkItem {
+    std::int64_t job = 0;
+    std::int64_t chunk = 0;
+    Range rows;
+};
+
+/// Work items of every input dealt to ranks as one list, so ranks stay balanced across files
+/// of any sizes: contiguous runs whose lengths differ by at most one, processed one item per
+/// rank per collective round ("step"). Pure: no MPI.
+class WorkPlan {
+public:
+    /// Requires ranks >= 1.
+    WorkPlan(std::vector<WorkItem> items, int ranks);
+
+    [[nodiscard]] const std::vector<WorkItem>& items() const { return items_; }
+
+    /// The items of `rank`, as indices into items().
+    [[nodiscard]] Range items_of(int rank) const;
+
+    /// Collective rounds: the most items any rank has.
+    [[nodiscard]] std::int64_t steps() const;
+
+    /// The item `rank` processes in round `step`, or nullptr once its items are done.
+    [[nodiscard]] const WorkItem* item(int rank, std::int64_t step) const;
+
+    /// The jobs any rank works on in round `step`, ascending, without repeats.
+    [[nodiscard]] std::vector<std::int64_t> jobs_at(std::int64_t step) const;
+
+private:
+    std::vector<WorkItem> items_;
+    int ranks_ = 1;
 };
 
 }  // namespace h5infer

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "h5infer/mpi/comm.hpp"
 #include "h5infer/plan.hpp"
@@ -12,35 +13,56 @@ namespace h5infer {
 /// Everything `h5infer run` needs; filled by the CLI, or directly by a program or test.
 struct RunConfig {
     std::string model_path;
-    std::string
-        input;  ///< FILE[:DATASET]; the dataset may be omitted if the file has one 2-D dataset
-    std::string output;  ///< FILE[:DATASET]; the dataset defaults to /predictions
+    /// FILE[:DATASET] each; FILE may be a glob pattern; the dataset may be omitted when the
+    /// file holds exactly one 2-D dataset.
+    std::vector<std::string> inputs;
+    std::string input_list;  ///< a file listing more inputs, one per line
+    std::string output;      ///< FILE[:DATASET] for a single input; dataset defaults /predictions
+    std::string output_dir;  ///< one prediction file per input, named by io::output_name_for()
     std::int64_t chunk_rows = default_chunk_rows;
     int threads = 0;  ///< threads per rank; 0: SLURM_CPUS_PER_TASK, else the affinity mask
     kernels::Backend backend = kernels::Backend::Onednn;
-    bool overwrite = false;
+    kernels::Precision precision = kernels::Precision::F32;
+    /// Recompute this many rows per input (spread evenly) in f32 and report the deviation.
+    std::int64_t verify_rows = 0;
+    bool overwrite = false;  ///< replace an existing output that is not up to date
+    bool force = false;      ///< recompute outputs even when they are up to date
     bool quiet = false;
     bool fail_on_nonfinite = false;
-    bool labels = false;  ///< also write /labels, the predicted class label of each row
+    bool labels = false;              ///< also write /labels, the predicted class label of each row
+    std::vector<std::string> copies;  ///< input datasets copied row by row into the output
+    /// Save progress every this many seconds (0: only when stopped by a signal) ...
+    double checkpoint_seconds = 60;
+    /// ... or every this many rounds of chunks (0: by time only).
+    std::int64_t checkpoint_steps = 0;
+    std::string report_path;  ///< write a JSON report of where the time went (rank 0)
     double progress_interval =
         -1;  ///< seconds between progress lines; < 0: 1 on a terminal, 10 otherwise
 };
 
 /// What a finished run did; identical on every rank.
 struct RunReport {
-    std::int64_t rows = 0;
+    std::int64_t rows = 0;  ///< rows computed by this run (resumed and skipped rows excluded)
     std::int64_t outputs = 0;
     std::int64_t nonfinite_rows = 0;  ///< input rows holding NaN or Inf
     double seconds = 0;
     int ranks = 1;
-    int threads = 1;  ///< threads on rank 0
-    std::string output_file;
+    int threads = 1;                      ///< threads on rank 0
+    std::int64_t jobs = 0;                ///< inputs given
+    std::int64_t skipped = 0;             ///< inputs whose prediction file was up to date
+    std::int64_t resumed_chunks = 0;      ///< chunks found done in partial files
+    std::int64_t verified_rows = 0;       ///< rows recomputed in f32 by --verify-rows
+    kernels::Deviation verify_deviation;  ///< their largest deviation from the f32 result
+    std::string output_file;              ///< the prediction file, or the output directory
     std::string output_dataset;
     bool all_writes_collective = true;  ///< every rank's writes were truly collective
 };
 
-/// Collective. Validates on rank 0, streams every rank's share of the chunks through the model
-/// and writes one prediction file that appears under its final name only when complete.
+/// Collective. Validates on rank 0, streams every rank's share of the chunks of every input
+/// through the model and writes one prediction file per input, each of which appears under its
+/// final name only when complete. Up-to-date outputs are skipped and partial files of an
+/// interrupted run resumed. On SIGTERM/SIGINT/SIGHUP/SIGUSR1 every rank finishes its chunk,
+/// progress is saved and InterruptedError (exit code 75) is thrown.
 /// Throws an Error on every rank when the run fails; only the rank that found the problem
 /// throws the detailed error, the others throw ReportedElsewhere (see src/agree.hpp).
 RunReport run(const RunConfig& config, const mpi::Comm& comm);

@@ -8,23 +8,58 @@
 namespace h5infer::cli {
 namespace {
 
+const std::map<std::string, kernels::Precision> precisions{{"f32", kernels::Precision::F32},
+                                                           {"bf16", kernels::Precision::Bf16}};
+
 const std::map<std::string, kernels::Backend> backends{{"onednn", kernels::Backend::Onednn},
                                                        {"reference", kernels::Backend::Reference}};
+
+// "60", "60s", "10m" or "50chunks".
+void parse_checkpoint(const std::string& value, RunConfig& config) {
+    std::size_t used = 0;
+    double number = -1;
+    try {
+        number = std::stod(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    const std::string unit = value.substr(used);
+    config.checkpoint_seconds = 0;
+    config.checkpoint_steps = 0;
+    if (used > 0 && number >= 0) {
+        if (unit.empty() || unit == "s") {
+            config.checkpoint_seconds = number;
+            return;
+        }
+        if (unit == "m") {
+            config.checkpoint_seconds = number * 60;
+            return;
+        }
+        if ((unit == "chunks" || unit == "c") &&
+            number == static_cast<double>(static_cast<std::int64_t>(number))) {
+            config.checkpoint_steps = static_cast<std::int64_t>(number);
+            return;
+        }
+    }
+    throw CLI::ValidationError("--checkpoint-every", "'" + value + "' is not 60s, 10m or 50chunks");
+}
 
 void add_run_options(CLI::App& command, RunConfig& config) {
     command
         .add_option("--model", config.model_path,
                     "model file: native h5infer (.h5) or ONNX (.onnx)")
         ->required();
-    command
-        .add_option("--input", config.input,
-                    "FILE[:DATASET] with one row per sample; DATASET may be omitted when the "
-                    "file holds exactly one 2-D dataset")
-        ->required();
-    command
-        .add_option("--output", config.output,
-                    "prediction FILE[:DATASET] (dataset defaults to /predictions)")
-        ->required();
+    command.add_option("--input", config.inputs,
+                       "FILE[:DATASET] with one row per sample (repeatable; FILE may be a quoted "
+                       "glob); DATASET may be omitted when the file holds one 2-D dataset");
+    command.add_option("--input-list", config.input_list,
+                       "text file listing inputs, one FILE[:DATASET] per line");
+    command.add_option("--output", config.output,
+                       "prediction FILE[:DATASET] for one input (dataset defaults to "
+                       "/predictions)");
+    command.add_option("--output-dir", config.output_dir,
+                       "directory for one prediction file per input: NAME.h5 -> "
+                       "NAME.predictions.h5");
     command.add_option("--chunk-rows", config.chunk_rows, "rows per chunk")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -36,7 +71,33 @@ void add_run_options(CLI::App& command, RunConfig& config) {
     command.add_option("--backend", config.backend, "compute backend")
         ->transform(CLI::CheckedTransformer(backends, CLI::ignore_case))
         ->default_str("onednn");
-    command.add_flag("--overwrite", config.overwrite, "replace an existing output file");
+    command
+        .add_option("--precision", config.precision,
+                    "f32, or bf16: bf16 weights and activations with f32 accumulation (CPUs "
+                    "with avx512_bf16)")
+        ->transform(CLI::CheckedTransformer(precisions, CLI::ignore_case))
+        ->default_str("f32");
+    command
+        .add_option("--verify-rows", config.verify_rows,
+                    "recompute N rows per input (spread evenly) in f32 and print the largest "
+                    "deviation")
+        ->check(CLI::NonNegativeNumber);
+    command.add_flag("--overwrite", config.overwrite,
+                     "replace an existing output file that is not up to date");
+    command.add_flag("--force", config.force,
+                     "recompute outputs even when they are up to date (implies --overwrite)");
+    command.add_option("--copy", config.copies,
+                       "input DATASET copied row by row into the prediction file (repeatable), "
+                       "e.g. event ids");
+    command
+        .add_option_function<std::string>(
+            "--checkpoint-every",
+            [&config](const std::string& value) { parse_checkpoint(value, config); },
+            "save progress every N seconds (60s, 10m) or N rounds of chunks (50chunks); 0: "
+            "only on a stop signal (default 60s)")
+        ->type_name("INTERVAL");
+    command.add_option("--report", config.report_path,
+                       "write a JSON report: per-rank seconds in read, compute, write and wait");
     command.add_flag("--quiet", config.quiet, "print nothing but errors");
     command.add_flag("--fail-on-nonfinite", config.fail_on_nonfinite,
                      "treat NaN or Inf in the input as an input error");
@@ -50,11 +111,28 @@ void add_run_options(CLI::App& command, RunConfig& config) {
 }
 
 void print_summary(const RunReport& report) {
-    std::printf("h5infer: wrote %lld rows x %lld outputs to %s:%s in %.3f s (%.0f rows/s)",
-                static_cast<long long>(report.rows), static_cast<long long>(report.outputs),
-                report.output_file.c_str(), report.output_dataset.c_str(), report.seconds,
-                report.seconds > 0 ? static_cast<double>(report.rows) / report.seconds : 0.0);
-    std::printf(", %lld input rows with NaN/Inf\n", static_cast<long long>(report.nonfinite_rows));
+    if (report.jobs == 1) {
+        std::printf("h5infer: wrote %lld rows x %lld outputs to %s:%s",
+                    static_cast<long long>(report.rows), static_cast<long long>(report.outputs),
+                    report.output_file.c_str(), report.output_dataset.c_str());
+    } else {
+        std::printf("h5infer: %lld inputs (%lld up to date), wrote %lld rows x %lld outputs to %s",
+                    static_cast<long long>(report.jobs), static_cast<long long>(report.skipped),
+                    static_cast<long long>(report.rows), static_cast<long long>(report.outputs),
+                    report.output_file.c_str());
+    }
+    std::printf(" in %.3f s (%.0f rows/s), %lld input rows with NaN/Inf", report.seconds,
+                report.seconds > 0 ? static_cast<double>(report.rows) / report.seconds : 0.0,
+                static_cast<long long>(report.nonfinite_rows));
+    if (report.verified_rows > 0) {
+        std::printf(", %lld rows verified in f32: largest deviation %.3g absolute, %.3g relative",
+                    static_cast<long long>(report.verified_rows), report.verify_deviation.absolute,
+                    report.verify_deviation.relative);
+    }
+    if (report.resumed_chunks > 0) {
+        std::printf(", %lld chunks resumed", static_cast<long long>(report.resumed_chunks));
+    }
+    std::printf("\n");
     std::fflush(stdout);
 }
 

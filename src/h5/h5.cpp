@@ -119,6 +119,34 @@ Handle select_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std
     return file_space;
 }
 
+// Rows [row_begin, row_begin + rows) and every column of a 1-D or 2-D dataset.
+Handle select_all_columns(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                          Handle& memory_space) {
+    Handle space(check(H5Dget_space(dataset), "cannot get the dataset's dataspace"));
+    std::array<hsize_t, 2> dims{};
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 1 || rank > 2) throw IoError("expected a 1-D or 2-D dataset");
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (rank == 2)
+        return select_rows(dataset, row_begin, rows, static_cast<std::int64_t>(dims[1]),
+                           memory_space);
+    if (rows == 0) {
+        check_status(H5Sselect_none(space.get()), "cannot select no rows");
+        memory_space = Handle(check(H5Scopy(space.get()), "cannot copy a dataspace"));
+        check_status(H5Sselect_none(memory_space.get()), "cannot select no rows");
+        return space;
+    }
+    const std::array<hsize_t, 1> start{static_cast<hsize_t>(row_begin)};
+    const std::array<hsize_t, 1> count{static_cast<hsize_t>(rows)};
+    check_status(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                     count.data(), nullptr),
+                 "cannot select rows " + std::to_string(row_begin) + ".." +
+                     std::to_string(row_begin + rows));
+    memory_space = Handle(
+        check(H5Screate_simple(1, count.data(), nullptr), "cannot create a memory dataspace"));
+    return space;
+}
+
 herr_t collect_child(hid_t /*group*/, const char* name, const H5L_info_t* /*info*/, void* data) {
     static_cast<std::vector<std::string>*>(data)->emplace_back(name);
     return 0;
@@ -233,6 +261,20 @@ Handle create_file_parallel(const std::string& path, const mpi::Comm& comm) {
                         "cannot create '" + path + "'"));
 }
 
+Handle open_file_parallel(const std::string& path, const mpi::Comm& comm) {
+    Handle fapl = file_access(true, comm.native());
+    return Handle(
+        check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open '" + path + "'"));
+}
+
+void flush(hid_t file) {
+    check_status(H5Fflush(file, H5F_SCOPE_GLOBAL), "cannot flush a file");
+}
+
+void delete_link(hid_t location, const std::string& path) {
+    check_status(H5Ldelete(location, path.c_str(), H5P_DEFAULT), "cannot delete '" + path + "'");
+}
+
 ObjectType object_type(hid_t location, const std::string& path) {
     // H5Lexists fails (rather than answering no) when a parent is missing: check each prefix.
     std::string prefix = path.rfind('/', 0) == 0 ? "" : ".";
@@ -319,6 +361,44 @@ void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::in
     check_status(
         H5Dread(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
         "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+Handle native_type(hid_t dataset) {
+    Handle type(check(H5Dget_type(dataset), "cannot get a dataset's type"));
+    return Handle(check(H5Tget_native_type(type.get(), H5T_DIR_ASCEND),
+                        "cannot get a dataset's memory type"));
+}
+
+Handle file_type(hid_t dataset) {
+    return Handle(check(H5Dget_type(dataset), "cannot get a dataset's type"));
+}
+
+std::size_t type_size(hid_t type) {
+    const std::size_t size = H5Tget_size(type);
+    if (size == 0) throw_error("cannot get a type's size");
+    return size;
+}
+
+bool is_variable_length(hid_t type) {
+    return H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0;
+}
+
+void read_rows_raw(hid_t dataset, std::int64_t row_begin, std::int64_t rows, hid_t memory_type,
+                   void* dst) {
+    Handle memory_space;
+    Handle file_space = select_all_columns(dataset, row_begin, rows, memory_space);
+    check_status(
+        H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
+        "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                               hid_t memory_type, const void* src) {
+    Handle memory_space;
+    Handle file_space = select_all_columns(dataset, row_begin, rows, memory_space);
+    write_collective(
+        dataset, memory_type, memory_space, file_space, rows > 0 ? src : nullptr,
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
 }
 
 std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
@@ -631,27 +711,6 @@ Handle fixed_string_type(std::size_t size) {
     check_status(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "cannot pad a string type");
     check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string charset");
     return type;
-}
-
-void write_elements_collective(hid_t dataset, std::int64_t begin, std::int64_t count,
-                               hid_t memory_type, const void* src) {
-    Handle file_space(check(H5Dget_space(dataset), "cannot get the dataset's dataspace"));
-    const std::array<hsize_t, 1> start{static_cast<hsize_t>(begin)};
-    const std::array<hsize_t, 1> extent{static_cast<hsize_t>(count)};
-    Handle memory_space(
-        check(H5Screate_simple(1, extent.data(), nullptr), "cannot create a memory dataspace"));
-    if (count == 0) {
-        check_status(H5Sselect_none(file_space.get()), "cannot select no elements");
-        check_status(H5Sselect_none(memory_space.get()), "cannot select no elements");
-    } else {
-        check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                         extent.data(), nullptr),
-                     "cannot select elements " + std::to_string(begin) + ".." +
-                         std::to_string(begin + count));
-    }
-    write_collective(
-        dataset, memory_type, memory_space, file_space, count > 0 ? src : nullptr,
-        "cannot write elements " + std::to_string(begin) + ".." + std::to_string(begin + count));
 }
 
 }  // namespace h5infer::h5

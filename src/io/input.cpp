@@ -143,12 +143,56 @@ InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }
+    struct stat status {};
+    if (::stat(ref.file.c_str(), &status) == 0) {
+        info.file_bytes = status.st_size;
+        constexpr std::int64_t ns_per_second = 1000000000;
+        info.file_mtime_ns = status.st_mtim.tv_sec * ns_per_second + status.st_mtim.tv_nsec;
+    }
     return info;
 }
 
+std::string check_copy(const InputInfo& input, const std::string& path) {
+    const std::string absolute = absolute_dataset(path);
+    const std::string where = "--copy " + quoted(absolute) + " in " + quoted(input.file);
+    h5::Handle file = h5::open_file(input.file);
+    if (h5::object_type(file.get(), absolute) != h5::ObjectType::Dataset) {
+        throw InputError(where + ": no such dataset (datasets in the file: " +
+                         list_of(h5::dataset_paths(file.get())) + ")");
+    }
+    h5::Handle dataset = h5::open_dataset(file.get(), absolute);
+    const h5::DatasetInfo info = h5::dataset_info(dataset.get());
+    if (info.dims.empty() || info.dims.size() > 2 || info.dims[0] != input.rows) {
+        std::string shape;
+        for (std::int64_t d : info.dims) shape += (shape.empty() ? "" : " x ") + std::to_string(d);
+        throw InputError(where + " has shape [" + shape +
+                         "]; --copy needs a 1-D or 2-D dataset "
+                         "with one row per input row (" +
+                         std::to_string(input.rows) + ")");
+    }
+    h5::Handle type = h5::native_type(dataset.get());
+    if (h5::is_variable_length(type.get())) {
+        throw InputError(where +
+                         " holds variable-length values, which parallel HDF5 cannot "
+                         "write; store them as fixed-length strings or numbers");
+    }
+    if (!info.unavailable_filter.empty()) {
+        throw InputError(where + " is compressed with " + info.unavailable_filter +
+                         ", which this HDF5 cannot decode");
+    }
+    return absolute;
+}
+
 InputReader::InputReader(const InputInfo& info) : info_(info) {
-    file_ = h5::open_file(info_.file);
-    dataset_ = h5::open_dataset(file_.get(), info_.dataset);
+    try {
+        file_ = h5::open_file(info_.file);
+        dataset_ = h5::open_dataset(file_.get(), info_.dataset);
+    } catch (const Error& error) {
+        throw InputError("input " + quoted(info_.file) + ":" + info_.dataset +
+                         " was validated but can no longer be opened (moved, deleted or "
+                         "replaced while the job ran?): " +
+                         error.what());
+    }
 }
 
 void InputReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {

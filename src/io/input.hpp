@@ -28,13 +28,20 @@ struct InputInfo {
     std::string dataset;  ///< absolute path, resolved when the argument omitted it
     std::int64_t rows = 0;
     std::int64_t cols = 0;
-    std::string dtype;  ///< e.g. "float64"
+    std::string dtype;               ///< e.g. "float64"
+    std::int64_t file_bytes = 0;     ///< the file's size when validated
+    std::int64_t file_mtime_ns = 0;  ///< the file's modification time, ns since the epoch
 };
 
 /// Validates the input for a model taking `model_width` features: the file exists and is
 /// HDF5, the dataset exists (or is the file's only 2-D dataset), is 2-D and numeric, its
 /// filters are available and its width matches. Throws InputError naming file, dataset and fix.
 [[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width);
+
+/// Validates a dataset to copy row by row next to the predictions (--copy): it exists in the
+/// input file, is 1-D or 2-D with one row per input row, and has a fixed-size element type.
+/// Returns its absolute path. Throws InputError naming file, dataset and fix.
+[[nodiscard]] std::string check_copy(const InputInfo& input, const std::string& path);
 
 /// Reads row blocks of a validated input dataset as float32 on this rank (independent I/O).
 class InputReader {

@@ -110,55 +110,151 @@ void remove_file(const std::string& path) noexcept {
     if (!path.empty()) ::unlink(path.c_str());
 }
 
-OutputWriter::OutputWriter(const std::string& path, const std::string& dataset, std::int64_t rows,
-                           std::int64_t cols, const mpi::Comm& comm)
-    : rows_(rows), cols_(cols) {
-    file_ = h5::create_file_parallel(path, comm);
-    dataset_ = h5::create_dataset(file_.get(), dataset, {rows, cols}, H5T_IEEE_F32LE);
+std::string partial_path(const std::string& final_path) {
+    return temporary_path(final_path, "partial");
 }
 
-void OutputWriter::set_labels(const std::vector<std::string>& labels, bool write_predicted) {
-    labels_ = labels;
-    integer_labels_ = integer_labels(labels);
-    if (integer_labels_) {
-        h5::write_attribute(dataset_.get(), "labels", *integer_labels_);
-    } else {
-        h5::write_attribute(dataset_.get(), "labels", labels_);
+std::string read_fingerprint(const std::string& path) noexcept {
+    try {
+        if (!h5::is_hdf5(path)) return "";
+        h5::Handle file = h5::open_file(path);
+        const std::string name(fingerprint_attribute);
+        return h5::has_attribute(file.get(), name) ? h5::read_string_attribute(file.get(), name)
+                                                   : "";
+    } catch (const std::exception&) {
+        return "";
     }
-    if (!write_predicted) return;
-    const std::string path(labels_dataset);
-    if (integer_labels_) {
-        labels_dataset_ = h5::create_dataset(file_.get(), path, {rows_}, H5T_STD_I64LE);
+}
+
+std::vector<char> read_progress(const std::string& path, std::int64_t chunks) {
+    h5::Handle file = h5::open_file(path);
+    const std::string name(progress_dataset);
+    if (h5::object_type(file.get(), name) != h5::ObjectType::Dataset) {
+        throw IoError("'" + path + "' has no progress record " + name);
+    }
+    h5::Handle progress = h5::open_dataset(file.get(), name);
+    const h5::DatasetInfo info = h5::dataset_info(progress.get());
+    if (info.dims != std::vector<std::int64_t>{chunks}) {
+        throw IoError("'" + path + "' records progress of another chunk grid");
+    }
+    std::vector<char> done(static_cast<std::size_t>(chunks));
+    h5::read_rows_raw(progress.get(), 0, chunks, H5T_NATIVE_UINT8, done.data());
+    return done;
+}
+
+OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout,
+                           const mpi::Comm& comm, Mode mode)
+    : path_(path), layout_(layout), root_(comm.rank() == 0) {
+    if (mode == Mode::Create) {
+        file_ = h5::create_file_parallel(path, comm);
+        dataset_ = h5::create_dataset(file_.get(), layout_.dataset, {layout_.rows, layout_.cols},
+                                      H5T_IEEE_F32LE);
+        progress_ = h5::create_dataset(file_.get(), std::string(progress_dataset), {layout_.chunks},
+                                       H5T_STD_U8LE);
+        h5::write_attribute(file_.get(), std::string(fingerprint_attribute), layout_.fingerprint);
     } else {
-        label_type_ = h5::fixed_string_type(longest_label(labels_));
-        labels_dataset_ = h5::create_dataset(file_.get(), path, {rows_}, label_type_.get());
+        file_ = h5::open_file_parallel(path, comm);
+        dataset_ = h5::open_dataset(file_.get(), layout_.dataset);
+        progress_ = h5::open_dataset(file_.get(), std::string(progress_dataset));
+    }
+    open_labels(mode);
+    open_copies(mode);
+    // Everything after this point writes raw data only, into space allocated at creation: the
+    // file's metadata on disk stays valid even if the job is killed.
+    if (mode == Mode::Create) h5::flush(file_.get());
+}
+
+void OutputWriter::open_labels(Mode mode) {
+    if (layout_.labels.empty()) return;
+    integer_labels_ = integer_labels(layout_.labels);
+    const std::string path(labels_dataset);
+    if (mode == Mode::Create) {
+        if (integer_labels_) {
+            h5::write_attribute(dataset_.get(), "labels", *integer_labels_);
+        } else {
+            h5::write_attribute(dataset_.get(), "labels", layout_.labels);
+        }
+    }
+    if (!layout_.write_labels) return;
+    if (!integer_labels_) label_type_ = h5::fixed_string_type(longest_label(layout_.labels));
+    if (mode == Mode::Resume) {
+        labels_dataset_ = h5::open_dataset(file_.get(), path);
+    } else {
+        labels_dataset_ = h5::create_dataset(file_.get(), path, {layout_.rows},
+                                             integer_labels_ ? H5T_STD_I64LE : label_type_.get());
+    }
+}
+
+void OutputWriter::open_copies(Mode mode) {
+    if (layout_.copies.empty()) return;
+    input_ = h5::open_file(layout_.input_file);
+    for (const std::string& path : layout_.copies) {
+        Copy copy;
+        copy.source = h5::open_dataset(input_.get(), path);
+        copy.memory_type = h5::native_type(copy.source.get());
+        const h5::DatasetInfo info = h5::dataset_info(copy.source.get());
+        copy.row_bytes = h5::type_size(copy.memory_type.get()) *
+                         static_cast<std::size_t>(info.dims.size() == 2 ? info.dims[1] : 1);
+        if (mode == Mode::Resume) {
+            copy.target = h5::open_dataset(file_.get(), path);
+        } else {
+            const h5::Handle type = h5::file_type(copy.source.get());
+            copy.target = h5::create_dataset(file_.get(), path, info.dims, type.get());
+        }
+        copies_.push_back(std::move(copy));
     }
 }
 
 void OutputWriter::write(std::int64_t row_begin, std::int64_t rows, const float* src) {
-    h5::write_rows_collective(dataset_.get(), row_begin, rows, cols_, src);
+    try {
+        write_rows(row_begin, rows, src);
+    } catch (const Error& error) {
+        rethrow_with_context(error, "writing " + quoted(path_) +
+                                        " (if the disk or quota is full, free space and rerun)");
+    }
+}
+
+void OutputWriter::write_rows(std::int64_t row_begin, std::int64_t rows, const float* src) {
+    h5::write_rows_collective(dataset_.get(), row_begin, rows, layout_.cols, src);
     note_collective();
     if (labels_dataset_.valid()) write_labels(row_begin, rows, src);
+    for (Copy& copy : copies_) {
+        copy_buffer_.resize(copy.row_bytes * static_cast<std::size_t>(rows));
+        if (rows > 0) {
+            h5::read_rows_raw(copy.source.get(), row_begin, rows, copy.memory_type.get(),
+                              copy_buffer_.data());
+        }
+        h5::write_rows_raw_collective(copy.target.get(), row_begin, rows, copy.memory_type.get(),
+                                      copy_buffer_.data());
+        note_collective();
+    }
 }
 
 void OutputWriter::write_labels(std::int64_t row_begin, std::int64_t rows, const float* src) {
     std::vector<std::int64_t> classes(static_cast<std::size_t>(rows));
-    argmax_rows(src, rows, cols_, classes.data());
+    argmax_rows(src, rows, layout_.cols, classes.data());
     if (integer_labels_) {
         for (std::int64_t& value : classes) value = (*integer_labels_)[value];
-        h5::write_elements_collective(labels_dataset_.get(), row_begin, rows, H5T_NATIVE_INT64,
+        h5::write_rows_raw_collective(labels_dataset_.get(), row_begin, rows, H5T_NATIVE_INT64,
                                       classes.data());
     } else {
-        const std::size_t width = longest_label(labels_);
+        const std::size_t width = longest_label(layout_.labels);
         std::string text(classes.size() * width, '\0');
         for (std::size_t i = 0; i < classes.size(); ++i) {
-            const std::string& label = labels_[classes[i]];
+            const std::string& label = layout_.labels[classes[i]];
             std::copy(label.begin(), label.end(), text.begin() + i * width);
         }
-        h5::write_elements_collective(labels_dataset_.get(), row_begin, rows, label_type_.get(),
+        h5::write_rows_raw_collective(labels_dataset_.get(), row_begin, rows, label_type_.get(),
                                       text.data());
     }
     note_collective();
+}
+
+void OutputWriter::checkpoint(const std::vector<char>& done) {
+    // Rank 0 writes the whole record; the others take part in the collective call.
+    h5::write_rows_raw_collective(progress_.get(), 0, root_ ? layout_.chunks : 0, H5T_NATIVE_UINT8,
+                                  done.data());
+    h5::flush(file_.get());
 }
 
 void OutputWriter::note_collective() {
@@ -177,7 +273,11 @@ void OutputWriter::set_attribute(const std::string& name, double value) {
     h5::write_attribute(file_.get(), name, value);
 }
 
-void OutputWriter::close() {
+void OutputWriter::finish() {
+    progress_.close();
+    h5::delete_link(file_.get(), std::string(progress_dataset));
+    copies_.clear();
+    input_.close();
     labels_dataset_.close();
     label_type_.close();
     dataset_.close();

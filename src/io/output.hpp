@@ -30,59 +30,105 @@ void remove_file(const std::string& path) noexcept;
 /// Where `h5infer run --labels` writes the predicted label of each row.
 inline constexpr std::string_view labels_dataset = "/labels";
 
-/// The prediction file, created and written by all ranks together through parallel HDF5.
-/// Every method is collective.
+/// Where a partial prediction file records which chunks it holds (one uint8 flag per chunk of
+/// the input's chunk grid); removed when the file is complete.
+inline constexpr std::string_view progress_dataset = "/h5infer_progress";
+
+/// The file attribute holding the fingerprint: what the predictions were computed from (see
+/// src/run.cpp). A rerun compares it to decide whether a file is up to date or resumable.
+inline constexpr std::string_view fingerprint_attribute = "h5infer_fingerprint";
+
+/// The name a prediction file has until it is complete: "<dir>/.<name>.h5infer-partial.tmp".
+/// A job stopped by a signal or killed leaves it there; the next run resumes from it.
+[[nodiscard]] std::string partial_path(const std::string& final_path);
+
+/// On one rank: the fingerprint recorded in a prediction file (final or partial), or "" when
+/// the file is missing, unreadable or has none. Never throws.
+[[nodiscard]] std::string read_fingerprint(const std::string& path) noexcept;
+
+/// On one rank: the progress record of a partial file: `chunks` flags, 1 where the chunk's
+/// predictions are in the file. Throws IoError when the record is missing or of another size.
+[[nodiscard]] std::vector<char> read_progress(const std::string& path, std::int64_t chunks);
+
+/// Everything a prediction file holds besides the prediction values.
+struct OutputLayout {
+    std::string dataset;  ///< the predictions: float32, rows x cols
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    std::vector<std::string> labels;  ///< the columns' class labels; may be empty
+    bool write_labels = false;        ///< also write labels_dataset (needs labels)
+    std::string input_file;           ///< the file the copies come from
+    std::vector<std::string> copies;  ///< row-aligned input datasets copied under their path
+    std::int64_t chunks = 0;          ///< length of the progress record
+    std::string fingerprint;
+};
+
+/// The prediction file, created (or reopened to resume) and written by all ranks together
+/// through parallel HDF5. Every method is collective.
 class OutputWriter {
 public:
-    /// Collective. Creates `path` (truncating) with a float32 `dataset` of rows x cols.
-    OutputWriter(const std::string& path, const std::string& dataset, std::int64_t rows,
-                 std::int64_t cols, const mpi::Comm& comm);
+    enum class Mode { Create, Resume };
 
-    /// Collective. Names the prediction columns with the model's class labels: the attribute
-    /// `labels` of the predictions dataset, int64 when every label is an integer (see
-    /// integer_labels()), else strings. With `write_predicted`, also creates the 1-D dataset
-    /// labels_dataset (int64 or fixed-length strings), which every later write() fills with
-    /// the label of each row's largest prediction (argmax_rows()).
-    void set_labels(const std::vector<std::string>& labels, bool write_predicted);
+    /// Collective. Mode::Create creates `path` (truncating) with the predictions, the label
+    /// and copy datasets, the progress record and the fingerprint, then flushes, so that a
+    /// job killed later still leaves a readable file. Mode::Resume opens a file made that way
+    /// with the same layout.
+    OutputWriter(const std::string& path, const OutputLayout& layout, const mpi::Comm& comm,
+                 Mode mode);
 
-    /// Collective. Writes rows [row_begin, row_begin + rows), and their predicted labels if
-    /// set_labels() asked for them; a rank with nothing to write in this round passes rows = 0.
+    /// Collective. Writes rows [row_begin, row_begin + rows) of the predictions, their
+    /// predicted labels and the copied input datasets (read from the input here); a rank with
+    /// nothing to write in this round passes rows = 0.
     void write(std::int64_t row_begin, std::int64_t rows, const float* src);
+
+    /// Collective. Records `done` (every rank passes the same flags) as the progress record
+    /// and flushes the file to storage.
+    void checkpoint(const std::vector<char>& done);
 
     /// Collective. File attributes; every rank must pass the same value.
     void set_attribute(const std::string& name, const std::string& value);
     void set_attribute(const std::string& name, std::int64_t value);
     void set_attribute(const std::string& name, double value);
 
-    /// Collective. Flushes and closes the file.
-    void close();
+    /// Collective. Removes the progress record, flushes and closes the complete file.
+    void finish();
 
     /// Why some write on this rank was not collective, or "" when all were.
     [[nodiscard]] const std::string& not_collective_cause() const { return not_collective_; }
 
 private:
+    struct Copy {
+        h5::Handle source;       ///< the input dataset, read on this rank
+        h5::Handle target;       ///< the same path in the prediction file
+        h5::Handle memory_type;  ///< the source's native type
+        std::size_t row_bytes = 0;
+    };
+
+    void write_rows(std::int64_t row_begin, std::int64_t rows, const float* src);
+    void open_labels(Mode mode);
+    void open_copies(Mode mode);
     void write_labels(std::int64_t row_begin, std::int64_t rows, const float* src);
     void note_collective();
 
-    std::int64_t rows_ = 0;
-    std::int64_t cols_ = 0;
+    std::string path_;
+    OutputLayout layout_;
+    bool root_ = false;
+    h5::Handle input_;
     h5::Handle file_;
     h5::Handle dataset_;
+    h5::Handle progress_;
     std::string not_collective_;
-    std::vector<std::string> labels_;
     std::optional<std::vector<std::int64_t>> integer_labels_;  ///< the labels, if all integers
     h5::Handle labels_dataset_;                                ///< valid when writing labels
     h5::Handle label_type_;                                    ///< fixed-length string labels
+    std::vector<Copy> copies_;
+    std::vector<char> copy_buffer_;  ///< reused for every chunk's copied rows
 };
 
-}  // namespace h5infer::io
-
-namespace h5infer::io {
-
-/// Owns the temporary output path on every rank until the run commits it: removes the file on
-/// destruction unless dismissed, and on SIGTERM, SIGINT, SIGHUP or SIGUSR1 (what mpirun and
-/// Slurm send when a job is killed or preempted) before the signal takes its default course. One at
-/// a time.
+/// Owns the temporary output path of a one-process writer (convert, import-csv) until it is
+/// committed: removes the file on destruction unless dismissed, and on SIGTERM, SIGINT, SIGHUP
+/// or SIGUSR1 before the signal takes its default course. One at a time. (`h5infer run` keeps
+/// its partial files instead, to resume: see StopRequest in src/stop.hpp.)
 class TemporaryOutput {
 public:
     explicit TemporaryOutput(std::string path);

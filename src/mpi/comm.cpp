@@ -100,6 +100,16 @@ void Comm::broadcast(std::vector<char>& values, int root) const {
     if (size > 0) broadcast_bytes(values.data(), size, root);
 }
 
+std::vector<double> Comm::gather(const std::vector<double>& values, int root) const {
+    std::vector<double> result(rank_ == root ? values.size() * static_cast<std::size_t>(size_) : 0);
+    const int count =
+        checked_count(values.size() * sizeof(double)) / static_cast<int>(sizeof(double));
+    check(
+        MPI_Gather(values.data(), count, MPI_DOUBLE, result.data(), count, MPI_DOUBLE, root, comm_),
+        "MPI_Gather");
+    return result;
+}
+
 std::int64_t Comm::sum(std::int64_t value) const {
     std::int64_t result = 0;
     check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");

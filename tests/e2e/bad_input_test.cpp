@@ -258,8 +258,8 @@ TEST_F(BadInput, LabelsFlagWithAModelWithoutLabels) {
 TEST_F(BadInput, UsageErrorIsReportedOnce) {
     const CommandResult result = run_h5infer({"run", "--model", dir_ / "model.h5"}, {2});
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Usage));
-    EXPECT_NE(result.err.find("--input is required"), std::string::npos) << result.err;
-    EXPECT_EQ(count(result.err, "--input is required"), 1U) << result.err;
+    EXPECT_NE(result.err.find("no input: give --input"), std::string::npos) << result.err;
+    EXPECT_EQ(count(result.err, "no input: give --input"), 1U) << result.err;
 }
 
 TEST_F(BadInput, NonFiniteInputOnTheLastRankFailsTheWholeJob) {

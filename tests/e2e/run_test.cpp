@@ -3,8 +3,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "e2e/cli_runner.hpp"
+#include "h5infer/error.hpp"
 #include "h5infer/generate.hpp"
 #include "h5infer/h5/h5.hpp"
 
@@ -237,12 +239,35 @@ TEST(Run, QuietPrintsNothing) {
     EXPECT_EQ(result.err, "");
 }
 
-TEST(Run, OverwriteReplacesAnExistingOutput) {
+TEST(Run, OverwriteReplacesAnOutputThatIsNotUpToDate) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "p.h5", {"--chunk-rows", "7"}), {1}).exit_code, 0);
+    const CommandResult refused = run_h5infer(run_args(dir, dir / "p.h5"), {2});
+    EXPECT_EQ(refused.exit_code, static_cast<int>(ExitCode::Io)) << refused.err;
+    EXPECT_NE(refused.err.find("pass --overwrite"), std::string::npos) << refused.err;
+    const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5", {"--overwrite"}), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    h5::Handle file = h5::open_file(dir / "p.h5");
+    EXPECT_EQ(h5::read_int_attribute(file.get(), "ranks"), 2);
+}
+
+TEST(Run, UpToDateOutputIsSkippedUnlessForced) {
     TempDir dir;
     generate(small_job(dir));
     ASSERT_EQ(run_h5infer(run_args(dir, dir / "p.h5"), {1}).exit_code, 0);
-    const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5", {"--overwrite"}), {2});
-    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto written = std::filesystem::last_write_time(dir / "p.h5");
+    const CommandResult again = run_h5infer(run_args(dir, dir / "p.h5"), {2});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_NE(again.out.find("is up to date"), std::string::npos) << again.out;
+    EXPECT_EQ(std::filesystem::last_write_time(dir / "p.h5"), written);
+    {
+        h5::Handle file = h5::open_file(dir / "p.h5");
+        EXPECT_EQ(h5::read_int_attribute(file.get(), "ranks"), 1);
+    }
+    const CommandResult forced = run_h5infer(run_args(dir, dir / "p.h5", {"--force"}), {2});
+    ASSERT_EQ(forced.exit_code, 0) << forced.err;
+    EXPECT_EQ(forced.out.find("is up to date"), std::string::npos) << forced.out;
     h5::Handle file = h5::open_file(dir / "p.h5");
     EXPECT_EQ(h5::read_int_attribute(file.get(), "ranks"), 2);
 }
@@ -296,6 +321,43 @@ TEST(Run, NonFiniteInputPropagatesAndIsCounted) {
     EXPECT_TRUE(std::isfinite(got.values[16 * 5]));
     h5::Handle file = h5::open_file(dir / "p.h5");
     EXPECT_EQ(h5::read_int_attribute(file.get(), "nonfinite_input_rows"), 2);
+}
+
+}  // namespace
+}  // namespace h5infer::testing
+
+namespace h5infer::testing {
+namespace {
+
+TEST(Precision, Bf16RunsAndVerifyRowsReportsItsDeviationOrTheCpuIsRefused) {
+    TempDir dir;
+    generate(small_job(dir));
+    const std::vector<std::string> bf16 =
+        run_args(dir, dir / "bf16.h5", {"--precision", "bf16", "--verify-rows", "200"});
+    for (const std::string& environment : {std::string(), std::string("ONEDNN_MAX_CPU_ISA=AVX2")}) {
+        SCOPED_TRACE(environment);
+        std::filesystem::remove(dir / "bf16.h5");
+        const CommandResult result = run_h5infer(bf16, {2, "", environment});
+        if (result.exit_code == static_cast<int>(ExitCode::Usage)) {
+            // Only a CPU (or ISA cap) without avx512_bf16 may refuse, and must say so.
+            EXPECT_NE(result.err.find("--precision bf16 needs a CPU with avx512_bf16"),
+                      std::string::npos)
+                << result.err;
+            EXPECT_FALSE(std::filesystem::exists(dir / "bf16.h5"));
+            continue;
+        }
+        EXPECT_FALSE(environment.empty() && !__builtin_cpu_supports("avx512bf16"));
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        const std::size_t at = result.out.find("200 rows verified in f32: largest deviation ");
+        ASSERT_NE(at, std::string::npos) << result.out;
+        const double absolute = std::stod(result.out.substr(at + 44));
+        EXPECT_GT(absolute, 0.0) << "bf16 gave exactly the f32 numbers: did it run in f32?";
+        EXPECT_LT(absolute, 0.0625);
+        const Matrix want = reference_predictions(dir / "model.h5", dir / "data.h5", "/features");
+        EXPECT_LT(max_scaled_error(read_matrix(dir / "bf16.h5", "/predictions"), want), 0.0625);
+        h5::Handle file = h5::open_file(dir / "bf16.h5");
+        EXPECT_EQ(h5::read_string_attribute(file.get(), "precision"), "bf16");
+    }
 }
 
 }  // namespace

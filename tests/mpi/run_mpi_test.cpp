@@ -86,7 +86,12 @@ TEST(OutputWriter, CollectiveWritesPlaceEveryRowIncludingRanksWithoutRows) {
     const std::int64_t cols = 3;
     const ChunkPlan plan(10, 2, comm.size());  // 5 chunks: ranks beyond 5 get none
     {
-        io::OutputWriter writer(dir / "out.h5", "/group/predictions", plan.rows(), cols, comm);
+        io::OutputLayout layout;
+        layout.dataset = "/group/predictions";
+        layout.rows = plan.rows();
+        layout.cols = cols;
+        layout.chunks = plan.chunk_count();
+        io::OutputWriter writer(dir / "out.h5", layout, comm, io::OutputWriter::Mode::Create);
         const Range chunks = plan.chunks_of(comm.rank());
         for (std::int64_t step = 0; step < plan.steps(); ++step) {
             const Range rows =
@@ -100,7 +105,7 @@ TEST(OutputWriter, CollectiveWritesPlaceEveryRowIncludingRanksWithoutRows) {
             writer.write(rows.begin, rows.size(), values.data());
         }
         writer.set_attribute("note", std::string("written by all ranks"));
-        writer.close();
+        writer.finish();
         EXPECT_EQ(writer.not_collective_cause(), "") << "rank " << comm.rank();
     }
     comm.barrier();
@@ -120,6 +125,60 @@ TEST(OutputWriter, CollectiveWritesPlaceEveryRowIncludingRanksWithoutRows) {
     }
 }
 
+// Half the chunks, a checkpoint, the writer dropped as a stopped run drops it; then the file
+// reopened with its progress record, the rest written, and the whole checked.
+TEST(OutputWriter, ResumesFromItsProgressRecord) {
+    const mpi::Comm comm = mpi::Comm::world();
+    SharedDir dir(comm);
+    const ChunkPlan plan(9, 2, 1);  // 5 chunks, dealt round-robin below
+    io::OutputLayout layout;
+    layout.dataset = "/predictions";
+    layout.rows = plan.rows();
+    layout.cols = 1;
+    layout.chunks = plan.chunk_count();
+    layout.fingerprint = "test=1\n";
+    const std::string path = dir / "partial.h5";
+    const auto write_chunks = [&](io::OutputWriter& writer, std::int64_t first, std::int64_t last) {
+        for (std::int64_t begin = first; begin < last; begin += comm.size()) {
+            const std::int64_t chunk = begin + comm.rank();
+            const Range rows = chunk < last ? plan.chunk(chunk) : Range{};
+            std::vector<float> values;
+            for (std::int64_t r = rows.begin; r < rows.end; ++r)
+                values.push_back(static_cast<float>(r) + 0.5F);
+            writer.write(rows.begin, rows.size(), values.data());
+        }
+    };
+    {
+        io::OutputWriter writer(path, layout, comm, io::OutputWriter::Mode::Create);
+        write_chunks(writer, 0, 3);
+        writer.checkpoint({1, 1, 1, 0, 0});
+    }
+    comm.barrier();
+    std::vector<char> done;
+    if (comm.rank() == 0) {
+        EXPECT_EQ(io::read_fingerprint(path), "test=1\n");
+        done = io::read_progress(path, plan.chunk_count());
+    }
+    comm.broadcast(done, 0);
+    ASSERT_EQ(done, (std::vector<char>{1, 1, 1, 0, 0}));
+    {
+        io::OutputWriter writer(path, layout, comm, io::OutputWriter::Mode::Resume);
+        write_chunks(writer, 3, 5);
+        writer.finish();
+    }
+    comm.barrier();
+    if (comm.rank() == 0) {
+        h5::Handle file = h5::open_file(path);
+        EXPECT_EQ(h5::object_type(file.get(), std::string(io::progress_dataset)),
+                  h5::ObjectType::Missing);
+        h5::Handle data = h5::open_dataset(file.get(), "/predictions");
+        std::vector<std::int64_t> dims;
+        const std::vector<float> values = h5::read_all(data.get(), dims);
+        for (std::int64_t r = 0; r < 9; ++r)
+            EXPECT_EQ(values[r], static_cast<float>(r) + 0.5F) << "row " << r;
+    }
+}
+
 TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
     const mpi::Comm comm = mpi::Comm::world();
     SharedDir dir(comm);
@@ -134,7 +193,7 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
 
     RunConfig config;
     config.model_path = data.model_path;
-    config.input = data.data_path + ":/features";
+    config.inputs = {data.data_path + ":/features"};
     config.output = dir / "preds.h5";
     config.chunk_rows = 50;
     config.threads = 1;
@@ -186,7 +245,7 @@ TEST(Run, LabelWritesAreCollectiveForIntegerAndTextLabels) {
         });
         RunConfig config;
         config.model_path = data.model_path;
-        config.input = data.data_path + ":/features";
+        config.inputs = {data.data_path + ":/features"};
         config.output = dir / ("preds-" + labels[0] + ".h5");
         config.chunk_rows = 50;
         config.threads = 1;
@@ -207,7 +266,7 @@ TEST(Run, AgreedFailureLeavesNoFile) {
     SharedDir dir(comm);
     RunConfig config;
     config.model_path = dir / "missing-model.h5";
-    config.input = dir / "missing.h5";
+    config.inputs = {dir / "missing.h5"};
     config.output = dir / "preds.h5";
     config.quiet = true;
     try {

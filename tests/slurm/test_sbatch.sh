@@ -73,11 +73,17 @@ scancel -s USR1 -b "$job"
 for _ in $(seq 300); do squeue -h -j "$job" 2>/dev/null | grep -q . || break; sleep 0.2; done
 squeue -h -j "$job" 2>/dev/null | grep -q . && fail "the job did not stop after USR1"
 [ ! -e "$work/big-slurm.h5" ] || fail "a partial file appeared under the final name"
-ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' && fail "the temporary output was left"
+ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-partial' || fail "the progress was not kept"
 grep -q "stop requested" "$work/h5infer-$job.log" || fail "the job script did not see USR1"
-submit "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" --input "$work/big.h5" \
-  --output "$work/big-slurm.h5" --chunk-rows 500 >/dev/null || fail "the resubmission failed"
-"$binary" run --model "$work/big-model.h5" --input "$work/big.h5" --output "$work/big-direct.h5" \
-  --chunk-rows 500 --quiet
+grep -q "exited with status 75" "$work/h5infer-$job.log" || fail "not the resumable exit code 75"
+grep -q "rerun the same command to resume" "$work/h5infer-$job.log" || fail "no resume advice"
+resubmitted=$(submit "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" \
+  --input "$work/big.h5" --output "$work/big-slurm.h5" --backend reference --chunk-rows 500) \
+  || fail "the resubmission failed"
+grep -q "resume $work/big-slurm.h5" "$work/h5infer-$resubmitted.log" \
+  || fail "the resubmission did not resume: $(cat "$work/h5infer-$resubmitted.log")"
+ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' && fail "the partial file was left"
+mpirun -n 2 "$binary" run --model "$work/big-model.h5" --input "$work/big.h5" \
+  --output "$work/big-direct.h5" --backend reference --chunk-rows 500 --quiet
 same "$work/big-direct.h5" "$work/big-slurm.h5"
 echo "4 passed, 0 failed"

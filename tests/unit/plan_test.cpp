@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace h5infer {
@@ -106,6 +108,52 @@ TEST(ChunkPlan, RowsDoneCountsEachRanksFinishedChunks) {
     EXPECT_EQ(plan.rows_done_after(2), 80);
     EXPECT_EQ(plan.rows_done_after(3) - plan.rows_done_after(2), 15);  // chunk 4 + the 5-row tail
     EXPECT_EQ(plan.rows_done_after(3), 95);
+}
+
+}  // namespace
+}  // namespace h5infer
+
+namespace h5infer {
+namespace {
+
+std::vector<WorkItem> items_of_jobs(const std::vector<std::int64_t>& chunks_per_job) {
+    std::vector<WorkItem> items;
+    for (std::size_t job = 0; job < chunks_per_job.size(); ++job) {
+        for (std::int64_t c = 0; c < chunks_per_job[job]; ++c) {
+            items.push_back({static_cast<std::int64_t>(job), c, {c * 10, c * 10 + 10}});
+        }
+    }
+    return items;
+}
+
+TEST(WorkPlan, BalancesItemsOfAllJobsAcrossRanks) {
+    // Three one-chunk files on four ranks: one round, not three.
+    const WorkPlan small(items_of_jobs({1, 1, 1}), 4);
+    EXPECT_EQ(small.steps(), 1);
+    EXPECT_EQ(small.jobs_at(0), (std::vector<std::int64_t>{0, 1, 2}));
+    for (const auto& [chunks, ranks] : std::vector<std::pair<std::vector<std::int64_t>, int>>{
+             {{5, 0, 3, 9}, 1}, {{5, 0, 3, 9}, 3}, {{1}, 4}, {{7, 7}, 2}, {{}, 2}}) {
+        const WorkPlan plan(items_of_jobs(chunks), ranks);
+        std::vector<int> seen(plan.items().size(), 0);
+        std::int64_t most = 0;
+        std::int64_t fewest = static_cast<std::int64_t>(plan.items().size());
+        for (int rank = 0; rank < ranks; ++rank) {
+            const Range mine = plan.items_of(rank);
+            most = std::max(most, mine.size());
+            fewest = std::min(fewest, mine.size());
+            for (std::int64_t step = 0; step < plan.steps(); ++step) {
+                const WorkItem* item = plan.item(rank, step);
+                ASSERT_EQ(item != nullptr, step < mine.size());
+                if (item == nullptr) continue;
+                ++seen[static_cast<std::size_t>(item - plan.items().data())];
+                const std::vector<std::int64_t> jobs = plan.jobs_at(step);
+                EXPECT_TRUE(std::binary_search(jobs.begin(), jobs.end(), item->job));
+            }
+        }
+        EXPECT_LE(most - fewest, 1);
+        EXPECT_EQ(plan.steps(), most);
+        for (int count : seen) EXPECT_EQ(count, 1);
+    }
 }
 
 }  // namespace

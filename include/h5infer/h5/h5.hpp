@@ -51,6 +51,16 @@ void silence_errors();
 /// Collective. Creates (truncating) a file through MPI-IO, shared by every rank of `comm`.
 [[nodiscard]] Handle create_file_parallel(const std::string& path, const mpi::Comm& comm);
 
+/// Collective. Opens an existing file through MPI-IO, shared by every rank of `comm`.
+[[nodiscard]] Handle open_file_parallel(const std::string& path, const mpi::Comm& comm);
+
+/// Collective on parallel files. Writes the file's cached data and metadata to storage (and,
+/// through MPI-IO, syncs it), so a process killed afterwards leaves a readable file.
+void flush(hid_t file);
+
+/// Removes a link (a dataset or group name); collective on parallel files.
+void delete_link(hid_t location, const std::string& path);
+
 /// What an HDF5 path names.
 enum class ObjectType { Missing, Group, Dataset, Other };
 
@@ -82,6 +92,28 @@ struct DatasetInfo {
 /// numeric type). Independent I/O. Throws IoError.
 void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
                float* dst);
+
+/// The element type of a dataset in memory order (H5Tget_native_type of its file type).
+[[nodiscard]] Handle native_type(hid_t dataset);
+
+/// The element type of a dataset as stored in the file.
+[[nodiscard]] Handle file_type(hid_t dataset);
+
+/// Bytes of one element of `type`.
+[[nodiscard]] std::size_t type_size(hid_t type);
+
+/// True if `type` is or contains variable-length data (which parallel HDF5 cannot write).
+[[nodiscard]] bool is_variable_length(hid_t type);
+
+/// Reads rows [row_begin, row_begin + rows) of a 1-D or 2-D dataset, every column, as
+/// `memory_type` (independent I/O). Throws IoError.
+void read_rows_raw(hid_t dataset, std::int64_t row_begin, std::int64_t rows, hid_t memory_type,
+                   void* dst);
+
+/// Collective when the file is parallel; a rank without rows passes rows = 0. Writes rows
+/// [row_begin, row_begin + rows) of a 1-D or 2-D dataset, every column, from `memory_type`.
+void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                               hid_t memory_type, const void* src);
 
 /// Reads a whole dataset of at most two dimensions as float32, returning its dims.
 [[nodiscard]] std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims);
@@ -158,11 +190,5 @@ void write_attribute(hid_t location, const std::string& name,
 /// A null-padded fixed-length UTF-8 string type of `size` bytes (at least 1). Parallel HDF5
 /// writes datasets of fixed-length strings collectively, but never variable-length ones.
 [[nodiscard]] Handle fixed_string_type(std::size_t size);
-
-/// Collective when the file is parallel: every rank calls it, a rank without elements passes
-/// count = 0. Writes elements [begin, begin + count) of a 1-D dataset from memory of
-/// `memory_type` (H5T_NATIVE_INT64, a fixed_string_type(), ...). Throws IoError.
-void write_elements_collective(hid_t dataset, std::int64_t begin, std::int64_t count,
-                               hid_t memory_type, const void* src);
 
 }  // namespace h5infer::h5

@@ -62,6 +62,10 @@ public:
     [[nodiscard]] std::int64_t max(std::int64_t value) const;
     [[nodiscard]] double max(double value) const;
 
+    /// Collective. Concatenates every rank's `values` (the same count on each) on `root`, in
+    /// rank order; the other ranks get an empty vector.
+    [[nodiscard]] std::vector<double> gather(const std::vector<double>& values, int root) const;
+
     /// Ends every rank of the job with `code`. Use only when the ranks can no longer agree.
     [[noreturn]] void abort(int code) const;
 
