@@ -229,3 +229,51 @@ TEST(Report, JsonGivesEveryRanksRowsChunksAndSeconds) {
 
 }  // namespace
 }  // namespace h5infer::testing
+
+namespace h5infer::testing {
+namespace {
+
+TEST(Resume, APartialFileThatCannotBeTrustedIsDiscardedWithAMessage) {
+    TempDir dir;
+    make_inputs(dir, {{"data.h5", 300}});
+    const std::vector<std::string> args =
+        with(base(dir), {"--input", dir / "data.h5", "--output", dir / "p.h5"});
+    ASSERT_EQ(
+        run_h5infer(with(base(dir), {"--input", dir / "data.h5", "--output", dir / "want.h5"}), {1})
+            .exit_code,
+        0);
+    const std::string partial = dir / ".p.h5.h5infer-partial.tmp";
+    {
+        h5::Handle file = h5::create_file(partial);  // another job's partial file
+        h5::write_attribute(file.get(), "h5infer_fingerprint", std::string("model_sha256=0\n"));
+    }
+    std::ofstream(dir / "garbage") << "not HDF5";
+    for (const std::string& reason : {std::string("differs"), std::string("cannot be read")}) {
+        const CommandResult result = run_h5infer(args, {2});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        EXPECT_NE(result.out.find("discard the partial file " + partial), std::string::npos)
+            << result.out;
+        EXPECT_NE(result.out.find(reason), std::string::npos) << result.out;
+        EXPECT_TRUE(same_predictions(dir / "p.h5", dir / "want.h5"));
+        EXPECT_FALSE(std::filesystem::exists(partial));
+        std::filesystem::remove(dir / "p.h5");
+        std::filesystem::copy_file(dir / "garbage", partial);
+    }
+}
+
+TEST(Resume, CheckpointIntervalMustBeSecondsMinutesOrChunks) {
+    TempDir dir;
+    make_inputs(dir, {{"data.h5", 10}});
+    for (const char* bad : {"5x", "-1", "1.5chunks", "chunks"}) {
+        const CommandResult result = run_h5infer(
+            with(base(dir),
+                 {"--input", dir / "data.h5", "--output", dir / "p.h5", "--checkpoint-every", bad}),
+            {1});
+        EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Usage)) << bad;
+        EXPECT_NE(result.err.find("is not 60s, 10m or 50chunks"), std::string::npos) << result.err;
+        EXPECT_FALSE(std::filesystem::exists(dir / "p.h5"));
+    }
+}
+
+}  // namespace
+}  // namespace h5infer::testing
