@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -49,7 +50,8 @@ struct PreparedJob {
 
 // What rank 0 decides while validating, then shares with every rank.
 struct Prepared {
-    std::vector<char> model_image;
+    Model model;                    // on rank 0 only
+    std::vector<char> model_image;  // what the other ranks get: empty on a single rank
     std::string model_path;
     std::string model_sha256;
     std::string start_time;
@@ -194,16 +196,20 @@ void plan_job(const RunConfig& config, const Prepared& prepared, PreparedJob& jo
     io::remove_file(job.partial);
 }
 
-Prepared prepare(const RunConfig& config) {
+Prepared prepare(const RunConfig& config, int ranks) {
     check_config(config);
     Prepared prepared;
     prepared.start_time = utc_now();
     const std::vector<io::Job> jobs = io::list_jobs(
         io::expand_inputs(config.inputs, config.input_list), config.output, config.output_dir);
-    const Model model = read_model(config.model_path);
-    prepared.model_image = serialize(model);
+    // Hashing a large model takes as long as reading it: do both at once.
+    std::future<std::string> sha256 =
+        std::async(std::launch::async, file_sha256, config.model_path);
+    prepared.model = read_model(config.model_path);
+    const Model& model = prepared.model;
+    if (ranks > 1) prepared.model_image = serialize(model);
     prepared.model_path = absolute_path(config.model_path);
-    prepared.model_sha256 = file_sha256(config.model_path);
+    prepared.model_sha256 = sha256.get();
     for (const io::Job& listed : jobs) {
         PreparedJob job;
         job.input = io::inspect_input(listed.input, model.input_width);
@@ -435,7 +441,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     StageTimes times;
 
     Prepared prepared;
-    agree_on_root(comm, 0, [&] { prepared = prepare(config); });
+    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size()); });
     broadcast(comm, prepared);
     const auto job_count = static_cast<std::int64_t>(prepared.jobs.size());
 
@@ -493,7 +499,9 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::int64_t outputs = 0;
     std::vector<std::string> labels;
     agree(comm, [&] {
-        const Model model = deserialize(prepared.model_image);
+        // Rank 0 keeps the model it read; copies of large models cost start-up time.
+        const Model model = root ? std::move(prepared.model) : deserialize(prepared.model_image);
+        prepared.model_image = std::vector<char>();
         outputs = model.output_width();
         labels = model.labels;
         network =

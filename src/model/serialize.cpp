@@ -26,6 +26,9 @@ namespace {
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
 constexpr std::uint32_t image_version = 2;  // 2: class labels, activation beta
 constexpr unsigned bits_per_byte = 8;
+// The image is little-endian; on such hosts float arrays are copied in bulk (models hold
+// millions of weights, and a copy per value costs seconds of start-up on large models).
+constexpr bool little_endian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3 };
 
@@ -57,8 +60,14 @@ public:
 
     void floats(const std::vector<float>& values) {
         unsigned_le(static_cast<std::uint64_t>(values.size()));
-        for (float v : values) f32(v);
+        if constexpr (little_endian) {
+            bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+        } else {
+            for (float v : values) f32(v);
+        }
     }
+
+    void reserve(std::size_t size) { bytes_.reserve(size); }
 
     std::vector<char> take() { return std::move(bytes_); }
 
@@ -114,7 +123,12 @@ public:
         const auto count = unsigned_le<std::uint64_t>(what);
         checked_size(count, sizeof(float), what);
         std::vector<float> values(static_cast<std::size_t>(count));
-        for (float& v : values) v = f32(what);
+        if constexpr (little_endian) {
+            std::memcpy(values.data(), take(values.size() * sizeof(float), what),
+                        values.size() * sizeof(float));
+        } else {
+            for (float& v : values) v = f32(what);
+        }
         return values;
     }
 
@@ -190,6 +204,13 @@ Layer read_layer(Reader& in) {
 
 std::vector<char> serialize(const Model& model) {
     Writer out;
+    std::size_t weights = 0;
+    for (const Layer& layer : model.layers) {
+        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+            weights += dense->weights.size() + dense->bias.size();
+        }
+    }
+    out.reserve(weights * sizeof(float) + 4096);  // grown once, not by doubling
     out.bytes(image_magic.data(), image_magic.size());
     out.unsigned_le(image_version);
     out.i64(model.input_width);
