@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages h5infer needs to build and run; `bootstrap.sh test` adds what
-# the test suite needs on top (a private Slurm cluster for the sbatch tests).
+# the test suite needs on top (a private Slurm cluster for the sbatch tests), `bootstrap.sh bench`
+# what benchmarks/compare.py needs (the peers it compares against, GNU time, the chart).
 # Idempotent: runs `apt-get update` (once) and `apt-get install` only when something is missing.
 set -euo pipefail
 
@@ -27,6 +28,12 @@ packages=(
 if [ "${1:-}" = test ]; then
   # tests/slurm starts its own munged, slurmctld and slurmd on 127.0.0.1.
   packages+=(munge slurmctld slurmd slurm-client libpmix-dev)
+fi
+
+if [ "${1:-}" = bench ]; then
+  # benchmarks/compare.py: the PyTorch and mpi4py peers, GNU time for peak RSS, matplotlib for
+  # the chart (Agg backend, no display needed).
+  packages+=(python3-torch python3-mpi4py python3-matplotlib time)
 fi
 
 missing=()
