@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -105,6 +106,15 @@ Matrix reference_predictions(const std::string& model_file, const std::string& d
         network->forward(input.values.data(), input.rows, output.values.data());
     }
     return output;
+}
+
+bool bitwise_equal(const Matrix& a, const Matrix& b) {
+    return a.rows == b.rows && a.cols == b.cols &&
+           std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
+}
+
+bool same_predictions(const std::string& file_a, const std::string& file_b) {
+    return bitwise_equal(read_matrix(file_a, "/predictions"), read_matrix(file_b, "/predictions"));
 }
 
 double max_scaled_error(const Matrix& got, const Matrix& want) {

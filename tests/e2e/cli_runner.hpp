@@ -68,6 +68,12 @@ struct Matrix {
 };
 [[nodiscard]] Matrix read_matrix(const std::string& file, const std::string& dataset);
 
+/// Same shape and the same bytes (so NaNs compare equal to themselves).
+[[nodiscard]] bool bitwise_equal(const Matrix& a, const Matrix& b);
+
+/// bitwise_equal() of the /predictions datasets of two files.
+[[nodiscard]] bool same_predictions(const std::string& file_a, const std::string& file_b);
+
 /// The Eigen double-precision reference's predictions of `model_file` for a dataset.
 [[nodiscard]] Matrix reference_predictions(const std::string& model_file,
                                            const std::string& data_file,

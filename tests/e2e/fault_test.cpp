@@ -42,21 +42,11 @@ std::vector<pid_t> processes_matching(const std::string& needle, pid_t except) {
     return pids;
 }
 
-bool has_temporary(const std::string& dir) {
+bool has_partial(const std::string& dir) {
     for (const std::string& name : list_dir(dir)) {
         if (name.find(".h5infer-") != std::string::npos) return true;
     }
     return false;
-}
-
-bool has_partial(const std::string& dir) {
-    return has_temporary(dir);
-}
-
-bool same_predictions(const std::string& a, const std::string& b) {
-    const Matrix first = read_matrix(a, "/predictions");
-    const Matrix second = read_matrix(b, "/predictions");
-    return first.rows == second.rows && first.cols == second.cols && first.values == second.values;
 }
 
 // A job running in the background: `sh -c COMMAND` in its own process.

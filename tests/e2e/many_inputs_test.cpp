@@ -34,12 +34,6 @@ void make_inputs(const TempDir& dir,
     }
 }
 
-bool same_predictions(const std::string& a, const std::string& b) {
-    const Matrix first = read_matrix(a, "/predictions");
-    const Matrix second = read_matrix(b, "/predictions");
-    return first.rows == second.rows && first.cols == second.cols && first.values == second.values;
-}
-
 std::vector<std::string> base(const TempDir& dir) {
     return {"run", "--model", dir / "model.h5", "--chunk-rows", "50"};
 }

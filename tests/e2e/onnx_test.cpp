@@ -52,11 +52,6 @@ double max_relative_error(const Matrix& got, const Matrix& want) {
     return worst;
 }
 
-bool bitwise_equal(const Matrix& a, const Matrix& b) {
-    return a.rows == b.rows && a.cols == b.cols &&
-           std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
-}
-
 CommandResult run_model(const std::string& model, const std::string& input,
                         const std::string& output, int ranks) {
     return run_h5infer({"run", "--model", model, "--input", input, "--output", output,

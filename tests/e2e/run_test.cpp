@@ -38,11 +38,6 @@ std::vector<std::string> run_args(const TempDir& dir, const std::string& output,
     return args;
 }
 
-bool bitwise_equal(const Matrix& a, const Matrix& b) {
-    return a.rows == b.rows && a.cols == b.cols &&
-           std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
-}
-
 TEST(Run, MatchesReferenceAndIsBitwiseIdenticalOnOneToFourRanks) {
     TempDir dir;
     generate(small_job(dir));
