@@ -254,14 +254,21 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     }
 }
 
-// Rows of a row-major block holding a NaN or Inf; (x - x) is NaN exactly for those.
+// Rows of a row-major block holding a NaN or Inf: those whose exponent bits are all ones.
+// Integer compares, unlike float arithmetic, vectorize without -ffast-math: this runs on every
+// input value, and a float loop cost as much as the whole forward pass of narrow models.
 std::int64_t count_nonfinite_rows(const float* values, std::int64_t rows, std::int64_t cols) {
+    constexpr std::uint32_t exponent = 0x7f800000U;
     std::int64_t count = 0;
     for (std::int64_t row = 0; row < rows; ++row) {
         const float* begin = values + row * cols;
-        float probe = 0;
-        for (std::int64_t col = 0; col < cols; ++col) probe += begin[col] - begin[col];
-        if (probe != 0 || std::isnan(probe)) ++count;
+        std::uint32_t largest = 0;
+        for (std::int64_t col = 0; col < cols; ++col) {
+            std::uint32_t bits = 0;
+            std::memcpy(&bits, begin + col, sizeof bits);
+            largest = std::max(largest, bits & exponent);
+        }
+        if (largest == exponent) ++count;
     }
     return count;
 }
