@@ -257,7 +257,9 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
 // Rows of a row-major block holding a NaN or Inf: those whose exponent bits are all ones.
 // Integer compares, unlike float arithmetic, vectorize without -ffast-math: this runs on every
 // input value, and a float loop cost as much as the whole forward pass of narrow models.
-std::int64_t count_nonfinite_rows(const float* values, std::int64_t rows, std::int64_t cols) {
+// Cloned for wider vector units, picked at load time by the CPU.
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::int64_t count_nonfinite_rows(
+    const float* values, std::int64_t rows, std::int64_t cols) {
     constexpr std::uint32_t exponent = 0x7f800000U;
     std::int64_t count = 0;
     for (std::int64_t row = 0; row < rows; ++row) {
