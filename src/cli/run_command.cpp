@@ -140,8 +140,8 @@ void print_summary(const RunReport& report) {
 
 void add_run_command(CLI::App& app, std::vector<Command>& commands) {
     auto config = std::make_shared<RunConfig>();
-    CLI::App* parser =
-        app.add_subcommand("run", "predict every row of an HDF5 dataset into one prediction file");
+    CLI::App* parser = app.add_subcommand(
+        "run", "predict every row of one or more HDF5 datasets, one prediction file each");
     add_run_options(*parser, *config);
     commands.push_back({parser, [config](const mpi::Comm& comm) {
                             const RunReport report = run(*config, comm);
