@@ -17,6 +17,8 @@ packages=(
   # The ONNX importer: ONNX's generated protobuf classes and protobuf itself. (python3-torch and
   # python3-onnx only regenerate tests/data/onnx, by hand: neither building nor testing needs them.)
   libonnx-dev libprotobuf-dev
+  # SHA-256 of model files (also a dependency of libhdf5-openmpi-dev)
+  libssl-dev
   libgtest-dev googletest
   libbenchmark-dev
   python3-h5py python3-numpy

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 
 // Why blocks of rows, each on one thread, instead of letting oneDNN thread each primitive:
@@ -65,9 +66,13 @@ struct Step {
     std::string label;  ///< "layer 3 (dense + relu)", for messages
     std::int64_t inputs = 0;
     std::int64_t outputs = 0;
-    Dt src_type = Dt::f32;           ///< bf16 only for matmuls of a bf16 network
-    Dt dst_type = Dt::f32;           ///< bf16 for ToBf16 and for a bf16 matmul feeding a matmul
-    std::vector<float> weights;      ///< matmul: inputs x outputs, row-major, affine folded in
+    Dt src_type = Dt::f32;  ///< bf16 only for matmuls of a bf16 network
+    Dt dst_type = Dt::f32;  ///< bf16 for ToBf16 and for a bf16 matmul feeding a matmul
+    /// matmul: inputs x outputs, row-major, affine folded in: the model's own array, or
+    /// `folded` when an affine layer was folded in. Only while the network is built: later
+    /// layouts are reordered from the first one.
+    const float* weights = nullptr;
+    std::vector<float> folded;       ///< matmul: the weights with an affine layer folded in
     std::vector<float> bias;         ///< matmul: outputs values, or empty
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
     std::vector<float> scale;        ///< affine
@@ -75,7 +80,8 @@ struct Step {
     float epsilon = 0.0F;            ///< layer norm
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
-    std::vector<memory> weight_layouts;  ///< one reordered copy per layout a primitive wants
+    std::vector<memory> weight_layouts;      ///< one reordered copy per layout a primitive wants
+    std::vector<BulkBuffer> weight_storage;  ///< the bytes of weight_layouts
     memory bias_memory;
 };
 
@@ -125,12 +131,13 @@ Eltwise eltwise_for(const ActivationLayer& layer) {
 }
 
 // W' = diag(scale) W and b' = b + shift W, accumulated in double and rounded once.
-void fold_affine(const AffineLayer& affine, Step& step) {
+void fold_affine(const AffineLayer& affine, const std::vector<float>& weights, Step& step) {
+    step.folded = weights;
     std::vector<double> bias(step.outputs, 0.0);
     for (std::int64_t n = 0; n < step.outputs && !step.bias.empty(); ++n) bias[n] = step.bias[n];
     for (std::int64_t k = 0; k < step.inputs; ++k) {
         for (std::int64_t n = 0; n < step.outputs; ++n) {
-            float& weight = step.weights[k * step.outputs + n];
+            float& weight = step.folded[k * step.outputs + n];
             bias[n] += static_cast<double>(affine.shift[k]) * weight;
             weight = static_cast<float>(static_cast<double>(affine.scale[k]) * weight);
         }
@@ -149,9 +156,9 @@ Step dense_step(const DenseLayer& dense, std::size_t index, const AffineLayer* f
     step.label = layer_label(index, "dense");
     step.inputs = dense.inputs;
     step.outputs = dense.outputs;
-    step.weights = dense.weights;
     step.bias = dense.bias;
-    if (folded != nullptr) fold_affine(*folded, step);
+    if (folded != nullptr) fold_affine(*folded, dense.weights, step);
+    step.weights = folded != nullptr ? step.folded.data() : dense.weights.data();
     return step;
 }
 
@@ -371,6 +378,11 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
     if (max_rows_ > block_rows_ && max_rows_ % block_rows_ != 0) {
         (void)kernels_for(max_rows_ % block_rows_);
     }
+    // The model's arrays are the caller's: from here on, new layouts come from the first one.
+    for (Step& step : steps_) {
+        step.weights = nullptr;
+        step.folded = std::vector<float>();
+    }
 }
 
 const OnednnNetwork::Kernels& OnednnNetwork::kernels_for(std::int64_t rows) {
@@ -457,10 +469,14 @@ memory OnednnNetwork::weights_in_layout(Step& step, const memory::desc& layout) 
     for (const memory& weights : step.weight_layouts) {
         if (weights.get_desc() == layout) return weights;
     }
-    const memory::desc plain_md({step.inputs, step.outputs}, Dt::f32, Tag::ab);
-    memory plain(plain_md, engine_, step.weights.data());
-    memory reordered(layout, engine_);
-    dnnl::reorder(plain, reordered).execute(contexts_.front().stream, plain, reordered);
+    // oneDNN's memory takes void* even for inputs; the weights are only read.
+    memory source = step.weights != nullptr
+                        ? memory(memory::desc({step.inputs, step.outputs}, Dt::f32, Tag::ab),
+                                 engine_, const_cast<float*>(step.weights))
+                        : step.weight_layouts.front();
+    BulkBuffer& storage = step.weight_storage.emplace_back(layout.get_size());
+    memory reordered(layout, engine_, storage.data());
+    dnnl::reorder(source, reordered).execute(contexts_.front().stream, source, reordered);
     contexts_.front().stream.wait();
     step.weight_layouts.push_back(reordered);
     return reordered;

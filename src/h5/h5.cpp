@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 
 namespace h5infer::h5 {
@@ -405,7 +406,8 @@ std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
     dims = dataset_info(dataset).dims;
     std::size_t count = 1;
     for (std::int64_t d : dims) count *= static_cast<std::size_t>(d);
-    std::vector<float> values(count);
+    std::vector<float> values;
+    resize_fresh(values, count);
     if (count > 0) {
         check_status(
             H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/model_file.hpp"
 
@@ -67,7 +68,10 @@ public:
         }
     }
 
-    void reserve(std::size_t size) { bytes_.reserve(size); }
+    void reserve(std::size_t size) {
+        bytes_.reserve(size);
+        advise_huge_pages(bytes_.data(), size);
+    }
 
     std::vector<char> take() { return std::move(bytes_); }
 
@@ -122,7 +126,8 @@ public:
     std::vector<float> floats(const char* what) {
         const auto count = unsigned_le<std::uint64_t>(what);
         checked_size(count, sizeof(float), what);
-        std::vector<float> values(static_cast<std::size_t>(count));
+        std::vector<float> values;
+        resize_fresh(values, static_cast<std::size_t>(count));
         if constexpr (little_endian) {
             std::memcpy(values.data(), take(values.size() * sizeof(float), what),
                         values.size() * sizeof(float));

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 
 namespace h5infer::mpi {
@@ -115,7 +116,7 @@ void Comm::broadcast(std::string& value, int root) const {
 void Comm::broadcast(std::vector<char>& values, int root) const {
     std::uint64_t size = values.size();
     broadcast(size, root);
-    values.resize(size);
+    resize_fresh(values, size);
     if (size > 0) broadcast_bytes(values.data(), size, root);
 }
 

@@ -40,9 +40,8 @@ TEST(LaunchedOnOneNode, ReadsEachLaunchersVariables) {
 // CTest starts these tests with mpiexec on one machine, so the environment asked for ob1
 // unless the caller had chosen a pml itself.
 TEST(Environment, AsksForSharedMemoryOnOneNode) {
-    ASSERT_TRUE(launched_on_one_node([](const char* name) -> const char* {
-        return std::getenv(name);
-    }));
+    ASSERT_TRUE(
+        launched_on_one_node([](const char* name) -> const char* { return std::getenv(name); }));
     const char* pml = std::getenv("OMPI_MCA_pml");
     ASSERT_NE(pml, nullptr);
     EXPECT_EQ(std::string(pml), "ob1");

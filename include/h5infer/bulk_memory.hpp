@@ -1,0 +1,71 @@
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace h5infer {
+
+/// Bytes from which a buffer is worth 2 MiB pages.
+inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20U;
+
+/// Asks Linux to back the whole pages of [data, data + bytes) with 2 MiB pages where it can
+/// (madvise MADV_HUGEPAGE; transparent huge pages in "madvise" mode, Debian's default, only
+/// serve memory advised so). Call it before the first write: the pages are chosen when they
+/// are first touched. Does nothing for ranges under huge_page_bytes; the advice is a hint, so
+/// its failure changes nothing but speed.
+///
+/// Why: on the virtual machines measured here a first touch of a 4 KiB page costs about 13 us,
+/// so a fresh 30 MB array (a wide model's weights) cost 0.09 s before any work, several times
+/// per run; with 2 MiB pages 0.01-0.04 s.
+inline void advise_huge_pages(void* data, std::size_t bytes) {
+    if (data == nullptr || bytes < huge_page_bytes) return;
+    constexpr std::uintptr_t page = 4096;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(page - 1);
+    if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+/// Resizes an empty vector to `count` value-initialized elements, advising huge pages for its
+/// storage before the elements are written.
+template <typename T>
+void resize_fresh(std::vector<T>& values, std::size_t count) {
+    if (values.empty() && values.capacity() < count) {
+        values.reserve(count);
+        advise_huge_pages(values.data(), count * sizeof(T));
+    }
+    values.resize(count);
+}
+
+/// An uninitialized, 64-byte aligned block of bytes advised for huge pages (2 MiB aligned when
+/// it is that large, so that all of it can be), for buffers handed to libraries as raw memory.
+class BulkBuffer {
+public:
+    BulkBuffer() = default;
+    explicit BulkBuffer(std::size_t bytes) {
+        if (bytes == 0) return;
+        const std::size_t alignment = bytes >= huge_page_bytes ? huge_page_bytes : 64;
+        const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+        data_.reset(std::aligned_alloc(alignment, rounded));
+        if (!data_) throw std::bad_alloc();
+        advise_huge_pages(data_.get(), rounded);
+        bytes_ = bytes;
+    }
+
+    [[nodiscard]] void* data() const { return data_.get(); }
+    [[nodiscard]] std::size_t size() const { return bytes_; }
+
+private:
+    struct Free {
+        void operator()(void* data) const { std::free(data); }  // NOLINT: aligned_alloc's pair
+    };
+    std::unique_ptr<void, Free> data_;
+    std::size_t bytes_ = 0;
+};
+
+}  // namespace h5infer
