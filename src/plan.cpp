@@ -7,6 +7,14 @@
 
 namespace h5infer {
 
+std::int64_t auto_chunk_rows(std::int64_t flops_per_row) {
+    const double rows =
+        auto_chunk_flops / static_cast<double>(std::max<std::int64_t>(flops_per_row, 1));
+    const auto multiples = static_cast<std::int64_t>(
+        std::min(rows, static_cast<double>(max_auto_chunk_rows)) / min_auto_chunk_rows);
+    return std::clamp(multiples * min_auto_chunk_rows, min_auto_chunk_rows, max_auto_chunk_rows);
+}
+
 ChunkPlan::ChunkPlan(std::int64_t rows, std::int64_t chunk_rows, int ranks)
     : rows_(rows), chunk_rows_(chunk_rows), ranks_(ranks) {
     H5INFER_ASSERT(rows >= 0 && chunk_rows >= 1 && ranks >= 1);

@@ -24,6 +24,7 @@
 #include "io/input.hpp"
 #include "io/job_list.hpp"
 #include "io/output.hpp"
+#include "model/describe.hpp"
 #include "progress.hpp"
 #include "stop.hpp"
 
@@ -55,6 +56,7 @@ struct Prepared {
     std::string model_path;
     std::string model_sha256;
     std::string start_time;
+    std::int64_t chunk_rows = 0;  // --chunk-rows, or chosen from the model
     std::vector<PreparedJob> jobs;
 };
 
@@ -76,7 +78,7 @@ std::string utc_now() {
 }
 
 void check_config(const RunConfig& config) {
-    if (config.chunk_rows < 1) {
+    if (config.chunk_rows < 0) {
         throw ConfigError("--chunk-rows must be at least 1, got " +
                           std::to_string(config.chunk_rows));
     }
@@ -130,7 +132,7 @@ std::string fingerprint(const RunConfig& config, const Prepared& prepared, const
     field("input_mtime_ns", std::to_string(job.input.file_mtime_ns));
     field("input_shape", std::to_string(job.input.rows) + "x" + std::to_string(job.input.cols));
     field("output_dataset", job.output.dataset);
-    field("chunk_rows", std::to_string(config.chunk_rows));
+    field("chunk_rows", std::to_string(prepared.chunk_rows));
     field("backend", std::string(kernels::backend_name(config.backend)));
     field("precision", std::string(kernels::precision_name(config.precision)));
     field("labels", config.labels ? "yes" : "no");
@@ -175,7 +177,7 @@ void plan_job(const RunConfig& config, const Prepared& prepared, PreparedJob& jo
     job.partial = io::partial_path(final_path);
     struct stat status {};
     if (::stat(job.partial.c_str(), &status) != 0) return;
-    const std::int64_t chunks = ChunkPlan(job.input.rows, config.chunk_rows, 1).chunk_count();
+    const std::int64_t chunks = ChunkPlan(job.input.rows, prepared.chunk_rows, 1).chunk_count();
     const std::string found = io::read_fingerprint(job.partial);
     std::string reason = found == job.fingerprint ? "" : first_difference(found, job.fingerprint);
     if (reason.empty()) {
@@ -207,6 +209,8 @@ Prepared prepare(const RunConfig& config, int ranks) {
         std::async(std::launch::async, file_sha256, config.model_path);
     prepared.model = read_model(config.model_path);
     const Model& model = prepared.model;
+    prepared.chunk_rows =
+        config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(model));
     if (ranks > 1) prepared.model_image = serialize(model);
     prepared.model_path = absolute_path(config.model_path);
     prepared.model_sha256 = sha256.get();
@@ -231,6 +235,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
 
 void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     comm.broadcast(prepared.model_image, 0);
+    comm.broadcast(prepared.chunk_rows, 0);
     for (std::string* text : {&prepared.model_path, &prepared.model_sha256, &prepared.start_time}) {
         comm.broadcast(*text, 0);
     }
@@ -365,7 +370,7 @@ void write_provenance(io::OutputWriter& writer, const Prepared& prepared, const 
     writer.set_attribute("rows", job.input.rows);
     writer.set_attribute("ranks", static_cast<std::int64_t>(comm.size()));
     writer.set_attribute("threads_per_rank", threads);
-    writer.set_attribute("chunk_rows", config.chunk_rows);
+    writer.set_attribute("chunk_rows", prepared.chunk_rows);
     writer.set_attribute("backend", std::string(kernels::backend_name(config.backend)));
     writer.set_attribute("precision", std::string(kernels::precision_name(config.precision)));
     writer.set_attribute("nonfinite_input_rows", nonfinite);
@@ -467,7 +472,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
             ++skipped;
             continue;
         }
-        const ChunkPlan grid(job.input.rows, config.chunk_rows, 1);
+        const ChunkPlan grid(job.input.rows, prepared.chunk_rows, 1);
         done[j] = job.resume ? job.done : std::vector<char>(grid.chunk_count(), 0);
         for (std::int64_t c = 0; c < grid.chunk_count(); ++c) {
             if (done[j][c] != 0) {
@@ -497,7 +502,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::string thread_source;
     const int threads = resolve_threads(config.threads, thread_source);
     const std::string layout = thread_layout(comm, threads);
-    const std::int64_t buffer_rows = std::min(config.chunk_rows, largest_input);
+    const std::int64_t buffer_rows = std::min(prepared.chunk_rows, largest_input);
     std::int64_t input_cols = 0;
     for (const PreparedJob& job : prepared.jobs) input_cols = std::max(input_cols, job.input.cols);
 
@@ -533,7 +538,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
             std::string(kernels::backend_name(config.backend)).c_str(),
             std::string(kernels::precision_name(config.precision)).c_str(),
             static_cast<long long>(rows_to_do), static_cast<long long>(plan.items().size()),
-            static_cast<long long>(config.chunk_rows), target.c_str());
+            static_cast<long long>(prepared.chunk_rows), target.c_str());
         std::fflush(stdout);
     }
 

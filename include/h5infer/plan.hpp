@@ -5,9 +5,21 @@
 
 namespace h5infer {
 
-/// Rows per chunk when --chunk-rows is not given: on these machines 4-16k rows beat larger
-/// chunks for narrow models while keeping a chunk of a 2048-wide layer under 64 MiB.
-inline constexpr std::int64_t default_chunk_rows = 8192;
+/// Bounds of the chunk rows chosen when --chunk-rows is not given (auto_chunk_rows()).
+inline constexpr std::int64_t min_auto_chunk_rows = 1024;
+inline constexpr std::int64_t max_auto_chunk_rows = 8192;
+/// FLOPs a chosen chunk aims at: about 50 ms on one core of the machines measured.
+inline constexpr double auto_chunk_flops = 16e9;
+
+/// Rows per chunk when --chunk-rows is not given, from the model's FLOPs per row: about
+/// auto_chunk_flops of work, a multiple of min_auto_chunk_rows, between min_auto_chunk_rows and
+/// max_auto_chunk_rows. A chunk is the unit of work dealt to ranks, so it should be long against
+/// the fixed cost of a round (a few collectives, a read and a write call: tenths of a
+/// millisecond) yet short enough that ranks finish together: a wide model gets small chunks
+/// (the W1 benchmark, 512-2048-2048-1024-16, gets 1024 rows: 98 chunks split evenly on 2 ranks
+/// where 8192 rows made 13, split 7/6), a narrow one the largest (4-16k rows beat 64k rows by
+/// 20-35 % for narrow models on these machines, and 8192 was as fast as 16384 and 32768).
+[[nodiscard]] std::int64_t auto_chunk_rows(std::int64_t flops_per_row);
 
 /// A half-open range [begin, end) of rows or chunks.
 struct Range {

@@ -19,7 +19,7 @@ struct RunConfig {
     std::string input_list;  ///< a file listing more inputs, one per line
     std::string output;      ///< FILE[:DATASET] for a single input; dataset defaults /predictions
     std::string output_dir;  ///< one prediction file per input, named by io::output_name_for()
-    std::int64_t chunk_rows = default_chunk_rows;
+    std::int64_t chunk_rows = 0;  ///< rows per chunk; 0: auto_chunk_rows() of the model
     int threads = 0;  ///< threads per rank; 0: SLURM_CPUS_PER_TASK, else the affinity mask
     kernels::Backend backend = kernels::Backend::Onednn;
     kernels::Precision precision = kernels::Precision::F32;

@@ -60,8 +60,9 @@ void add_run_options(CLI::App& command, RunConfig& config) {
     command.add_option("--output-dir", config.output_dir,
                        "directory for one prediction file per input: NAME.h5 -> "
                        "NAME.predictions.h5");
-    command.add_option("--chunk-rows", config.chunk_rows, "rows per chunk")
-        ->capture_default_str()
+    command
+        .add_option("--chunk-rows", config.chunk_rows,
+                    "rows per chunk (default: from the model's FLOPs per row, 1024-8192)")
         ->check(CLI::PositiveNumber);
     command
         .add_option("--threads", config.threads,

@@ -9,6 +9,7 @@
 #include "h5infer/error.hpp"
 #include "h5infer/generate.hpp"
 #include "h5infer/h5/h5.hpp"
+#include "h5infer/plan.hpp"
 
 namespace h5infer::testing {
 namespace {
@@ -192,6 +193,28 @@ TEST(Run, MoreRanksThanChunks) {
         max_scaled_error(read_matrix(dir / "p.h5", "/predictions"),
                          reference_predictions(dir / "model.h5", dir / "data.h5", "/features")),
         tolerance);
+}
+
+TEST(Run, ChoosesTheChunkRowsFromTheModelUnlessGiven) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "narrow.h5"), {2}).exit_code, 0);
+    EXPECT_EQ(h5::read_int_attribute(h5::open_file(dir / "narrow.h5").get(), "chunk_rows"),
+              max_auto_chunk_rows);
+
+    // About 10.5 MFLOP per row: 16 GFLOP of work is 1500 rows, so chunks of 1024.
+    GenerateConfig wide = small_job(dir);
+    wide.rows = 2500;
+    wide.features = 512;
+    wide.hidden = {2048, 2048};
+    wide.overwrite = true;
+    generate(wide);
+    const CommandResult result = run_h5infer(run_args(dir, dir / "wide.h5"), {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("2500 rows in 3 chunks of 1024"), std::string::npos) << result.out;
+    EXPECT_EQ(h5::read_int_attribute(h5::open_file(dir / "wide.h5").get(), "chunk_rows"), 1024);
+    const Matrix want = reference_predictions(dir / "model.h5", dir / "data.h5", "/features");
+    EXPECT_LE(max_scaled_error(read_matrix(dir / "wide.h5", "/predictions"), want), tolerance);
 }
 
 TEST(Run, RecordsProvenanceAttributes) {

@@ -156,5 +156,24 @@ TEST(WorkPlan, BalancesItemsOfAllJobsAcrossRanks) {
     }
 }
 
+TEST(AutoChunkRows, AimsAtAFixedAmountOfWorkWithinBounds) {
+    // The W1 benchmark's MLP, 512-2048-2048-1024-16: 14.7 MFLOP per row.
+    EXPECT_EQ(auto_chunk_rows(14'714'880), 1024);
+    // 1024-1024-1024-10 with relu: about 4.2 MFLOP per row, 3800 rows of work: 3 x 1024.
+    EXPECT_EQ(auto_chunk_rows(4'220'000), 3072);
+    // Narrow models (W2, W3) and degenerate ones get the largest chunk.
+    EXPECT_EQ(auto_chunk_rows(16'577), max_auto_chunk_rows);
+    EXPECT_EQ(auto_chunk_rows(0), max_auto_chunk_rows);
+    // Huger than any chunk of work: never fewer than min_auto_chunk_rows.
+    EXPECT_EQ(auto_chunk_rows(1'000'000'000), min_auto_chunk_rows);
+    for (std::int64_t flops = 1; flops < 100'000'000; flops = flops * 3 + 1) {
+        const std::int64_t rows = auto_chunk_rows(flops);
+        EXPECT_EQ(rows % min_auto_chunk_rows, 0) << flops;
+        EXPECT_GE(rows, min_auto_chunk_rows);
+        EXPECT_LE(rows, max_auto_chunk_rows);
+        EXPECT_GE(rows, auto_chunk_rows(flops * 2)) << "more work per row, no larger chunk";
+    }
+}
+
 }  // namespace
 }  // namespace h5infer
