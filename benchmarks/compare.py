@@ -616,7 +616,8 @@ def peak_rss_per_rank(h5infer, model, data, workdir):
 
 def one_row_job(h5infer, mpi_noop, files, workdir, repeat):
     """Median seconds of a 1-row `mpirun -n 1 h5infer run`, of `mpirun -n 1 /bin/true` (the
-    baseline of the target) and of `mpirun -n 1 mpi_noop` (MPI_Init and MPI_Finalize)."""
+    baseline of the target) and of `mpirun -n 1 mpi_noop` (MPI_Init and MPI_Finalize, with
+    the pml h5infer picks on one node)."""
     output = os.path.join(workdir, "one-row-predictions.h5")
     command = ["mpirun", "-n", "1", h5infer, "run", "--model", files.model, "--input",
                files.one_row + ":/features", "--output", output]
@@ -626,7 +627,9 @@ def one_row_job(h5infer, mpi_noop, files, workdir, repeat):
             os.remove(output)
         seconds["job"].append(run_command(command)[0])
         seconds["true"].append(run_command(["mpirun", "-n", "1", "/bin/true"])[0])
-        seconds["mpi_init"].append(run_command(["mpirun", "-n", "1", mpi_noop])[0])
+        # h5infer asks for the ob1 pml on one node (src/mpi/comm.cpp); mpi_noop gets the same.
+        seconds["mpi_init"].append(
+            run_command(["env", "OMPI_MCA_pml=ob1", "mpirun", "-n", "1", mpi_noop])[0])
     return {key: median(values) for key, values in seconds.items()}, command
 
 
@@ -802,7 +805,7 @@ def extra_targets(extras):
         beyond = times["job"] - times["true"]
         yield (f"{key} 1-row job < 0.3 s beyond MPI start-up (`mpirun -n 1 /bin/true`)",
                f"{beyond:.3f} s ({times['job']:.3f} - {times['true']:.3f}); beyond "
-               f"MPI_Init + MPI_Finalize ({times['mpi_init']:.3f}): "
+               f"MPI_Init + MPI_Finalize with ob1 ({times['mpi_init']:.3f}): "
                f"{times['job'] - times['mpi_init']:.3f} s", beyond < 0.3)
 
 
