@@ -77,13 +77,41 @@ const WorkItem* WorkPlan::item(int rank, std::int64_t step) const {
 }
 
 std::vector<std::int64_t> WorkPlan::jobs_at(std::int64_t step) const {
+    return jobs_in({step, step + 1});
+}
+
+std::vector<std::int64_t> WorkPlan::jobs_in(Range steps) const {
     std::vector<std::int64_t> jobs;
     for (int rank = 0; rank < ranks_; ++rank) {
-        if (const WorkItem* work = item(rank, step)) jobs.push_back(work->job);
+        for (std::int64_t step = steps.begin; step < steps.end; ++step) {
+            if (const WorkItem* work = item(rank, step)) jobs.push_back(work->job);
+        }
     }
     std::sort(jobs.begin(), jobs.end());
     jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
     return jobs;
+}
+
+std::vector<Range> WorkPlan::row_runs(int rank, Range steps, std::int64_t job) const {
+    std::vector<Range> runs;
+    for (std::int64_t step = steps.begin; step < steps.end; ++step) {
+        const WorkItem* work = item(rank, step);
+        if (work == nullptr || work->job != job) continue;
+        if (!runs.empty() && runs.back().end == work->rows.begin) {
+            runs.back().end = work->rows.end;
+        } else {
+            runs.push_back(work->rows);
+        }
+    }
+    return runs;
+}
+
+std::int64_t WorkPlan::most_row_runs(Range steps, std::int64_t job) const {
+    std::size_t most = 0;
+    for (int rank = 0; rank < ranks_; ++rank) {
+        most = std::max(most, row_runs(rank, steps, job).size());
+    }
+    return static_cast<std::int64_t>(most);
 }
 
 }  // namespace h5infer

@@ -328,6 +328,26 @@ private:
     std::vector<float> got_;
 };
 
+// Rounds of several chunks: each rank computes up to this many of its chunks, then every
+// output gets one collective write per run of adjacent rows and the ranks agree once, instead
+// of once per chunk. On the narrow W2 benchmark (4M rows, 489 chunks, 2 ranks) this took the
+// write time from 0.030 to 0.011 s and the run from about 0.43 to 0.39 s. The round's
+// predictions stay under
+// round_buffer_bytes, a checkpoint by chunk count (--checkpoint-every Nchunks) still falls on
+// a round boundary, and a stop signal is seen within one round.
+constexpr std::int64_t max_round_steps = 16;
+constexpr std::int64_t round_buffer_bytes = std::int64_t{16} << 20;
+
+std::int64_t steps_per_round(const RunConfig& config, std::int64_t buffer_rows,
+                             std::int64_t outputs) {
+    const std::int64_t chunk_bytes =
+        std::max<std::int64_t>(buffer_rows * outputs * static_cast<std::int64_t>(sizeof(float)), 1);
+    std::int64_t steps =
+        std::clamp<std::int64_t>(round_buffer_bytes / chunk_bytes, 1, max_round_steps);
+    if (config.checkpoint_steps > 0) steps = std::min(steps, config.checkpoint_steps);
+    return steps;
+}
+
 // Per-rank time split: printed with H5INFER_VERBOSE=1 (modelled on ONEDNN_VERBOSE) and written
 // by --report. `wait` is the rest of the streaming time: waiting for other ranks in collectives.
 struct StageTimes {
@@ -487,7 +507,6 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     const WorkPlan plan(std::move(items), comm.size());
     // Each job's output is open from the first round that touches it to the last; inputs
     // with nothing left to compute are opened and finished in round 0.
-    const std::int64_t rounds = std::max<std::int64_t>(plan.steps(), 1);
     std::vector<std::int64_t> first_step(prepared.jobs.size(), 0);
     std::vector<std::int64_t> last_step(prepared.jobs.size(), 0);
     std::vector<bool> seen(prepared.jobs.size(), false);
@@ -508,6 +527,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
 
     std::unique_ptr<kernels::Network> network;
     std::unique_ptr<Verifier> verifier;
+    std::int64_t round_steps = 1;
     std::vector<float> src;
     std::vector<float> dst;
     std::int64_t outputs = 0;
@@ -522,7 +542,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
             kernels::make_network(model, config.backend, buffer_rows, threads, config.precision);
         verifier = std::make_unique<Verifier>(model, config.verify_rows, buffer_rows, threads);
         src.resize(static_cast<std::size_t>(buffer_rows * input_cols));
-        dst.resize(static_cast<std::size_t>(buffer_rows * outputs));
+        round_steps = steps_per_round(config, buffer_rows, outputs);
+        dst.resize(static_cast<std::size_t>(round_steps * buffer_rows * outputs));
     });
     if (root && !config.quiet) {
         const std::string target =
@@ -613,7 +634,10 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::int64_t steps_since_checkpoint = 0;
     std::optional<io::InputReader> reader;
     std::int64_t reader_job = -1;
-    for (std::int64_t step = 0; step < rounds; ++step) {
+    const std::int64_t rounds =
+        std::max<std::int64_t>((plan.steps() + round_steps - 1) / round_steps, 1);
+    for (std::int64_t round = 0; round < rounds; ++round) {
+        const Range steps{round * round_steps, std::min(plan.steps(), (round + 1) * round_steps)};
         // Rank 0's clock decides checkpoints; any rank's signal stops everyone.
         const bool checkpoint_due =
             root &&
@@ -639,56 +663,72 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                                    " rows; progress is saved: rerun the same command to resume");
         }
         for (std::int64_t j = 0; j < job_count; ++j) {
-            if (!prepared.jobs[j].skip && first_step[j] == step) open_writer(j);
+            if (!prepared.jobs[j].skip && first_step[j] / round_steps == round) open_writer(j);
         }
-        const WorkItem* mine = plan.item(comm.rank(), step);
+        // My chunks of this round, their predictions one after another in dst.
         agree(comm, [&] {
-            if (mine == nullptr) return;
-            const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(mine->job)];
-            Clock::time_point t0 = Clock::now();
-            if (reader_job != mine->job) {
-                reader.reset();
-                reader.emplace(job.input);
-                reader_job = mine->job;
+            std::int64_t offset = 0;
+            for (std::int64_t step = steps.begin; step < steps.end; ++step) {
+                const WorkItem* mine = plan.item(comm.rank(), step);
+                if (mine == nullptr) return;
+                float* predictions = dst.data() + offset * outputs;
+                offset += mine->rows.size();
+                const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(mine->job)];
+                Clock::time_point t0 = Clock::now();
+                if (reader_job != mine->job) {
+                    reader.reset();
+                    reader.emplace(job.input);
+                    reader_job = mine->job;
+                }
+                reader->read(mine->rows.begin, mine->rows.size(), src.data());
+                times.read += seconds_since(t0);
+                const std::int64_t bad =
+                    count_nonfinite_rows(src.data(), mine->rows.size(), job.input.cols);
+                if (bad > 0 && config.fail_on_nonfinite) {
+                    throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
+                                     "' has NaN or Inf values in rows " +
+                                     std::to_string(mine->rows.begin) + ".." +
+                                     std::to_string(mine->rows.end) +
+                                     " (drop --fail-on-nonfinite to let them propagate)");
+                }
+                nonfinite[mine->job] += bad;
+                t0 = Clock::now();
+                network->forward(src.data(), mine->rows.size(), predictions);
+                times.compute += seconds_since(t0);
+                verifier->check(src.data(), predictions, mine->rows, job.input.rows, job.input.cols,
+                                outputs);
+                times.rows += static_cast<double>(mine->rows.size());
+                times.chunks += 1;
             }
-            reader->read(mine->rows.begin, mine->rows.size(), src.data());
-            times.read += seconds_since(t0);
-            const std::int64_t bad =
-                count_nonfinite_rows(src.data(), mine->rows.size(), job.input.cols);
-            if (bad > 0 && config.fail_on_nonfinite) {
-                throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
-                                 "' has NaN or Inf values in rows " +
-                                 std::to_string(mine->rows.begin) + ".." +
-                                 std::to_string(mine->rows.end) +
-                                 " (drop --fail-on-nonfinite to let them propagate)");
-            }
-            nonfinite[mine->job] += bad;
-            t0 = Clock::now();
-            network->forward(src.data(), mine->rows.size(), dst.data());
-            times.compute += seconds_since(t0);
-            verifier->check(src.data(), dst.data(), mine->rows, job.input.rows, job.input.cols,
-                            outputs);
-            times.rows += static_cast<double>(mine->rows.size());
-            times.chunks += 1;
         });
+        // One collective write per output and run of adjacent rows (a run breaks only at
+        // chunks a resumed file already has); ranks with fewer runs take part with none. My
+        // chunks are in job order, so the runs of each job follow each other in dst.
         const Clock::time_point t0 = Clock::now();
-        for (std::int64_t j : plan.jobs_at(step)) {
-            const bool own = mine != nullptr && mine->job == j;
-            agree(comm, [&] {
-                writers[j]->write(own ? mine->rows.begin : 0, own ? mine->rows.size() : 0,
-                                  dst.data());
-            });
+        std::int64_t offset = 0;
+        for (std::int64_t j : plan.jobs_in(steps)) {
+            const std::vector<Range> runs = plan.row_runs(comm.rank(), steps, j);
+            const std::int64_t writes = plan.most_row_runs(steps, j);
+            for (std::int64_t w = 0; w < writes; ++w) {
+                const Range rows = w < static_cast<std::int64_t>(runs.size()) ? runs[w] : Range{};
+                agree(comm, [&] {
+                    writers[j]->write(rows.begin, rows.size(), dst.data() + offset * outputs);
+                });
+                offset += rows.size();
+            }
         }
         times.write += seconds_since(t0);
         for (int rank = 0; rank < comm.size(); ++rank) {
-            if (const WorkItem* work = plan.item(rank, step)) {
-                done[work->job][work->chunk] = 1;
-                rows_done += work->rows.size();
+            for (std::int64_t step = steps.begin; step < steps.end; ++step) {
+                if (const WorkItem* work = plan.item(rank, step)) {
+                    done[work->job][work->chunk] = 1;
+                    rows_done += work->rows.size();
+                }
             }
         }
-        ++steps_since_checkpoint;
+        steps_since_checkpoint += steps.size();
         for (std::int64_t j = 0; j < job_count; ++j) {
-            if (!prepared.jobs[j].skip && last_step[j] == step) finish_writer(j);
+            if (!prepared.jobs[j].skip && last_step[j] / round_steps == round) finish_writer(j);
         }
         if (root) progress.update(rows_done, seconds_since(start));
     }

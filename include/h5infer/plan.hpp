@@ -95,6 +95,19 @@ public:
     /// The jobs any rank works on in round `step`, ascending, without repeats.
     [[nodiscard]] std::vector<std::int64_t> jobs_at(std::int64_t step) const;
 
+    /// The jobs any rank works on in the rounds `steps`, ascending, without repeats.
+    [[nodiscard]] std::vector<std::int64_t> jobs_in(Range steps) const;
+
+    /// The rows of the items of `job` that `rank` processes in the rounds `steps`, merged into
+    /// maximal runs of adjacent rows, in processing order (ascending rows). A rank's items of
+    /// one job follow each other, so its predictions for each run are adjacent in memory too;
+    /// a run breaks only where a resumed file has chunks already done.
+    [[nodiscard]] std::vector<Range> row_runs(int rank, Range steps, std::int64_t job) const;
+
+    /// The most row_runs() any rank has for `job` in the rounds `steps`: how many collective
+    /// writes every rank makes to that job's output (ranks with fewer write nothing in the rest).
+    [[nodiscard]] std::int64_t most_row_runs(Range steps, std::int64_t job) const;
+
 private:
     std::vector<WorkItem> items_;
     int ranks_ = 1;

@@ -122,12 +122,19 @@ protected:
         return {ranks, "", GetParam() == "tcp" ? "OMPI_MCA_btl=self,tcp" : ""};
     }
 
+    // Interrupted runs save their progress after every chunk; reruns (rerun_args) go in
+    // rounds of several chunks per rank, whose writes then span the gaps the first run left.
     [[nodiscard]] std::vector<std::string> args(const std::string& output,
                                                 const std::string& input) const {
-        return {
-            "run",    "--model",   dir_ / "model.h5", "--input",      input, "--output",
-            output,   "--backend", "reference",       "--chunk-rows", "500", "--checkpoint-every",
-            "1chunks"};
+        std::vector<std::string> arguments = rerun_args(output, input);
+        arguments.insert(arguments.end(), {"--checkpoint-every", "1chunks"});
+        return arguments;
+    }
+
+    [[nodiscard]] std::vector<std::string> rerun_args(const std::string& output,
+                                                      const std::string& input) const {
+        return {"run",  "--model",   dir_ / "model.h5", "--input",      input, "--output",
+                output, "--backend", "reference",       "--chunk-rows", "500"};
     }
 
     // Starts the job and returns once its ranks are writing the partial file.
@@ -158,7 +165,7 @@ TEST_P(Fault, RankKilledMidRunLeavesAResumableFileThatTheRerunCompletes) {
     EXPECT_NE(code, 0) << read_text(dir_ / "err");
     EXPECT_FALSE(std::filesystem::exists(output)) << "a partial file under the final name";
 
-    const CommandResult rerun = run_h5infer(args(output, dir_ / "data.h5"), launch());
+    const CommandResult rerun = run_h5infer(rerun_args(output, dir_ / "data.h5"), launch(3));
     ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
     EXPECT_NE(rerun.out.find("resume " + output), std::string::npos) << rerun.out;
     EXPECT_TRUE(same_predictions(output, dir_ / "whole.h5"));
@@ -182,7 +189,7 @@ TEST_P(Fault, TermStopsEveryRankWithTheResumableCodeAndTheRerunContinues) {
     EXPECT_FALSE(std::filesystem::exists(output));
     EXPECT_TRUE(has_partial(dir_.path()));
 
-    const CommandResult rerun = run_h5infer(args(output, dir_ / "data.h5"), launch());
+    const CommandResult rerun = run_h5infer(rerun_args(output, dir_ / "data.h5"), launch(3));
     ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
     EXPECT_NE(rerun.out.find("resume " + output), std::string::npos) << rerun.out;
     EXPECT_EQ(rerun.out.find(" 0 of "), std::string::npos) << "nothing was saved: " << rerun.out;
@@ -210,7 +217,7 @@ TEST_P(Fault, DiskFullMidRunFailsCleanlyAndTheRerunWithSpaceCompletes) {
     EXPECT_TRUE(list_dir(mount_point).empty()) << "a partial file was left on the full disk";
 
     ASSERT_EQ(std::system(("mount -o remount,size=16m " + mount_point).c_str()), 0);
-    const CommandResult rerun = run_h5infer(args(output, dir_ / "data.h5"), launch());
+    const CommandResult rerun = run_h5infer(rerun_args(output, dir_ / "data.h5"), launch(3));
     ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
     EXPECT_TRUE(same_predictions(output, dir_ / "whole.h5"));
 }

@@ -239,8 +239,9 @@ TEST(Run, RecordsProvenanceAttributes) {
 TEST(Run, ProgressIsLineOrientedWhenNotATerminal) {
     TempDir dir;
     generate(small_job(dir));
+    // 101 chunks on 2 ranks: several rounds of up to 16 chunks per rank, a line after each.
     const CommandResult result = run_h5infer(
-        run_args(dir, dir / "p.h5", {"--chunk-rows", "100", "--progress-interval", "0"}), {2});
+        run_args(dir, dir / "p.h5", {"--chunk-rows", "10", "--progress-interval", "0"}), {2});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(result.out.find('\r'), std::string::npos);
     EXPECT_NE(result.out.find("rows ("), std::string::npos) << result.out;

@@ -156,6 +156,37 @@ TEST(WorkPlan, BalancesItemsOfAllJobsAcrossRanks) {
     }
 }
 
+TEST(WorkPlan, RowRunsMergeAdjacentChunksOfAJobWithinRounds) {
+    // Job 0: 5 chunks, job 1: 3 chunks, on 2 ranks: rank 0 has items 0-3 (job 0, chunks 0-3),
+    // rank 1 items 4-7 (job 0 chunk 4, job 1 chunks 0-2).
+    const WorkPlan plan(items_of_jobs({5, 3}), 2);
+    ASSERT_EQ(plan.steps(), 4);
+    const Range all{0, 4};
+    EXPECT_EQ(plan.jobs_in(all), (std::vector<std::int64_t>{0, 1}));
+    EXPECT_EQ(plan.jobs_in({1, 1}), std::vector<std::int64_t>{});
+    const auto rows = [](const std::vector<Range>& runs) {
+        std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+        for (const Range& run : runs) pairs.emplace_back(run.begin, run.end);
+        return pairs;
+    };
+    using Pairs = std::vector<std::pair<std::int64_t, std::int64_t>>;
+    EXPECT_EQ(rows(plan.row_runs(0, all, 0)), (Pairs{{0, 40}}));
+    EXPECT_EQ(rows(plan.row_runs(0, {1, 3}, 0)), (Pairs{{10, 30}}));
+    EXPECT_EQ(rows(plan.row_runs(0, all, 1)), Pairs{});
+    EXPECT_EQ(rows(plan.row_runs(1, all, 0)), (Pairs{{40, 50}}));
+    EXPECT_EQ(rows(plan.row_runs(1, all, 1)), (Pairs{{0, 30}}));
+    EXPECT_EQ(plan.most_row_runs(all, 0), 1);
+    EXPECT_EQ(plan.most_row_runs({2, 4}, 0), 1);
+
+    // A resumed job: chunks 1 and 3 of 5 already done, so the rank's rows break in two runs.
+    std::vector<WorkItem> resumed;
+    for (std::int64_t c : {0, 2, 4}) resumed.push_back({0, c, {c * 10, c * 10 + 10}});
+    const WorkPlan gaps(resumed, 1);
+    EXPECT_EQ(rows(gaps.row_runs(0, {0, 3}, 0)), (Pairs{{0, 10}, {20, 30}, {40, 50}}));
+    EXPECT_EQ(gaps.most_row_runs({0, 3}, 0), 3);
+    EXPECT_EQ(gaps.most_row_runs({1, 2}, 0), 1);
+}
+
 TEST(AutoChunkRows, AimsAtAFixedAmountOfWorkWithinBounds) {
     // The W1 benchmark's MLP, 512-2048-2048-1024-16: 14.7 MFLOP per row.
     EXPECT_EQ(auto_chunk_rows(14'714'880), 1024);
