@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -31,6 +33,27 @@ std::pair<double, double> deviation_of(float got, float want) {
 }
 
 }  // namespace
+
+// Rows whose exponent bits are all ones somewhere. Integer compares, unlike float arithmetic,
+// vectorize without -ffast-math: this runs on every input value, and a float loop cost as much
+// as the whole forward pass of narrow models. Cloned for wider vector units, picked at load
+// time by the CPU.
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::int64_t count_nonfinite_rows(
+    const float* values, std::int64_t rows, std::int64_t cols) {
+    constexpr std::uint32_t exponent = 0x7f800000U;
+    std::int64_t count = 0;
+    for (std::int64_t row = 0; row < rows; ++row) {
+        const float* begin = values + row * cols;
+        std::uint32_t largest = 0;
+        for (std::int64_t col = 0; col < cols; ++col) {
+            std::uint32_t bits = 0;
+            std::memcpy(&bits, begin + col, sizeof bits);
+            largest = std::max(largest, bits & exponent);
+        }
+        if (largest == exponent) ++count;
+    }
+    return count;
+}
 
 std::string_view backend_name(Backend backend) {
     switch (backend) {

@@ -43,6 +43,12 @@ public:
     /// thread count.
     virtual void forward(const float* src, std::int64_t rows, float* dst) = 0;
 
+    /// forward(), which also returns how many of the `rows` input rows hold a NaN or an
+    /// infinity: counted block by block while each block is in cache, where a pass of its own
+    /// over a narrow model's input would read every value from memory once more.
+    virtual std::int64_t forward_counting_nonfinite(const float* src, std::int64_t rows,
+                                                    float* dst) = 0;
+
     /// The most rows one forward() call accepts.
     [[nodiscard]] virtual std::int64_t max_rows() const = 0;
 };
@@ -55,6 +61,10 @@ public:
 [[nodiscard]] std::unique_ptr<Network> make_network(const Model& model, Backend backend,
                                                     std::int64_t max_rows, int threads,
                                                     Precision precision = Precision::F32);
+
+/// Rows of a row-major `rows` x `cols` block holding a NaN or an infinity.
+[[nodiscard]] std::int64_t count_nonfinite_rows(const float* values, std::int64_t rows,
+                                                std::int64_t cols);
 
 /// Below this magnitude compare_outputs() divides by the floor instead of |want|.
 inline constexpr double relative_deviation_floor = 1.0;

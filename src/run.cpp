@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agree.hpp"
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/model_file.hpp"
 #include "h5infer/version.hpp"
@@ -257,27 +258,6 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
         comm.broadcast(job.resume, 0);
         comm.broadcast(job.done, 0);
     }
-}
-
-// Rows of a row-major block holding a NaN or Inf: those whose exponent bits are all ones.
-// Integer compares, unlike float arithmetic, vectorize without -ffast-math: this runs on every
-// input value, and a float loop cost as much as the whole forward pass of narrow models.
-// Cloned for wider vector units, picked at load time by the CPU.
-[[gnu::target_clones("avx512f", "avx2", "default")]] std::int64_t count_nonfinite_rows(
-    const float* values, std::int64_t rows, std::int64_t cols) {
-    constexpr std::uint32_t exponent = 0x7f800000U;
-    std::int64_t count = 0;
-    for (std::int64_t row = 0; row < rows; ++row) {
-        const float* begin = values + row * cols;
-        std::uint32_t largest = 0;
-        for (std::int64_t col = 0; col < cols; ++col) {
-            std::uint32_t bits = 0;
-            std::memcpy(&bits, begin + col, sizeof bits);
-            largest = std::max(largest, bits & exponent);
-        }
-        if (largest == exponent) ++count;
-    }
-    return count;
 }
 
 // --verify-rows: recomputes the sampled rows of a chunk with an f32 network and folds their
@@ -528,8 +508,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::unique_ptr<kernels::Network> network;
     std::unique_ptr<Verifier> verifier;
     std::int64_t round_steps = 1;
-    std::vector<float> src;
-    std::vector<float> dst;
+    BulkArray<float> src;
+    BulkArray<float> dst;
     std::int64_t outputs = 0;
     std::vector<std::string> labels;
     agree(comm, [&] {
@@ -538,12 +518,17 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         prepared.model_image = std::vector<char>();
         outputs = model.output_width();
         labels = model.labels;
-        network =
-            kernels::make_network(model, config.backend, buffer_rows, threads, config.precision);
-        verifier = std::make_unique<Verifier>(model, config.verify_rows, buffer_rows, threads);
-        src.resize(static_cast<std::size_t>(buffer_rows * input_cols));
+        // A scheduled rerun often finds every output up to date: no kernels to build then
+        // (for a wide model, a tenth of a second and the weights' memory).
+        if (rows_to_do > 0) {
+            network = kernels::make_network(model, config.backend, buffer_rows, threads,
+                                            config.precision);
+        }
+        verifier = std::make_unique<Verifier>(model, rows_to_do > 0 ? config.verify_rows : 0,
+                                              buffer_rows, threads);
+        src = BulkArray<float>(static_cast<std::size_t>(buffer_rows * input_cols));
         round_steps = steps_per_round(config, buffer_rows, outputs);
-        dst.resize(static_cast<std::size_t>(round_steps * buffer_rows * outputs));
+        dst = BulkArray<float>(static_cast<std::size_t>(round_steps * buffer_rows * outputs));
     });
     if (root && !config.quiet) {
         const std::string target =
@@ -682,8 +667,10 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                 }
                 reader->read(mine->rows.begin, mine->rows.size(), src.data());
                 times.read += seconds_since(t0);
+                t0 = Clock::now();
                 const std::int64_t bad =
-                    count_nonfinite_rows(src.data(), mine->rows.size(), job.input.cols);
+                    network->forward_counting_nonfinite(src.data(), mine->rows.size(), predictions);
+                times.compute += seconds_since(t0);
                 if (bad > 0 && config.fail_on_nonfinite) {
                     throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
                                      "' has NaN or Inf values in rows " +
@@ -692,9 +679,6 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                                      " (drop --fail-on-nonfinite to let them propagate)");
                 }
                 nonfinite[mine->job] += bad;
-                t0 = Clock::now();
-                network->forward(src.data(), mine->rows.size(), predictions);
-                times.compute += seconds_since(t0);
                 verifier->check(src.data(), predictions, mine->rows, job.input.rows, job.input.cols,
                                 outputs);
                 times.rows += static_cast<double>(mine->rows.size());

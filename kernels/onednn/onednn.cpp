@@ -317,13 +317,22 @@ class OnednnNetwork final : public Network {
 public:
     OnednnNetwork(const Model& model, std::int64_t max_rows, int threads, Precision precision);
 
-    void forward(const float* src, std::int64_t rows, float* dst) override;
+    void forward(const float* src, std::int64_t rows, float* dst) override {
+        (void)run(src, rows, dst, false);
+    }
+
+    std::int64_t forward_counting_nonfinite(const float* src, std::int64_t rows,
+                                            float* dst) override {
+        return run(src, rows, dst, true);
+    }
 
     [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
 
 private:
     using Kernels = std::vector<Kernel>;
 
+    // forward(), counting the non-finite input rows of each block first when `count`.
+    std::int64_t run(const float* src, std::int64_t rows, float* dst, bool count);
     const Kernels& kernels_for(std::int64_t rows);
     Kernel make_kernel(Step& step, std::int64_t rows);
     memory weights_in_layout(Step& step, const memory::desc& layout);
@@ -336,6 +345,7 @@ private:
                          float* dst, Context& context);
 
     int threads_ = 1;
+    std::int64_t input_width_ = 0;
     std::int64_t max_rows_ = 0;
     std::int64_t block_rows_ = 0;
     std::vector<Step> steps_;
@@ -348,6 +358,7 @@ private:
 OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads,
                              Precision precision)
     : threads_(threads),
+      input_width_(model.input_width),
       max_rows_(max_rows),
       block_rows_(onednn_block_rows(model)),
       steps_(plan_steps(model, precision)) {
@@ -489,7 +500,7 @@ void OnednnNetwork::grow_scratchpads(std::size_t bytes) {
     scratchpad_bytes_ = bytes;
 }
 
-void OnednnNetwork::forward(const float* src, std::int64_t rows, float* dst) {
+std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst, bool count) {
     H5INFER_ASSERT(rows >= 0 && rows <= max_rows_);
     const std::int64_t full_blocks = rows / block_rows_;
     const std::int64_t tail_rows = rows % block_rows_;
@@ -497,7 +508,8 @@ void OnednnNetwork::forward(const float* src, std::int64_t rows, float* dst) {
     const Kernels* tail = tail_rows > 0 ? &kernels_for(tail_rows) : nullptr;
     const std::int64_t blocks = full_blocks + (tail_rows > 0 ? 1 : 0);
     std::string failure;
-#pragma omp parallel num_threads(threads_)
+    std::int64_t nonfinite = 0;
+#pragma omp parallel num_threads(threads_) reduction(+ : nonfinite)
     {
         // Only this thread's task: keeps any oneDNN call below from starting threads of its own
         // when the team has one thread (then omp_in_parallel() is false).
@@ -506,9 +518,14 @@ void OnednnNetwork::forward(const float* src, std::int64_t rows, float* dst) {
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t block = 0; block < blocks; ++block) {
             const bool is_tail = block == full_blocks;
+            const std::int64_t block_rows = is_tail ? tail_rows : block_rows_;
+            if (count) {
+                nonfinite += count_nonfinite_rows(src + block * block_rows_ * input_width_,
+                                                  block_rows, input_width_);
+            }
             try {
-                run_block(is_tail ? *tail : *full, block * block_rows_,
-                          is_tail ? tail_rows : block_rows_, src, dst, context);
+                run_block(is_tail ? *tail : *full, block * block_rows_, block_rows, src, dst,
+                          context);
             } catch (const std::exception& error) {
                 // Exceptions cannot leave an OpenMP region: keep the first, throw it after.
 #pragma omp critical(h5infer_onednn_failure)
@@ -517,6 +534,7 @@ void OnednnNetwork::forward(const float* src, std::int64_t rows, float* dst) {
         }
     }
     if (!failure.empty()) throw Error(ExitCode::Internal, failure);
+    return nonfinite;
 }
 
 void OnednnNetwork::run_block(const Kernels& kernels, std::int64_t row_begin, std::int64_t rows,

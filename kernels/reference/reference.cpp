@@ -154,6 +154,12 @@ public:
         }
     }
 
+    std::int64_t forward_counting_nonfinite(const float* src, std::int64_t rows,
+                                            float* dst) override {
+        forward(src, rows, dst);
+        return count_nonfinite_rows(src, rows, input_width_);
+    }
+
     [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
 
 private:

@@ -805,6 +805,39 @@ TEST(MakeNetwork, ReferenceBackendRefusesBf16) {
     }
 }
 
+TEST(CountNonfiniteRows, CountsRowsWithANanOrAnInfinityAnywhere) {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const std::vector<float> values{
+        1, 2, 3, nan, 0, 0, -inf, 1, 1, 0, 0, inf, std::numeric_limits<float>::max(), 0, 0};
+    EXPECT_EQ(count_nonfinite_rows(values.data(), 5, 3), 3);
+    EXPECT_EQ(count_nonfinite_rows(values.data(), 1, 3), 0);
+    EXPECT_EQ(count_nonfinite_rows(values.data(), 0, 3), 0);
+}
+
+TEST(Network, CountingNonfiniteRowsGivesTheSamePredictions) {
+    const Model model = ModelBuilder(13).dense(31).activation(Activation::Relu).dense(5).build();
+    for (const Backend backend : {Backend::Onednn, Backend::Reference}) {
+        // Enough rows for several oneDNN blocks and a tail; NaN and Inf in scattered rows.
+        const std::int64_t rows = 2 * onednn_block_rows(model) + 37;
+        std::vector<float> src = random_input(rows, model.input_width);
+        const std::vector<std::int64_t> bad_rows{0, 5, rows / 2, rows - 1};
+        for (std::int64_t row : bad_rows) {
+            src[row * model.input_width + row % model.input_width] =
+                row % 2 == 0 ? std::numeric_limits<float>::quiet_NaN()
+                             : -std::numeric_limits<float>::infinity();
+        }
+        const auto network = make_network(model, backend, rows, 2);
+        const std::vector<float> plain = run(*network, src, rows, model.output_width());
+        std::vector<float> counted(plain.size(), -1.0F);
+        EXPECT_EQ(network->forward_counting_nonfinite(src.data(), rows, counted.data()),
+                  static_cast<std::int64_t>(bad_rows.size()))
+            << backend_name(backend);
+        EXPECT_EQ(std::memcmp(plain.data(), counted.data(), plain.size() * sizeof(float)), 0)
+            << backend_name(backend);
+    }
+}
+
 TEST(CompareOutputs, ReportsLargestAbsoluteAndFlooredRelativeDeviation) {
     // Absolute: 0.25, 2, 0.001. Relative: 0.25 / 1 (floor), 2 / 10, 0.001 / 1 (not / 0).
     const std::vector<float> got = {0.5F, 12.0F, 0.001F};
