@@ -53,7 +53,7 @@ struct PreparedJob {
 // What rank 0 decides while validating, then shares with every rank.
 struct Prepared {
     Model model;                    // on rank 0 only
-    std::vector<char> model_image;  // what the other ranks get: empty on a single rank
+    std::vector<char> model_image;  // the model's structure for the other ranks (several ranks)
     std::string model_path;
     std::string model_sha256;
     std::string start_time;
@@ -212,7 +212,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
     const Model& model = prepared.model;
     prepared.chunk_rows =
         config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(model));
-    if (ranks > 1) prepared.model_image = serialize(model);
+    if (ranks > 1) prepared.model_image = serialize(model, ImageContent::Structure);
     prepared.model_path = absolute_path(config.model_path);
     prepared.model_sha256 = sha256.get();
     for (const io::Job& listed : jobs) {
@@ -512,10 +512,16 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     BulkArray<float> dst;
     std::int64_t outputs = 0;
     std::vector<std::string> labels;
+    // Rank 0 keeps the model it read (copies of large models cost start-up time); the others
+    // rebuild its structure, then receive each weight array where it stays (not via an image).
+    Model model;
+    agree(comm,
+          [&] { model = root ? std::move(prepared.model) : deserialize(prepared.model_image); });
+    prepared.model_image = std::vector<char>();
+    if (comm.size() > 1 && rows_to_do > 0) {
+        for (std::vector<float>* values : float_arrays(model)) comm.broadcast_in_place(*values, 0);
+    }
     agree(comm, [&] {
-        // Rank 0 keeps the model it read; copies of large models cost start-up time.
-        const Model model = root ? std::move(prepared.model) : deserialize(prepared.model_image);
-        prepared.model_image = std::vector<char>();
         outputs = model.output_width();
         labels = model.labels;
         // A scheduled rerun often finds every output up to date: no kernels to build then
@@ -530,6 +536,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         round_steps = steps_per_round(config, buffer_rows, outputs);
         dst = BulkArray<float>(static_cast<std::size_t>(round_steps * buffer_rows * outputs));
     });
+    model = Model();  // the kernels hold the weights in their own layout
     if (root && !config.quiet) {
         const std::string target =
             job_count == 1

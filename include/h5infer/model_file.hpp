@@ -30,11 +30,26 @@ inline constexpr std::int64_t model_format_version = 1;
 /// Writes `model` in the native format, replacing `path`. Throws IoError.
 void save_model(const Model& model, const std::string& path);
 
-/// A compact byte image of a model, so rank 0 can load once and broadcast.
-[[nodiscard]] std::vector<char> serialize(const Model& model);
+/// What a model's byte image holds.
+enum class ImageContent {
+    Everything,  ///< the whole model
+    Structure,   ///< all but the values of the float arrays, whose sizes it records
+};
 
-/// Inverse of serialize(). Throws ModelError on a malformed image.
+/// A compact byte image of a model, so rank 0 can load once and broadcast. With
+/// ImageContent::Structure the image stays small however large the model; the ranks then
+/// receive the values straight into float_arrays() of the deserialized model, and no copy of
+/// the weights is ever made on either side.
+[[nodiscard]] std::vector<char> serialize(const Model& model,
+                                          ImageContent content = ImageContent::Everything);
+
+/// Inverse of serialize(). From a Structure image the float arrays have their sizes and hold
+/// zeros. Throws ModelError on a malformed image.
 [[nodiscard]] Model deserialize(const std::vector<char>& bytes);
+
+/// Every float array of `model` (dense weights and biases, affine scales and shifts), in layer
+/// order: the same list on every rank for models with the same structure.
+[[nodiscard]] std::vector<std::vector<float>*> float_arrays(Model& model);
 
 /// SHA-256 of a file's contents as 64 lower-case hex digits. Streams the file; throws IoError.
 [[nodiscard]] std::string file_sha256(const std::string& path);

@@ -1,11 +1,13 @@
 // The byte image rank 0 broadcasts after loading a model. Layout (all little-endian):
-//   "H5IM" magic, u32 image version, i64 input_width, string producer, string description,
+//   "H5IM" magic, u32 image version, u8 1 if float arrays hold values (else only their counts),
+//   i64 input_width, string producer, string description,
 //   u64 label count and that many strings, u64 layer count, then per layer a u8 tag and its
 //   fields:
 //     dense:      i64 inputs, i64 outputs, floats weights, floats bias
 //     affine:     floats scale, floats shift
 //     activation: string function name, f32 alpha, f32 beta
-//   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values.
+//   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values (or
+//   the count alone in a structure image).
 // Byte order is fixed rather than native so an image stays valid across heterogeneous nodes.
 
 #include <array>
@@ -25,7 +27,10 @@ namespace h5infer {
 namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
-constexpr std::uint32_t image_version = 2;  // 2: class labels, activation beta
+constexpr std::uint32_t image_version = 3;  // 2: class labels, activation beta; 3: structure
+// An array of a structure image is allocated before its values arrive: at most what one MPI
+// message carries.
+constexpr std::uint64_t max_structure_floats = std::uint64_t{1} << 29U;
 constexpr unsigned bits_per_byte = 8;
 // The image is little-endian; on such hosts float arrays are copied in bulk (models hold
 // millions of weights, and a copy per value costs seconds of start-up on large models).
@@ -35,6 +40,8 @@ enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3 };
 
 class Writer {
 public:
+    explicit Writer(bool values) : values_(values) {}
+
     void bytes(const char* data, std::size_t size) {
         bytes_.insert(bytes_.end(), data, data + size);
     }
@@ -61,6 +68,7 @@ public:
 
     void floats(const std::vector<float>& values) {
         unsigned_le(static_cast<std::uint64_t>(values.size()));
+        if (!values_) return;
         if constexpr (little_endian) {
             bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
         } else {
@@ -76,6 +84,7 @@ public:
     std::vector<char> take() { return std::move(bytes_); }
 
 private:
+    bool values_ = true;
     std::vector<char> bytes_;
 };
 
@@ -84,6 +93,9 @@ private:
 class Reader {
 public:
     explicit Reader(const std::vector<char>& bytes) : bytes_(bytes) {}
+
+    /// Whether float arrays hold their values (read from the image's header).
+    bool with_values = true;
 
     const char* take(std::size_t size, const char* what) {
         if (size > bytes_.size() - offset_) {
@@ -125,6 +137,14 @@ public:
 
     std::vector<float> floats(const char* what) {
         const auto count = unsigned_le<std::uint64_t>(what);
+        if (!with_values) {
+            if (count > max_structure_floats) {
+                fail(std::string(what) + " claims " + std::to_string(count) + " elements");
+            }
+            std::vector<float> zeros;
+            resize_fresh(zeros, static_cast<std::size_t>(count));
+            return zeros;
+        }
         checked_size(count, sizeof(float), what);
         std::vector<float> values;
         resize_fresh(values, static_cast<std::size_t>(count));
@@ -207,17 +227,19 @@ Layer read_layer(Reader& in) {
 
 }  // namespace
 
-std::vector<char> serialize(const Model& model) {
-    Writer out;
+std::vector<char> serialize(const Model& model, ImageContent content) {
+    const bool values = content == ImageContent::Everything;
+    Writer out(values);
     std::size_t weights = 0;
     for (const Layer& layer : model.layers) {
         if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
             weights += dense->weights.size() + dense->bias.size();
         }
     }
-    out.reserve(weights * sizeof(float) + 4096);  // grown once, not by doubling
+    out.reserve((values ? weights * sizeof(float) : 0) + 4096);  // grown once, not by doubling
     out.bytes(image_magic.data(), image_magic.size());
     out.unsigned_le(image_version);
+    out.unsigned_le(static_cast<std::uint8_t>(values ? 1 : 0));
     out.i64(model.input_width);
     out.string(model.producer);
     out.string(model.description);
@@ -239,6 +261,9 @@ Model deserialize(const std::vector<char>& bytes) {
         in.fail("image version " + std::to_string(version) + ", this build reads " +
                 std::to_string(image_version));
     }
+    const auto values = in.unsigned_le<std::uint8_t>("content");
+    if (values > 1) in.fail("content flag " + std::to_string(values));
+    in.with_values = values == 1;
     Model model;
     model.input_width = in.i64("input width");
     model.producer = in.string("producer");
@@ -260,6 +285,20 @@ Model deserialize(const std::vector<char>& bytes) {
         rethrow_with_context(error, "model image");
     }
     return model;
+}
+
+std::vector<std::vector<float>*> float_arrays(Model& model) {
+    std::vector<std::vector<float>*> arrays;
+    for (Layer& layer : model.layers) {
+        if (auto* dense = std::get_if<DenseLayer>(&layer)) {
+            arrays.push_back(&dense->weights);
+            arrays.push_back(&dense->bias);
+        } else if (auto* affine = std::get_if<AffineLayer>(&layer)) {
+            arrays.push_back(&affine->scale);
+            arrays.push_back(&affine->shift);
+        }
+    }
+    return arrays;
 }
 
 }  // namespace h5infer

@@ -66,11 +66,13 @@ TEST(Serialize, HugeLabelCountIsRejected) {
 
 TEST(Serialize, ImageIsLittleEndianWithMagicAndVersion) {
     const std::vector<char> bytes = serialize(sample_model());
-    ASSERT_GE(bytes.size(), 16U);
+    ASSERT_GE(bytes.size(), 17U);
     EXPECT_EQ(std::string(bytes.data(), 4), "H5IM");
     EXPECT_EQ(std::vector<char>(bytes.begin() + 4, bytes.begin() + 8),
-              (std::vector<char>{2, 0, 0, 0}));
-    EXPECT_EQ(std::vector<char>(bytes.begin() + 8, bytes.begin() + 16),
+              (std::vector<char>{3, 0, 0, 0}));
+    EXPECT_EQ(bytes[8], 1) << "the content flag of an image with values";
+    EXPECT_EQ(serialize(sample_model(), ImageContent::Structure)[8], 0);
+    EXPECT_EQ(std::vector<char>(bytes.begin() + 9, bytes.begin() + 17),
               (std::vector<char>{2, 0, 0, 0, 0, 0, 0, 0}));
 }
 
@@ -102,14 +104,32 @@ TEST(Serialize, HugeCountIsRejectedWithoutAllocating) {
     model.input_width = 1;
     model.layers.emplace_back(AffineLayer{{1.0F}, {0.0F}});
     std::vector<char> bytes = serialize(model);
-    // The affine scale count follows magic, version, width, two empty strings, no labels,
-    // layer count and tag.
-    const std::size_t count_offset = 4 + 4 + 8 + 8 + 8 + 8 + 8 + 1;
+    // The affine scale count follows magic, version, content flag, width, two empty strings,
+    // no labels, layer count and tag.
+    const std::size_t count_offset = 4 + 4 + 1 + 8 + 8 + 8 + 8 + 8 + 1;
     const std::uint64_t huge = std::numeric_limits<std::uint64_t>::max() / 2;
     for (std::size_t i = 0; i < sizeof(huge); ++i) {
         bytes[count_offset + i] = static_cast<char>((huge >> (8 * i)) & 0xFFU);
     }
     EXPECT_NE(deserialize_error(bytes).find("more than the image holds"), std::string::npos);
+}
+
+TEST(Serialize, StructureImageCarriesSizesAndFloatArraysCarryTheValues) {
+    Model model = sample_model();
+    const std::vector<char> structure = serialize(model, ImageContent::Structure);
+    EXPECT_LT(structure.size(), serialize(model).size());
+    Model received = deserialize(structure);
+    std::vector<std::vector<float>*> want = float_arrays(model);
+    std::vector<std::vector<float>*> got = float_arrays(received);
+    // Affine scale and shift, and weights and bias of both dense layers (one bias is empty).
+    ASSERT_EQ(got.size(), 6U);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i]->size(), want[i]->size()) << i;
+        for (float value : *got[i]) EXPECT_EQ(value, 0.0F);
+        *got[i] = *want[i];  // what the broadcast does, in place
+    }
+    EXPECT_TRUE(testing::models_equal(received, model));
 }
 
 TEST(Serialize, InvalidModelIsRejectedByValidate) {

@@ -58,6 +58,9 @@ public:
     void broadcast(std::string& value, int root) const;
     /// Collective. Copies `values` from `root` to every rank (resizing on receivers).
     void broadcast(std::vector<char>& values, int root) const;
+    /// Collective. Copies `values` from `root` into every rank's `values`, which must already
+    /// have root's size: no resizing, so large arrays are received where they will stay.
+    void broadcast_in_place(std::vector<float>& values, int root) const;
     /// Collective. Copies a trivially copyable value from `root` to every rank.
     template <typename T>
     void broadcast(T& value, int root) const {
