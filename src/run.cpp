@@ -312,9 +312,8 @@ private:
 // output gets one collective write per run of adjacent rows and the ranks agree once, instead
 // of once per chunk. On the narrow W2 benchmark (4M rows, 489 chunks, 2 ranks) this took the
 // write time from 0.030 to 0.011 s and the run from about 0.43 to 0.39 s. The round's
-// predictions stay under
-// round_buffer_bytes, a checkpoint by chunk count (--checkpoint-every Nchunks) still falls on
-// a round boundary, and a stop signal is seen within one round.
+// predictions stay under round_buffer_bytes, a checkpoint by chunk count (--checkpoint-every
+// Nchunks) still falls on a round boundary, and a stop signal is seen within one round.
 constexpr std::int64_t max_round_steps = 16;
 constexpr std::int64_t round_buffer_bytes = std::int64_t{16} << 20;
 
