@@ -355,13 +355,27 @@ DatasetInfo dataset_info(hid_t dataset) {
     return info;
 }
 
-void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
-               float* dst) {
+namespace {
+
+void read_rows_as(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                  hid_t memory_type, void* dst) {
     Handle memory_space;
     Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
     check_status(
-        H5Dread(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
+        H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
         "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+}  // namespace
+
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               float* dst) {
+    read_rows_as(dataset, row_begin, rows, cols, H5T_NATIVE_FLOAT, dst);
+}
+
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               double* dst) {
+    read_rows_as(dataset, row_begin, rows, cols, H5T_NATIVE_DOUBLE, dst);
 }
 
 Handle native_type(hid_t dataset) {

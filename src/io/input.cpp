@@ -197,7 +197,20 @@ InputReader::InputReader(const InputInfo& info) : info_(info) {
 
 void InputReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {
     try {
-        h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, dst);
+        if (info_.dtype != "float64") {
+            h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, dst);
+            return;
+        }
+        // HDF5 narrows float64 to float32 one value at a time, checking each for overflow;
+        // reading the doubles as stored and narrowing them in a loop that vectorizes took the
+        // W3 benchmark's reads (1M x 40 on one rank) from about 0.055 to 0.036 s. The values
+        // are the same (tests/e2e/run_test.cpp compares with HDF5's conversion bit for bit):
+        // round to nearest, overflow to infinity, as HDF5's conversion does.
+        const auto count = static_cast<std::size_t>(rows * info_.cols);
+        if (doubles_.size() < count) doubles_ = BulkArray<double>(count);
+        h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, doubles_.data());
+        const double* from = doubles_.data();
+        for (std::size_t i = 0; i < count; ++i) dst[i] = static_cast<float>(from[i]);
     } catch (const Error& error) {
         rethrow_with_context(error, "reading " + quoted(info_.file) + ":" + info_.dataset);
     }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/h5/h5.hpp"
 
 namespace h5infer::io {
@@ -55,6 +56,7 @@ private:
     InputInfo info_;
     h5::Handle file_;
     h5::Handle dataset_;
+    BulkArray<double> doubles_;  ///< float64 inputs: the rows as stored, before narrowing
 };
 
 }  // namespace h5infer::io

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
+#include <vector>
 
 #include "e2e/cli_runner.hpp"
 #include "h5infer/error.hpp"
@@ -154,6 +156,53 @@ TEST(Run, ReadsAnyNumericDtypeLayoutAndNestedGroup) {
                   tolerance)
             << dtype << " " << layout;
     }
+}
+
+// h5infer narrows float64 inputs itself (src/io/input.cpp); HDF5's own conversion is the
+// reference: the predictions of a float64 input equal those of its float32 copy made by HDF5,
+// with values that round, overflow to infinity, underflow or are NaN.
+TEST(Run, Float64InputGivesTheBitsOfItsFloat32CopyMadeByHdf5) {
+    TempDir dir;
+    GenerateConfig config = small_job(dir);
+    config.dtype = "float64";
+    generate(config);
+    {
+        h5::Handle file = h5::open_file(config.data_path, true);
+        h5::Handle data = h5::open_dataset(file.get(), config.dataset);
+        std::vector<double> values(static_cast<std::size_t>(config.rows * config.features));
+        ASSERT_GE(
+            H5Dread(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+            0);
+        const std::vector<double> edges{1e39,
+                                        -1e39,
+                                        1e-46,
+                                        -1e-40,
+                                        0.1,
+                                        3.4028235e38,
+                                        std::numeric_limits<double>::quiet_NaN(),
+                                        1.0 / 3.0};
+        for (std::size_t i = 0; i < edges.size(); ++i) values[i * 29] = edges[i];
+        ASSERT_GE(
+            H5Dwrite(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+            0);
+    }
+    const Matrix narrowed = read_matrix(config.data_path, config.dataset);  // HDF5 converts
+    {
+        h5::Handle file = h5::create_file(dir / "f32.h5");
+        h5::Handle data = h5::create_dataset(file.get(), "/features",
+                                             {narrowed.rows, narrowed.cols}, H5T_IEEE_F32LE);
+        ASSERT_GE(H5Dwrite(data.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                           narrowed.values.data()),
+                  0);
+    }
+    for (const std::string& input : {config.data_path, dir / "f32.h5"}) {
+        const CommandResult result =
+            run_h5infer({"run", "--model", config.model_path, "--input", input + ":/features",
+                         "--output", input + ".preds.h5", "--chunk-rows", "100"},
+                        {2});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+    }
+    EXPECT_TRUE(same_predictions(config.data_path + ".preds.h5", dir / "f32.h5.preds.h5"));
 }
 
 TEST(Run, DatasetMayBeOmittedWhenTheFileHasOneMatrix) {

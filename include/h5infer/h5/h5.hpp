@@ -93,6 +93,10 @@ struct DatasetInfo {
 void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
                float* dst);
 
+/// As above, as float64 (HDF5 converts any numeric type).
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               double* dst);
+
 /// The element type of a dataset in memory order (H5Tget_native_type of its file type).
 [[nodiscard]] Handle native_type(hid_t dataset);
 
