@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -48,15 +49,35 @@ struct InputInfo {
 class InputReader {
 public:
     explicit InputReader(const InputInfo& info);
+    ~InputReader();
+    InputReader(const InputReader&) = delete;
+    InputReader& operator=(const InputReader&) = delete;
+    InputReader(InputReader&&) = delete;
+    InputReader& operator=(InputReader&&) = delete;
 
     /// Reads rows [row_begin, row_begin + rows) into `dst` (rows x cols floats).
     void read(std::int64_t row_begin, std::int64_t rows, float* dst);
+
+    /// Whether fetch() is available: the dataset's values lie in the file as one run of this
+    /// machine's floats (a contiguous float32 dataset, h5py's and h5infer's default).
+    [[nodiscard]] bool can_fetch() const { return descriptor_ >= 0; }
+
+    /// read() without HDF5 for a dataset that can_fetch(): the bytes are read from the file
+    /// with pread, so several threads may fetch at once (HDF5 here is not thread-safe).
+    /// Throws InputError when the file ends before the rows (truncated while the job ran).
+    void fetch(std::int64_t row_begin, std::int64_t rows, float* dst);
+
+    /// Seconds spent in fetch() so far, summed over the threads that called it.
+    [[nodiscard]] double fetch_seconds() const;
 
 private:
     InputInfo info_;
     h5::Handle file_;
     h5::Handle dataset_;
     BulkArray<double> doubles_;  ///< float64 inputs: the rows as stored, before narrowing
+    int descriptor_ = -1;        ///< the file opened for fetch(), or -1
+    std::int64_t data_offset_ = 0;
+    std::atomic<std::int64_t> fetch_ns_{0};
 };
 
 }  // namespace h5infer::io

@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,12 @@ void set_rows(hid_t dataset, std::int64_t rows);
 /// How an existing dataset is stored: ChunkedGzip when deflate is in its filter pipeline,
 /// Chunked for other chunked datasets, Contiguous otherwise (compact included).
 [[nodiscard]] Layout dataset_layout(hid_t dataset);
+
+/// Where the values of a dataset lie in its file as one run of bytes, in the order of its
+/// elements and in this machine's float layout: the byte offset from the start of the file
+/// (user block included). Empty unless the dataset is contiguous (not chunked, compact,
+/// external or virtual), its storage is allocated, and its type is this machine's float.
+[[nodiscard]] std::optional<std::int64_t> native_float_offset(hid_t dataset);
 
 /// Chunk shape of a chunked dataset; empty for a contiguous or compact one.
 [[nodiscard]] std::vector<std::int64_t> chunk_dims(hid_t dataset);
