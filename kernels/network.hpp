@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -48,6 +49,18 @@ public:
     /// over a narrow model's input would read every value from memory once more.
     virtual std::int64_t forward_counting_nonfinite(const float* src, std::int64_t rows,
                                                     float* dst) = 0;
+
+    /// Copies input rows [begin, begin + rows) of the chunk, row-major, to `into`. May be
+    /// called from several threads at once, for disjoint rows.
+    using RowSource = std::function<void(std::int64_t begin, std::int64_t rows, float* into)>;
+
+    /// forward_counting_nonfinite() of `rows` rows that `source` first puts into `src`
+    /// (rows x input_width): each of the kernel's threads fetches an equal run of the rows at
+    /// the same time, so the copy from the file takes a share of the time one thread would.
+    /// An exception from `source` propagates once every thread has stopped; nothing is
+    /// computed then.
+    virtual std::int64_t forward_fetching(const RowSource& source, float* src, std::int64_t rows,
+                                          float* dst);
 
     /// The most rows one forward() call accepts.
     [[nodiscard]] virtual std::int64_t max_rows() const = 0;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
@@ -326,13 +327,20 @@ public:
         return run(src, rows, dst, true);
     }
 
+    std::int64_t forward_fetching(const RowSource& source, float* src, std::int64_t rows,
+                                  float* dst) override {
+        return run(src, rows, dst, true, &source, src);
+    }
+
     [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
 
 private:
     using Kernels = std::vector<Kernel>;
 
-    // forward(), counting the non-finite input rows of each block first when `count`.
-    std::int64_t run(const float* src, std::int64_t rows, float* dst, bool count);
+    // forward(), counting the non-finite input rows of each block first when `count`, and
+    // fetching each block from `source` into `fetch_into` (which is `src`) first when given.
+    std::int64_t run(const float* src, std::int64_t rows, float* dst, bool count,
+                     const RowSource* source = nullptr, float* fetch_into = nullptr);
     const Kernels& kernels_for(std::int64_t rows);
     Kernel make_kernel(Step& step, std::int64_t rows);
     memory weights_in_layout(Step& step, const memory::desc& layout);
@@ -500,14 +508,33 @@ void OnednnNetwork::grow_scratchpads(std::size_t bytes) {
     scratchpad_bytes_ = bytes;
 }
 
-std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst, bool count) {
+std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst, bool count,
+                                const RowSource* source, float* fetch_into) {
     H5INFER_ASSERT(rows >= 0 && rows <= max_rows_);
     const std::int64_t full_blocks = rows / block_rows_;
     const std::int64_t tail_rows = rows % block_rows_;
     const Kernels* full = full_blocks > 0 ? &kernels_for(block_rows_) : nullptr;
     const Kernels* tail = tail_rows > 0 ? &kernels_for(tail_rows) : nullptr;
     const std::int64_t blocks = full_blocks + (tail_rows > 0 ? 1 : 0);
-    std::string failure;
+    std::exception_ptr failure;
+    // Exceptions cannot leave an OpenMP region: keep the first, throw it after. Errors of
+    // h5infer's own (a failed read) keep their kind and exit code.
+    const auto attempt = [&failure](const auto& work) -> bool {
+        std::exception_ptr error;
+        try {
+            work();
+        } catch (const Error&) {
+            error = std::current_exception();
+        } catch (const std::exception& other) {
+            error = std::make_exception_ptr(Error(ExitCode::Internal, other.what()));
+        }
+        if (error) {
+#pragma omp critical(h5infer_onednn_failure)
+            if (!failure) failure = error;
+        }
+        return !error;
+    };
+    bool fetched = true;  // written only before the barrier below, read only after it
     std::int64_t nonfinite = 0;
 #pragma omp parallel num_threads(threads_) reduction(+ : nonfinite)
     {
@@ -515,25 +542,39 @@ std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst,
         // when the team has one thread (then omp_in_parallel() is false).
         omp_set_num_threads(1);
         Context& context = contexts_[omp_get_thread_num()];
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t block = 0; block < blocks; ++block) {
-            const bool is_tail = block == full_blocks;
-            const std::int64_t block_rows = is_tail ? tail_rows : block_rows_;
-            if (count) {
-                nonfinite += count_nonfinite_rows(src + block * block_rows_ * input_width_,
-                                                  block_rows, input_width_);
+        if (source != nullptr) {
+            const std::int64_t thread = omp_get_thread_num();
+            const std::int64_t team = omp_get_num_threads();
+            const std::int64_t begin = rows * thread / team;
+            const std::int64_t end = rows * (thread + 1) / team;
+            if (!attempt([&] {
+                    if (end > begin) {
+                        (*source)(begin, end - begin, fetch_into + begin * input_width_);
+                    }
+                })) {
+#pragma omp atomic write
+                fetched = false;
             }
-            try {
-                run_block(is_tail ? *tail : *full, block * block_rows_, block_rows, src, dst,
-                          context);
-            } catch (const std::exception& error) {
-                // Exceptions cannot leave an OpenMP region: keep the first, throw it after.
-#pragma omp critical(h5infer_onednn_failure)
-                if (failure.empty()) failure = error.what();
+#pragma omp barrier
+        }
+        // The same for every thread after the barrier: all of them take the loop, or none.
+        if (fetched) {
+#pragma omp for schedule(dynamic, 1)
+            for (std::int64_t block = 0; block < blocks; ++block) {
+                const bool is_tail = block == full_blocks;
+                const std::int64_t block_rows = is_tail ? tail_rows : block_rows_;
+                attempt([&] {
+                    if (count) {
+                        nonfinite += count_nonfinite_rows(src + block * block_rows_ * input_width_,
+                                                          block_rows, input_width_);
+                    }
+                    run_block(is_tail ? *tail : *full, block * block_rows_, block_rows, src, dst,
+                              context);
+                });
             }
         }
     }
-    if (!failure.empty()) throw Error(ExitCode::Internal, failure);
+    if (failure) std::rethrow_exception(failure);
     return nonfinite;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -835,6 +836,64 @@ TEST(Network, CountingNonfiniteRowsGivesTheSamePredictions) {
             << backend_name(backend);
         EXPECT_EQ(std::memcmp(plain.data(), counted.data(), plain.size() * sizeof(float)), 0)
             << backend_name(backend);
+    }
+}
+
+TEST(Network, FetchingGivesTheRowsAndPredictionsOfAPlainForward) {
+    const Model model = ModelBuilder(13).dense(31).activation(Activation::Relu).dense(5).build();
+    for (const Backend backend : {Backend::Onednn, Backend::Reference}) {
+        for (const int threads : {1, 2, 3}) {
+            // Several oneDNN blocks and a tail, so the threads' shares of the rows are unequal
+            // and do not fall on block boundaries; one NaN row to count.
+            const std::int64_t rows = 2 * onednn_block_rows(model) + 37;
+            std::vector<float> input = random_input(rows, model.input_width);
+            input[7 * model.input_width] = std::numeric_limits<float>::quiet_NaN();
+            const auto network = make_network(model, backend, rows, threads);
+            const std::vector<float> plain = run(*network, input, rows, model.output_width());
+            std::vector<char> fetched_rows(static_cast<std::size_t>(rows), 0);
+            std::mutex mutex;
+            const Network::RowSource source = [&](std::int64_t begin, std::int64_t count,
+                                                  float* into) {
+                const std::lock_guard<std::mutex> lock(mutex);
+                for (std::int64_t row = begin; row < begin + count; ++row) {
+                    ++fetched_rows[static_cast<std::size_t>(row)];
+                }
+                std::copy_n(input.data() + begin * model.input_width, count * model.input_width,
+                            into);
+            };
+            std::vector<float> src(input.size(), -1.0F);
+            std::vector<float> dst(plain.size(), -1.0F);
+            const std::string where =
+                std::string(backend_name(backend)) + ", " + std::to_string(threads) + " threads";
+            EXPECT_EQ(network->forward_fetching(source, src.data(), rows, dst.data()), 1) << where;
+            EXPECT_EQ(std::count(fetched_rows.begin(), fetched_rows.end(), 1), rows) << where;
+            EXPECT_EQ(std::memcmp(src.data(), input.data(), input.size() * sizeof(float)), 0)
+                << where;
+            EXPECT_EQ(std::memcmp(plain.data(), dst.data(), plain.size() * sizeof(float)), 0)
+                << where;
+        }
+    }
+}
+
+TEST(Network, FetchingFailureStopsTheForwardWithTheSourcesError) {
+    const Model model = ModelBuilder(13).dense(31).activation(Activation::Relu).dense(5).build();
+    for (const Backend backend : {Backend::Onednn, Backend::Reference}) {
+        const std::int64_t rows = 2 * onednn_block_rows(model) + 37;
+        const auto network = make_network(model, backend, rows, 2);
+        std::vector<float> src(static_cast<std::size_t>(rows * model.input_width), 0.0F);
+        std::vector<float> dst(static_cast<std::size_t>(rows * model.output_width()), -1.0F);
+        const Network::RowSource source = [&](std::int64_t begin, std::int64_t, float*) {
+            if (begin == 0) throw InputError("row 0 cannot be read");
+        };
+        try {
+            (void)network->forward_fetching(source, src.data(), rows, dst.data());
+            FAIL() << "no error from " << backend_name(backend);
+        } catch (const InputError& error) {
+            EXPECT_STREQ(error.what(), "row 0 cannot be read") << backend_name(backend);
+            EXPECT_EQ(error.code(), ExitCode::Input);
+        }
+        EXPECT_TRUE(std::all_of(dst.begin(), dst.end(), [](float value) { return value == -1.0F; }))
+            << backend_name(backend) << ": computed after the source failed";
     }
 }
 
