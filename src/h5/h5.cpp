@@ -505,7 +505,7 @@ Layout dataset_layout(hid_t dataset) {
     return Layout::Chunked;
 }
 
-std::optional<std::int64_t> native_float_offset(hid_t dataset) {
+std::optional<std::int64_t> contiguous_offset(hid_t dataset, hid_t memory_type) {
     Handle dcpl(check(H5Dget_create_plist(dataset), "cannot get a dataset's creation list"));
     if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS) return std::nullopt;
     if (H5Pget_external_count(dcpl.get()) != 0) return std::nullopt;
@@ -514,7 +514,7 @@ std::optional<std::int64_t> native_float_offset(hid_t dataset) {
     Handle fapl(check(H5Fget_access_plist(file.get()), "cannot get a file's access list"));
     if (H5Pget_driver(fapl.get()) != H5FD_SEC2) return std::nullopt;
     Handle type = file_type(dataset);
-    if (H5Tequal(type.get(), H5T_NATIVE_FLOAT) <= 0) return std::nullopt;
+    if (H5Tequal(type.get(), memory_type) <= 0) return std::nullopt;
     const haddr_t offset = H5Dget_offset(dataset);  // HADDR_UNDEF while unallocated
     if (offset == HADDR_UNDEF) {
         H5Eclear2(H5E_DEFAULT);

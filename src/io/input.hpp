@@ -59,11 +59,13 @@ public:
     void read(std::int64_t row_begin, std::int64_t rows, float* dst);
 
     /// Whether fetch() is available: the dataset's values lie in the file as one run of this
-    /// machine's floats (a contiguous float32 dataset, h5py's and h5infer's default).
+    /// machine's floats or doubles (a contiguous float32 or float64 dataset, h5py's and
+    /// h5infer's default layout).
     [[nodiscard]] bool can_fetch() const { return descriptor_ >= 0; }
 
     /// read() without HDF5 for a dataset that can_fetch(): the bytes are read from the file
-    /// with pread, so several threads may fetch at once (HDF5 here is not thread-safe).
+    /// with pread (doubles narrowed as read() narrows them), so several threads may fetch at
+    /// once (HDF5 here is not thread-safe).
     /// Throws InputError when the file ends before the rows (truncated while the job ran).
     void fetch(std::int64_t row_begin, std::int64_t rows, float* dst);
 
@@ -71,11 +73,15 @@ public:
     [[nodiscard]] double fetch_seconds() const;
 
 private:
+    // pread of rows [row_begin, row_begin + rows) as stored, into `into`.
+    void read_bytes(std::int64_t row_begin, std::int64_t rows, void* into) const;
+
     InputInfo info_;
     h5::Handle file_;
     h5::Handle dataset_;
-    BulkArray<double> doubles_;  ///< float64 inputs: the rows as stored, before narrowing
-    int descriptor_ = -1;        ///< the file opened for fetch(), or -1
+    BulkArray<double> doubles_;   ///< float64 inputs: the rows as stored, before narrowing
+    int descriptor_ = -1;         ///< the file opened for fetch(), or -1
+    bool fetch_doubles_ = false;  ///< the dataset holds doubles, which fetch() narrows
     std::int64_t data_offset_ = 0;
     std::atomic<std::int64_t> fetch_ns_{0};
 };

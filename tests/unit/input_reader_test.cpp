@@ -1,6 +1,6 @@
 // Tests of io::InputReader: read() through HDF5 and fetch() straight from the file agree on
-// every layout fetch() accepts, fetch() is refused where the bytes in the file are not the
-// floats, and a file cut short under a running reader is an InputError.
+// every layout fetch() accepts, fetch() is refused where the bytes in the file are not this
+// machine's floats or doubles, and a file cut short under a running reader is an InputError.
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -26,9 +26,9 @@ namespace {
 constexpr std::int64_t rows = 1000;
 constexpr std::int64_t cols = 7;
 
-std::vector<float> values() {
-    std::vector<float> all(static_cast<std::size_t>(rows * cols));
-    // Whole numbers, so that every stored type in the tests holds them exactly.
+// Whole numbers, so that every stored type in the tests holds them exactly.
+std::vector<float> values(std::int64_t count_rows = rows) {
+    std::vector<float> all(static_cast<std::size_t>(count_rows * cols));
     for (std::size_t i = 0; i < all.size(); ++i) {
         all[i] = static_cast<float>(static_cast<std::int64_t>(i % 4001) - 2000);
     }
@@ -41,6 +41,7 @@ struct Storage {
     H5D_layout_t layout = H5D_CONTIGUOUS;
     hsize_t user_block = 0;
     bool write = true;  ///< false: created but never written (no storage allocated)
+    std::int64_t rows = h5infer::io::rows;
 };
 
 // Writes `values()` as /x with `storage`, with the C API: the wrappers only make what h5infer
@@ -49,7 +50,7 @@ void write_file(const std::string& path, const Storage& storage) {
     const hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     if (storage.user_block > 0) H5Pset_userblock(fcpl, storage.user_block);
     const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    const hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+    const hsize_t dims[2] = {static_cast<hsize_t>(storage.rows), static_cast<hsize_t>(cols)};
     const hid_t space = H5Screate_simple(2, dims, nullptr);
     const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (storage.layout == H5D_CHUNKED) {
@@ -62,7 +63,7 @@ void write_file(const std::string& path, const Storage& storage) {
         H5Dcreate2(file, "x", storage.file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     ASSERT_GE(dataset, 0);
     if (storage.write) {
-        const std::vector<float> all = values();
+        const std::vector<float> all = values(storage.rows);
         ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, all.data()),
                   0);
     }
@@ -82,55 +83,66 @@ protected:
     testing::TempDir dir_;
 };
 
-TEST_F(InputReaderTest, FetchGivesWhatReadGivesForContiguousFloats) {
-    for (const hsize_t user_block : {hsize_t{0}, hsize_t{1024}}) {
+TEST_F(InputReaderTest, FetchGivesWhatReadGivesForContiguousFloatsAndDoubles) {
+    // float64 with more rows than fetch() narrows in one piece (2^17 values).
+    const std::vector<std::pair<std::string, Storage>> cases{
+        {"float32", {H5T_IEEE_F32LE, H5D_CONTIGUOUS, 0, true, rows}},
+        {"float32 after a user block", {H5T_IEEE_F32LE, H5D_CONTIGUOUS, 1024, true, rows}},
+        {"float64", {H5T_IEEE_F64LE, H5D_CONTIGUOUS, 0, true, 40000}},
+        {"float64 after a user block", {H5T_IEEE_F64LE, H5D_CONTIGUOUS, 512, true, 40000}},
+    };
+    for (const auto& [name, storage] : cases) {
         const std::string path = dir_.file("in.h5");
-        write_file(path, {H5T_IEEE_F32LE, H5D_CONTIGUOUS, user_block, true});
-        InputReader reader(info_of(path));
-        ASSERT_TRUE(reader.can_fetch()) << "user block " << user_block;
-        const std::vector<float> all = values();
-        // Odd rows and lengths, the last row included.
+        write_file(path, storage);
+        InputReader reader(inspect_input({path, "/x"}, cols));
+        ASSERT_TRUE(reader.can_fetch()) << name;
+        const std::vector<float> all = values(storage.rows);
+        const std::int64_t n = storage.rows;
+        // Odd rows and lengths, all rows, the last row.
         for (const auto& [begin, count] :
-             {std::pair<std::int64_t, std::int64_t>{0, rows}, {1, 1}, {333, 222}, {rows - 5, 5}}) {
+             {std::pair<std::int64_t, std::int64_t>{0, n}, {1, 1}, {333, 222}, {n - 5, 5}}) {
             std::vector<float> read(static_cast<std::size_t>(count * cols), -1.0F);
             std::vector<float> fetched(read.size(), -2.0F);
             reader.read(begin, count, read.data());
             reader.fetch(begin, count, fetched.data());
-            EXPECT_EQ(std::memcmp(read.data(), all.data() + begin * cols, read.size() * 4), 0);
+            EXPECT_EQ(std::memcmp(read.data(), all.data() + begin * cols, read.size() * 4), 0)
+                << name;
             EXPECT_EQ(std::memcmp(fetched.data(), read.data(), read.size() * 4), 0)
-                << "rows " << begin << " + " << count << ", user block " << user_block;
+                << name << ": rows " << begin << " + " << count;
         }
-        EXPECT_GT(reader.fetch_seconds(), 0.0);
+        EXPECT_GT(reader.fetch_seconds(), 0.0) << name;
     }
 }
 
 TEST_F(InputReaderTest, ThreadsFetchAtOnce) {
-    const std::string path = dir_.file("in.h5");
-    write_file(path, {});
-    InputReader reader(info_of(path));
-    ASSERT_TRUE(reader.can_fetch());
-    std::vector<float> fetched(static_cast<std::size_t>(rows * cols), -1.0F);
-    std::vector<std::thread> threads;
-    constexpr int count = 4;
-    for (int t = 0; t < count; ++t) {
-        threads.emplace_back([&, t] {
-            const std::int64_t begin = rows * t / count;
-            const std::int64_t end = rows * (t + 1) / count;
-            for (std::int64_t row = begin; row < end; row += 10) {
-                const std::int64_t n = std::min<std::int64_t>(10, end - row);
-                reader.fetch(row, n, fetched.data() + row * cols);
-            }
-        });
+    for (const hid_t type : {H5T_IEEE_F32LE, H5T_IEEE_F64LE}) {
+        const std::string path = dir_.file("in.h5");
+        write_file(path, {type, H5D_CONTIGUOUS, 0, true, rows});
+        InputReader reader(info_of(path));
+        ASSERT_TRUE(reader.can_fetch());
+        std::vector<float> fetched(static_cast<std::size_t>(rows * cols), -1.0F);
+        std::vector<std::thread> threads;
+        constexpr int count = 4;
+        for (int t = 0; t < count; ++t) {
+            threads.emplace_back([&, t] {
+                const std::int64_t begin = rows * t / count;
+                const std::int64_t end = rows * (t + 1) / count;
+                for (std::int64_t row = begin; row < end; row += 10) {
+                    const std::int64_t n = std::min<std::int64_t>(10, end - row);
+                    reader.fetch(row, n, fetched.data() + row * cols);
+                }
+            });
+        }
+        for (std::thread& thread : threads) thread.join();
+        const std::vector<float> all = values();
+        EXPECT_EQ(std::memcmp(fetched.data(), all.data(), all.size() * sizeof(float)), 0);
     }
-    for (std::thread& thread : threads) thread.join();
-    const std::vector<float> all = values();
-    EXPECT_EQ(std::memcmp(fetched.data(), all.data(), all.size() * sizeof(float)), 0);
 }
 
 TEST_F(InputReaderTest, NoFetchWhereTheFileDoesNotHoldTheFloatsAsOneRun) {
     const std::vector<std::pair<std::string, Storage>> cases{
-        {"big-endian", {H5T_IEEE_F32BE, H5D_CONTIGUOUS, 0, true}},
-        {"float64", {H5T_IEEE_F64LE, H5D_CONTIGUOUS, 0, true}},
+        {"big-endian float32", {H5T_IEEE_F32BE, H5D_CONTIGUOUS, 0, true}},
+        {"big-endian float64", {H5T_IEEE_F64BE, H5D_CONTIGUOUS, 0, true}},
         {"int32", {H5T_STD_I32LE, H5D_CONTIGUOUS, 0, true}},
         {"chunked", {H5T_IEEE_F32LE, H5D_CHUNKED, 0, true}},
         {"never written", {H5T_IEEE_F32LE, H5D_CONTIGUOUS, 0, false}},
@@ -160,7 +172,7 @@ TEST_F(InputReaderTest, FileCutShortWhileReadingIsAnInputError) {
     {
         const h5::Handle file = h5::open_file(path);
         const h5::Handle dataset = h5::open_dataset(file.get(), "/x");
-        offset = h5::native_float_offset(dataset.get());
+        offset = h5::contiguous_offset(dataset.get(), H5T_NATIVE_FLOAT);
     }
     ASSERT_TRUE(offset);
     // Another process truncating the file under the job: the last 100 rows are gone.

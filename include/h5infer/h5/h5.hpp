@@ -149,10 +149,11 @@ void set_rows(hid_t dataset, std::int64_t rows);
 [[nodiscard]] Layout dataset_layout(hid_t dataset);
 
 /// Where the values of a dataset lie in its file as one run of bytes, in the order of its
-/// elements and in this machine's float layout: the byte offset from the start of the file
-/// (user block included). Empty unless the dataset is contiguous (not chunked, compact,
-/// external or virtual), its storage is allocated, and its type is this machine's float.
-[[nodiscard]] std::optional<std::int64_t> native_float_offset(hid_t dataset);
+/// elements and laid out as `memory_type` (H5T_NATIVE_FLOAT or H5T_NATIVE_DOUBLE) is in
+/// memory: the byte offset from the start of the file (user block included). Empty unless the
+/// dataset is contiguous (not chunked, compact, external or virtual), its storage is allocated,
+/// and its type is `memory_type`.
+[[nodiscard]] std::optional<std::int64_t> contiguous_offset(hid_t dataset, hid_t memory_type);
 
 /// Chunk shape of a chunked dataset; empty for a contiguous or compact one.
 [[nodiscard]] std::vector<std::int64_t> chunk_dims(hid_t dataset);
