@@ -505,7 +505,7 @@ Layout dataset_layout(hid_t dataset) {
     return Layout::Chunked;
 }
 
-std::optional<std::int64_t> contiguous_offset(hid_t dataset, hid_t memory_type) {
+std::optional<ContiguousData> contiguous_data(hid_t dataset, hid_t memory_type) {
     Handle dcpl(check(H5Dget_create_plist(dataset), "cannot get a dataset's creation list"));
     if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS) return std::nullopt;
     if (H5Pget_external_count(dcpl.get()) != 0) return std::nullopt;
@@ -520,7 +520,15 @@ std::optional<std::int64_t> contiguous_offset(hid_t dataset, hid_t memory_type) 
         H5Eclear2(H5E_DEFAULT);
         return std::nullopt;
     }
-    return static_cast<std::int64_t>(offset);
+    // The name HDF5 opened the file by: a dataset reached through an external link lives in
+    // the link's target, not in the file the path started from.
+    const ssize_t length = H5Fget_name(file.get(), nullptr, 0);
+    if (length <= 0) throw_error("cannot get a file's name");
+    std::string name(static_cast<std::size_t>(length), '\0');
+    if (H5Fget_name(file.get(), name.data(), name.size() + 1) != length) {
+        throw_error("cannot get a file's name");
+    }
+    return ContiguousData{name, static_cast<std::int64_t>(offset)};
 }
 
 std::vector<std::int64_t> chunk_dims(hid_t dataset) {

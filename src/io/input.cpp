@@ -199,14 +199,14 @@ std::string check_copy(const InputInfo& input, const std::string& path) {
 }
 
 InputReader::InputReader(const InputInfo& info) : info_(info) {
-    std::optional<std::int64_t> offset;
+    std::optional<h5::ContiguousData> data;
     try {
         file_ = h5::open_file(info_.file);
         dataset_ = h5::open_dataset(file_.get(), info_.dataset);
-        offset = h5::contiguous_offset(dataset_.get(), H5T_NATIVE_FLOAT);
-        if (!offset) {
-            offset = h5::contiguous_offset(dataset_.get(), H5T_NATIVE_DOUBLE);
-            fetch_doubles_ = offset.has_value();
+        data = h5::contiguous_data(dataset_.get(), H5T_NATIVE_FLOAT);
+        if (!data) {
+            data = h5::contiguous_data(dataset_.get(), H5T_NATIVE_DOUBLE);
+            fetch_doubles_ = data.has_value();
         }
     } catch (const Error& error) {
         throw InputError("input " + quoted(info_.file) + ":" + info_.dataset +
@@ -216,9 +216,9 @@ InputReader::InputReader(const InputInfo& info) : info_(info) {
     }
     // A second descriptor of the same file for fetch(): HDF5 keeps its own to itself. If the
     // file cannot be opened again, read() still works.
-    if (offset) {
-        descriptor_ = ::open(info_.file.c_str(), O_RDONLY | O_CLOEXEC);
-        data_offset_ = *offset;
+    if (data) {
+        descriptor_ = ::open(data->file.c_str(), O_RDONLY | O_CLOEXEC);
+        data_offset_ = data->offset;
     }
 }
 

@@ -42,6 +42,7 @@ struct Storage {
     hsize_t user_block = 0;
     bool write = true;  ///< false: created but never written (no storage allocated)
     std::int64_t rows = h5infer::io::rows;
+    float shift = 0.0F;  ///< added to every value written
 };
 
 // Writes `values()` as /x with `storage`, with the C API: the wrappers only make what h5infer
@@ -63,7 +64,8 @@ void write_file(const std::string& path, const Storage& storage) {
         H5Dcreate2(file, "x", storage.file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     ASSERT_GE(dataset, 0);
     if (storage.write) {
-        const std::vector<float> all = values(storage.rows);
+        std::vector<float> all = values(storage.rows);
+        for (float& value : all) value += storage.shift;
         ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, all.data()),
                   0);
     }
@@ -112,6 +114,29 @@ TEST_F(InputReaderTest, FetchGivesWhatReadGivesForContiguousFloatsAndDoubles) {
         }
         EXPECT_GT(reader.fetch_seconds(), 0.0) << name;
     }
+}
+
+TEST_F(InputReaderTest, FetchReadsTheTargetOfAnExternalLink) {
+    // in.h5:/x is an external link to target.h5:/x; in.h5 has data of its own at the offset
+    // where target.h5 keeps /x, so reading the wrong file gives other values.
+    const std::string target = dir_.file("target.h5");
+    write_file(target, {});
+    const std::string path = dir_.file("in.h5");
+    write_file(path, {H5T_IEEE_F32LE, H5D_CONTIGUOUS, 0, true, 2 * rows, 0.5F});
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(H5Lmove(file, "x", file, "own", H5P_DEFAULT, H5P_DEFAULT), 0);
+    // A name relative to in.h5's directory (not the working directory), as links usually are.
+    ASSERT_GE(H5Lcreate_external("target.h5", "/x", file, "x", H5P_DEFAULT, H5P_DEFAULT), 0);
+    H5Fclose(file);
+    InputReader reader(info_of(path));
+    ASSERT_TRUE(reader.can_fetch());
+    std::vector<float> read(static_cast<std::size_t>(rows * cols), -1.0F);
+    std::vector<float> fetched(read.size(), -2.0F);
+    reader.read(0, rows, read.data());
+    reader.fetch(0, rows, fetched.data());
+    const std::vector<float> all = values();
+    EXPECT_EQ(std::memcmp(read.data(), all.data(), all.size() * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(fetched.data(), all.data(), all.size() * sizeof(float)), 0);
 }
 
 TEST_F(InputReaderTest, ThreadsFetchAtOnce) {
@@ -168,16 +193,16 @@ TEST_F(InputReaderTest, FileCutShortWhileReadingIsAnInputError) {
     write_file(path, {});
     InputReader reader(info_of(path));
     ASSERT_TRUE(reader.can_fetch());
-    std::optional<std::int64_t> offset;
+    std::optional<h5::ContiguousData> data;
     {
         const h5::Handle file = h5::open_file(path);
         const h5::Handle dataset = h5::open_dataset(file.get(), "/x");
-        offset = h5::contiguous_offset(dataset.get(), H5T_NATIVE_FLOAT);
+        data = h5::contiguous_data(dataset.get(), H5T_NATIVE_FLOAT);
     }
-    ASSERT_TRUE(offset);
+    ASSERT_TRUE(data);
     // Another process truncating the file under the job: the last 100 rows are gone.
     const auto kept = static_cast<std::int64_t>((rows - 100) * cols * sizeof(float));
-    ASSERT_EQ(::truncate(path.c_str(), static_cast<::off_t>(*offset + kept)), 0);
+    ASSERT_EQ(::truncate(path.c_str(), static_cast<::off_t>(data->offset + kept)), 0);
     std::vector<float> fetched(static_cast<std::size_t>(rows * cols));
     reader.fetch(0, 10, fetched.data());  // still there
     try {

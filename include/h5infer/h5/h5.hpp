@@ -148,12 +148,17 @@ void set_rows(hid_t dataset, std::int64_t rows);
 /// Chunked for other chunked datasets, Contiguous otherwise (compact included).
 [[nodiscard]] Layout dataset_layout(hid_t dataset);
 
-/// Where the values of a dataset lie in its file as one run of bytes, in the order of its
-/// elements and laid out as `memory_type` (H5T_NATIVE_FLOAT or H5T_NATIVE_DOUBLE) is in
-/// memory: the byte offset from the start of the file (user block included). Empty unless the
-/// dataset is contiguous (not chunked, compact, external or virtual), its storage is allocated,
-/// and its type is `memory_type`.
-[[nodiscard]] std::optional<std::int64_t> contiguous_offset(hid_t dataset, hid_t memory_type);
+/// Where the values of a dataset lie as one run of bytes, in the order of its elements and
+/// laid out as `memory_type` (H5T_NATIVE_FLOAT or H5T_NATIVE_DOUBLE) is in memory.
+struct ContiguousData {
+    std::string file;  ///< the file holding the dataset (through an external link: the target)
+    std::int64_t offset = 0;  ///< bytes from the start of `file`, user block included
+};
+
+/// The ContiguousData of a dataset. Empty unless the dataset is contiguous (not chunked,
+/// compact, external or virtual), its storage is allocated, its file uses the sec2 driver, and
+/// its type is `memory_type`.
+[[nodiscard]] std::optional<ContiguousData> contiguous_data(hid_t dataset, hid_t memory_type);
 
 /// Chunk shape of a chunked dataset; empty for a contiguous or compact one.
 [[nodiscard]] std::vector<std::int64_t> chunk_dims(hid_t dataset);
