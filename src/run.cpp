@@ -582,10 +582,10 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                                        static_cast<std::int64_t>(done[j].size()),
                                        job.fingerprint};
         partial_files.paths.push_back(job.partial);
+        if (!job.resume)
+            agree_on_root(comm, 0, [&] { io::create_output(job.partial, output_layout); });
         agree(comm, [&] {
-            writers[j] = std::make_unique<io::OutputWriter>(
-                job.partial, output_layout, comm,
-                job.resume ? io::OutputWriter::Mode::Resume : io::OutputWriter::Mode::Create);
+            writers[j] = std::make_unique<io::OutputWriter>(job.partial, output_layout, comm);
         });
     };
     const auto finish_writer = [&](std::int64_t j) {

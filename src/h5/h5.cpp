@@ -449,6 +449,11 @@ Handle create_dataset(hid_t location, const std::string& path,
             check_status(H5Pset_shuffle(dcpl.get()), "cannot set the shuffle filter");
             check_status(H5Pset_deflate(dcpl.get(), 4), "cannot set gzip compression");
         }
+    } else {
+        // Space now, not at the first write: a file made by one process is then written by
+        // several through parallel HDF5, which can only write into allocated space.
+        check_status(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY),
+                     "cannot set allocation time");
     }
     Handle lcpl(check(H5Pcreate(H5P_LINK_CREATE), "cannot create a link creation list"));
     check_status(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set link creation");

@@ -63,18 +63,17 @@ struct OutputLayout {
     std::string fingerprint;
 };
 
-/// The prediction file, created (or reopened to resume) and written by all ranks together
-/// through parallel HDF5. Every method is collective.
+/// On one rank: creates the prediction file `path` (truncating) with the predictions, the
+/// label and copy datasets (their space allocated, no fill), the progress record and the
+/// fingerprint, and closes it: a job killed later still leaves a readable file to resume.
+void create_output(const std::string& path, const OutputLayout& layout);
+
+/// A prediction file made by create_output(), opened and written by all ranks together through
+/// parallel HDF5 (a fresh one or a partial one to resume). Every method is collective.
 class OutputWriter {
 public:
-    enum class Mode { Create, Resume };
-
-    /// Collective. Mode::Create creates `path` (truncating) with the predictions, the label
-    /// and copy datasets, the progress record and the fingerprint, then flushes, so that a
-    /// job killed later still leaves a readable file. Mode::Resume opens a file made that way
-    /// with the same layout.
-    OutputWriter(const std::string& path, const OutputLayout& layout, const mpi::Comm& comm,
-                 Mode mode);
+    /// Collective. Opens `path`, which create_output() made with the same layout.
+    OutputWriter(const std::string& path, const OutputLayout& layout, const mpi::Comm& comm);
 
     /// Collective. Writes rows [row_begin, row_begin + rows) of the predictions, their
     /// predicted labels and the copied input datasets (read from the input here); a rank with
@@ -105,8 +104,8 @@ private:
     };
 
     void write_rows(std::int64_t row_begin, std::int64_t rows, const float* src);
-    void open_labels(Mode mode);
-    void open_copies(Mode mode);
+    void open_labels();
+    void open_copies();
     void write_labels(std::int64_t row_begin, std::int64_t rows, const float* src);
     void note_collective();
 

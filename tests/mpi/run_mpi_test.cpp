@@ -91,7 +91,9 @@ TEST(OutputWriter, CollectiveWritesPlaceEveryRowIncludingRanksWithoutRows) {
         layout.rows = plan.rows();
         layout.cols = cols;
         layout.chunks = plan.chunk_count();
-        io::OutputWriter writer(dir / "out.h5", layout, comm, io::OutputWriter::Mode::Create);
+        if (comm.rank() == 0) io::create_output(dir / "out.h5", layout);
+        comm.barrier();
+        io::OutputWriter writer(dir / "out.h5", layout, comm);
         const Range chunks = plan.chunks_of(comm.rank());
         for (std::int64_t step = 0; step < plan.steps(); ++step) {
             const Range rows =
@@ -149,7 +151,9 @@ TEST(OutputWriter, ResumesFromItsProgressRecord) {
         }
     };
     {
-        io::OutputWriter writer(path, layout, comm, io::OutputWriter::Mode::Create);
+        if (comm.rank() == 0) io::create_output(path, layout);
+        comm.barrier();
+        io::OutputWriter writer(path, layout, comm);
         write_chunks(writer, 0, 3);
         writer.checkpoint({1, 1, 1, 0, 0});
     }
@@ -162,7 +166,7 @@ TEST(OutputWriter, ResumesFromItsProgressRecord) {
     comm.broadcast(done, 0);
     ASSERT_EQ(done, (std::vector<char>{1, 1, 1, 0, 0}));
     {
-        io::OutputWriter writer(path, layout, comm, io::OutputWriter::Mode::Resume);
+        io::OutputWriter writer(path, layout, comm);
         write_chunks(writer, 3, 5);
         writer.finish();
     }

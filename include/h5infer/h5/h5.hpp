@@ -126,7 +126,8 @@ void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64
 /// Where a dataset's bytes live and how they are compressed.
 enum class Layout { Contiguous, Chunked, ChunkedGzip };
 
-/// Creates a float32 dataset of shape `dims` (chunk rows for chunked layouts).
+/// Creates a dataset of shape `dims` (chunk rows for chunked layouts), never filled; a
+/// contiguous one gets its space at creation.
 [[nodiscard]] Handle create_dataset(hid_t location, const std::string& path,
                                     const std::vector<std::int64_t>& dims, hid_t file_type,
                                     Layout layout = Layout::Contiguous,
