@@ -15,6 +15,24 @@ std::int64_t auto_chunk_rows(std::int64_t flops_per_row) {
     return std::clamp(multiples * min_auto_chunk_rows, min_auto_chunk_rows, max_auto_chunk_rows);
 }
 
+std::int64_t most_round_steps(std::int64_t chunk_rows, std::int64_t outputs,
+                              std::int64_t checkpoint_steps) {
+    const std::int64_t chunk_bytes =
+        std::max<std::int64_t>(chunk_rows * outputs * static_cast<std::int64_t>(sizeof(float)), 1);
+    std::int64_t steps =
+        std::clamp<std::int64_t>(round_buffer_bytes / chunk_bytes, 1, max_round_steps);
+    if (checkpoint_steps > 0) steps = std::min(steps, checkpoint_steps);
+    return steps;
+}
+
+std::int64_t next_round_steps(std::int64_t steps, double seconds, std::int64_t most) {
+    const double limit = static_cast<double>(std::max<std::int64_t>(steps, 1) * max_round_growth);
+    const double at_pace =
+        seconds > 0 ? static_cast<double>(steps) * round_seconds / seconds : limit;
+    const auto next = static_cast<std::int64_t>(std::min(at_pace, limit));
+    return std::clamp<std::int64_t>(next, 1, std::max<std::int64_t>(most, 1));
+}
+
 ChunkPlan::ChunkPlan(std::int64_t rows, std::int64_t chunk_rows, int ranks)
     : rows_(rows), chunk_rows_(chunk_rows), ranks_(ranks) {
     H5INFER_ASSERT(rows >= 0 && chunk_rows >= 1 && ranks >= 1);

@@ -308,25 +308,6 @@ private:
     std::vector<float> got_;
 };
 
-// Rounds of several chunks: each rank computes up to this many of its chunks, then every
-// output gets one collective write per run of adjacent rows and the ranks agree once, instead
-// of once per chunk. On the narrow W2 benchmark (4M rows, 489 chunks, 2 ranks) this took the
-// write time from 0.030 to 0.011 s and the run from about 0.43 to 0.39 s. The round's
-// predictions stay under round_buffer_bytes, a checkpoint by chunk count (--checkpoint-every
-// Nchunks) still falls on a round boundary, and a stop signal is seen within one round.
-constexpr std::int64_t max_round_steps = 16;
-constexpr std::int64_t round_buffer_bytes = std::int64_t{16} << 20;
-
-std::int64_t steps_per_round(const RunConfig& config, std::int64_t buffer_rows,
-                             std::int64_t outputs) {
-    const std::int64_t chunk_bytes =
-        std::max<std::int64_t>(buffer_rows * outputs * static_cast<std::int64_t>(sizeof(float)), 1);
-    std::int64_t steps =
-        std::clamp<std::int64_t>(round_buffer_bytes / chunk_bytes, 1, max_round_steps);
-    if (config.checkpoint_steps > 0) steps = std::min(steps, config.checkpoint_steps);
-    return steps;
-}
-
 // Per-rank time split: printed with H5INFER_VERBOSE=1 (modelled on ONEDNN_VERBOSE) and written
 // by --report. `wait` is the rest of the streaming time: waiting for other ranks in collectives.
 struct StageTimes {
@@ -485,7 +466,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     }
     const WorkPlan plan(std::move(items), comm.size());
     // Each job's output is open from the first round that touches it to the last; inputs
-    // with nothing left to compute are opened and finished in round 0.
+    // with nothing left to compute are opened and finished in the first round.
     std::vector<std::int64_t> first_step(prepared.jobs.size(), 0);
     std::vector<std::int64_t> last_step(prepared.jobs.size(), 0);
     std::vector<bool> seen(prepared.jobs.size(), false);
@@ -506,7 +487,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
 
     std::unique_ptr<kernels::Network> network;
     std::unique_ptr<Verifier> verifier;
-    std::int64_t round_steps = 1;
+    std::int64_t most_steps = 1;  // per round
     BulkArray<float> src;
     BulkArray<float> dst;
     std::int64_t outputs = 0;
@@ -532,8 +513,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         verifier = std::make_unique<Verifier>(model, rows_to_do > 0 ? config.verify_rows : 0,
                                               buffer_rows, threads);
         src = BulkArray<float>(static_cast<std::size_t>(buffer_rows * input_cols));
-        round_steps = steps_per_round(config, buffer_rows, outputs);
-        dst = BulkArray<float>(static_cast<std::size_t>(round_steps * buffer_rows * outputs));
+        most_steps = most_round_steps(buffer_rows, outputs, config.checkpoint_steps);
+        dst = BulkArray<float>(static_cast<std::size_t>(most_steps * buffer_rows * outputs));
     });
     model = Model();  // the kernels hold the weights in their own layout
     if (root && !config.quiet) {
@@ -625,10 +606,18 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::int64_t steps_since_checkpoint = 0;
     std::optional<io::InputReader> reader;
     std::int64_t reader_job = -1;
-    const std::int64_t rounds =
-        std::max<std::int64_t>((plan.steps() + round_steps - 1) / round_steps, 1);
-    for (std::int64_t round = 0; round < rounds; ++round) {
-        const Range steps{round * round_steps, std::min(plan.steps(), (round + 1) * round_steps)};
+    // Rank 0 sizes each round from the pace of the last one (next_round_steps()).
+    std::int64_t round_size = std::min(first_round_steps, most_steps);
+    Range steps{0, 0};
+    do {
+        const Clock::time_point round_start = Clock::now();
+        comm.broadcast(round_size, 0);
+        steps = {steps.end, std::min(plan.steps(), steps.end + round_size)};
+        const bool first_round = steps.begin == 0;
+        // Does this round hold a job's first (or last) chunk still to compute?
+        const auto holds = [&](std::int64_t j, const std::vector<std::int64_t>& step_of) {
+            return seen[j] ? steps.begin <= step_of[j] && step_of[j] < steps.end : first_round;
+        };
         // Rank 0's clock decides checkpoints; any rank's signal stops everyone.
         const bool checkpoint_due =
             root &&
@@ -654,7 +643,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                                    " rows; progress is saved: rerun the same command to resume");
         }
         for (std::int64_t j = 0; j < job_count; ++j) {
-            if (!prepared.jobs[j].skip && first_step[j] / round_steps == round) open_writer(j);
+            if (!prepared.jobs[j].skip && holds(j, first_step)) open_writer(j);
         }
         // My chunks of this round, their predictions one after another in dst.
         agree(comm, [&] {
@@ -737,10 +726,13 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         }
         steps_since_checkpoint += steps.size();
         for (std::int64_t j = 0; j < job_count; ++j) {
-            if (!prepared.jobs[j].skip && last_step[j] / round_steps == round) finish_writer(j);
+            if (!prepared.jobs[j].skip && holds(j, last_step)) finish_writer(j);
         }
-        if (root) progress.update(rows_done, seconds_since(start));
-    }
+        if (root) {
+            progress.update(rows_done, seconds_since(start));
+            round_size = next_round_steps(steps.size(), seconds_since(round_start), most_steps);
+        }
+    } while (steps.end < plan.steps());
     progress.finish();
     reader.reset();
     times.wait = std::max(

@@ -21,6 +21,33 @@ inline constexpr double auto_chunk_flops = 16e9;
 /// 20-35 % for narrow models on these machines, and 8192 was as fast as 16384 and 32768).
 [[nodiscard]] std::int64_t auto_chunk_rows(std::int64_t flops_per_row);
 
+/// Rounds: each rank computes some of its chunks, then every output gets one collective write
+/// per run of adjacent rows and the ranks agree once (checkpoints, stop signals, failures,
+/// progress), instead of once per chunk. The first round has first_round_steps chunks; rank 0
+/// then sizes each round from the pace of the last one to take about round_seconds, which
+/// bounds how long a stop signal or a failed rank waits, while a fast model's rounds grow until
+/// their fixed cost (on the narrow W2 benchmark, rounds of 16 chunks cost about 2 % of the run
+/// against rounds of 64) vanishes. A round never holds more than round_buffer_bytes of
+/// predictions: the buffer's touched pages count in the resident memory, which a larger buffer
+/// would let grow with the row count up to its size.
+inline constexpr std::int64_t first_round_steps = 16;
+inline constexpr double round_seconds = 0.5;
+inline constexpr std::int64_t round_buffer_bytes = std::int64_t{2} << 20;
+inline constexpr std::int64_t max_round_steps = 1024;
+inline constexpr std::int64_t max_round_growth = 8;
+
+/// The most chunks per rank a round may have, for chunks of `chunk_rows` rows with `outputs`
+/// float32 predictions each: what round_buffer_bytes holds (at least 1, at most
+/// max_round_steps), and never more than `checkpoint_steps` when positive (--checkpoint-every N
+/// chunks then falls on a round boundary).
+[[nodiscard]] std::int64_t most_round_steps(std::int64_t chunk_rows, std::int64_t outputs,
+                                            std::int64_t checkpoint_steps);
+
+/// Chunks per rank in the next round, after a round of `steps` chunks that took `seconds`: as
+/// many as take round_seconds at that pace, at most max_round_growth times as many, within
+/// [1, most].
+[[nodiscard]] std::int64_t next_round_steps(std::int64_t steps, double seconds, std::int64_t most);
+
 /// A half-open range [begin, end) of rows or chunks.
 struct Range {
     std::int64_t begin = 0;

@@ -288,12 +288,19 @@ TEST(Run, RecordsProvenanceAttributes) {
 TEST(Run, ProgressIsLineOrientedWhenNotATerminal) {
     TempDir dir;
     generate(small_job(dir));
-    // 101 chunks on 2 ranks: several rounds of up to 16 chunks per rank, a line after each.
-    const CommandResult result = run_h5infer(
-        run_args(dir, dir / "p.h5", {"--chunk-rows", "10", "--progress-interval", "0"}), {2});
+    // 101 chunks on 2 ranks, a checkpoint every 8 chunks: 7 rounds, a line after each.
+    const CommandResult result = run_h5infer(run_args(dir, dir / "p.h5",
+                                                      {"--chunk-rows", "10", "--checkpoint-every",
+                                                       "8chunks", "--progress-interval", "0"}),
+                                             {2});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(result.out.find('\r'), std::string::npos);
-    EXPECT_NE(result.out.find("rows ("), std::string::npos) << result.out;
+    std::size_t lines = 0;
+    for (std::size_t at = result.out.find("rows ("); at != std::string::npos;
+         at = result.out.find("rows (", at + 1)) {
+        ++lines;
+    }
+    EXPECT_GE(lines, 5U) << result.out;
     EXPECT_NE(result.out.find("rows/s"), std::string::npos);
     EXPECT_NE(result.out.find("wrote 1009 rows x 5 outputs"), std::string::npos) << result.out;
 }

@@ -187,6 +187,34 @@ TEST(WorkPlan, RowRunsMergeAdjacentChunksOfAJobWithinRounds) {
     EXPECT_EQ(gaps.most_row_runs({1, 2}, 0), 1);
 }
 
+TEST(RoundSteps, AtMostWhatTheBufferHoldsAndNeverAcrossACheckpoint) {
+    // W2 (8192-row chunks, 1 output): 2 MiB of 32 KiB per chunk. W1 (1024 rows, 16 outputs):
+    // 64 KiB per chunk.
+    EXPECT_EQ(most_round_steps(8192, 1, 0), 64);
+    EXPECT_EQ(most_round_steps(1024, 16, 0), 32);
+    EXPECT_EQ(most_round_steps(1024, 10, 0), 51);
+    // Tiny chunks: capped. One chunk larger than the buffer: one chunk.
+    EXPECT_EQ(most_round_steps(10, 1, 0), max_round_steps);
+    EXPECT_EQ(most_round_steps(8192, 100, 0), 1);
+    // --checkpoint-every N chunks.
+    EXPECT_EQ(most_round_steps(8192, 1, 3), 3);
+    EXPECT_EQ(most_round_steps(1024, 16, 100), 32);
+}
+
+TEST(RoundSteps, FollowThePaceOfTheLastRoundTowardsRoundSeconds) {
+    // 16 chunks in 4 s: 2 chunks take round_seconds (0.5 s).
+    EXPECT_EQ(next_round_steps(16, 4.0, 64), 2);
+    // 16 chunks in 0.25 s: 32 take 0.5 s.
+    EXPECT_EQ(next_round_steps(16, 0.25, 64), 32);
+    // Fast rounds grow by at most max_round_growth per round, up to the most allowed.
+    EXPECT_EQ(next_round_steps(16, 0.001, 1024), 16 * max_round_growth);
+    EXPECT_EQ(next_round_steps(16, 0.001, 64), 64);
+    EXPECT_EQ(next_round_steps(16, 0.0, 64), 64);
+    // Never fewer than one chunk, however slow.
+    EXPECT_EQ(next_round_steps(1, 100.0, 64), 1);
+    EXPECT_EQ(next_round_steps(0, 0.0, 0), 1);
+}
+
 TEST(AutoChunkRows, AimsAtAFixedAmountOfWorkWithinBounds) {
     // The W1 benchmark's MLP, 512-2048-2048-1024-16: 14.7 MFLOP per row.
     EXPECT_EQ(auto_chunk_rows(14'714'880), 1024);
