@@ -55,7 +55,8 @@ struct Prepared {
     Model model;                    // on rank 0 only
     std::vector<char> model_image;  // the model's structure for the other ranks (several ranks)
     std::string model_path;
-    std::string model_sha256;
+    std::string model_sha256;  // "" until needed or the job starts (rank 0: see below)
+    std::shared_future<std::string> model_hash;  // rank 0: the model file's SHA-256, computing
     std::string start_time;
     std::int64_t chunk_rows = 0;  // --chunk-rows, or chosen from the model
     std::vector<PreparedJob> jobs;
@@ -119,8 +120,10 @@ void check_output_names(const RunConfig& config, const Model& model, const io::D
 }
 
 // The fingerprint of a prediction file: everything its values depend on. Equal fingerprints
-// mean a rerun would compute the same file, so it can be skipped or resumed.
-std::string fingerprint(const RunConfig& config, const Prepared& prepared, const PreparedJob& job) {
+// mean a rerun would compute the same file, so it can be skipped or resumed. On rank 0; waits
+// for the model's hash.
+std::string fingerprint(const RunConfig& config, Prepared& prepared, const PreparedJob& job) {
+    if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
     std::string text;
     const auto field = [&text](const std::string& key, const std::string& value) {
         text += key + "=" + value + "\n";
@@ -164,20 +167,29 @@ void say(const RunConfig& config, const std::string& line) {
     std::fflush(stdout);
 }
 
-// Decides, for one input, whether to skip it, resume its partial file or start afresh.
-void plan_job(const RunConfig& config, const Prepared& prepared, PreparedJob& job) {
-    job.fingerprint = fingerprint(config, prepared, job);
+bool exists(const std::string& path) {
+    struct stat status {};
+    return ::stat(path.c_str(), &status) == 0;
+}
+
+// Decides, for one input, whether to skip it, resume its partial file or start afresh. The
+// fingerprint is computed here only when there is a file to compare it with: otherwise later
+// (complete_fingerprints), so that a fresh job does not wait for the model's hash.
+void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job) {
     const std::string& final_path = job.output.file;
-    if (!config.force && io::read_fingerprint(final_path) == job.fingerprint) {
-        job.skip = true;
-        say(config, "skip " + job.input.file + ": " + final_path + " is up to date (--force " +
-                        "recomputes it)");
-        return;
+    if (!config.force && exists(final_path)) {
+        job.fingerprint = fingerprint(config, prepared, job);
+        if (io::read_fingerprint(final_path) == job.fingerprint) {
+            job.skip = true;
+            say(config, "skip " + job.input.file + ": " + final_path +
+                            " is up to date (--force recomputes it)");
+            return;
+        }
     }
     io::check_output_path(final_path, config.overwrite || config.force);
     job.partial = io::partial_path(final_path);
-    struct stat status {};
-    if (::stat(job.partial.c_str(), &status) != 0) return;
+    if (!exists(job.partial)) return;
+    job.fingerprint = fingerprint(config, prepared, job);
     const std::int64_t chunks = ChunkPlan(job.input.rows, prepared.chunk_rows, 1).chunk_count();
     const std::string found = io::read_fingerprint(job.partial);
     std::string reason = found == job.fingerprint ? "" : first_difference(found, job.fingerprint);
@@ -206,15 +218,13 @@ Prepared prepare(const RunConfig& config, int ranks) {
     const std::vector<io::Job> jobs = io::list_jobs(
         io::expand_inputs(config.inputs, config.input_list), config.output, config.output_dir);
     // Hashing a large model takes as long as reading it: do both at once.
-    std::future<std::string> sha256 =
-        std::async(std::launch::async, file_sha256, config.model_path);
+    prepared.model_hash = std::async(std::launch::async, file_sha256, config.model_path).share();
     prepared.model = read_model(config.model_path);
     const Model& model = prepared.model;
     prepared.chunk_rows =
         config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(model));
     if (ranks > 1) prepared.model_image = serialize(model, ImageContent::Structure);
     prepared.model_path = absolute_path(config.model_path);
-    prepared.model_sha256 = sha256.get();
     for (const io::Job& listed : jobs) {
         PreparedJob job;
         job.input = io::inspect_input(listed.input, model.input_width);
@@ -234,19 +244,31 @@ Prepared prepare(const RunConfig& config, int ranks) {
     return prepared;
 }
 
+// On rank 0: the fingerprints plan_job() did not need, once the model's hash is done.
+void complete_fingerprints(const RunConfig& config, Prepared& prepared) {
+    for (PreparedJob& job : prepared.jobs) {
+        if (job.fingerprint.empty()) job.fingerprint = fingerprint(config, prepared, job);
+    }
+    if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
+}
+
+void broadcast_fingerprints(const mpi::Comm& comm, Prepared& prepared) {
+    comm.broadcast(prepared.model_sha256, 0);
+    for (PreparedJob& job : prepared.jobs) comm.broadcast(job.fingerprint, 0);
+}
+
 void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     comm.broadcast(prepared.model_image, 0);
     comm.broadcast(prepared.chunk_rows, 0);
-    for (std::string* text : {&prepared.model_path, &prepared.model_sha256, &prepared.start_time}) {
+    for (std::string* text : {&prepared.model_path, &prepared.start_time}) {
         comm.broadcast(*text, 0);
     }
     auto count = static_cast<std::int64_t>(prepared.jobs.size());
     comm.broadcast(count, 0);
     prepared.jobs.resize(static_cast<std::size_t>(count));
     for (PreparedJob& job : prepared.jobs) {
-        for (std::string* text :
-             {&job.input.file, &job.input.dataset, &job.input.dtype, &job.output.file,
-              &job.output.dataset, &job.partial, &job.fingerprint}) {
+        for (std::string* text : {&job.input.file, &job.input.dataset, &job.input.dtype,
+                                  &job.output.file, &job.output.dataset, &job.partial}) {
             comm.broadcast(*text, 0);
         }
         for (std::int64_t* value : {&job.input.rows, &job.input.cols}) comm.broadcast(*value, 0);
@@ -517,6 +539,9 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         dst = BulkArray<float>(static_cast<std::size_t>(most_steps * buffer_rows * outputs));
     });
     model = Model();  // the kernels hold the weights in their own layout
+    // The model's hash was computed meanwhile on rank 0's second thread.
+    agree_on_root(comm, 0, [&] { complete_fingerprints(config, prepared); });
+    broadcast_fingerprints(comm, prepared);
     if (root && !config.quiet) {
         const std::string target =
             job_count == 1
