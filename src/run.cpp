@@ -217,8 +217,12 @@ Prepared prepare(const RunConfig& config, int ranks) {
     prepared.start_time = utc_now();
     const std::vector<io::Job> jobs = io::list_jobs(
         io::expand_inputs(config.inputs, config.input_list), config.output, config.output_dir);
-    // Hashing a large model takes as long as reading it: do both at once.
-    prepared.model_hash = std::async(std::launch::async, file_sha256, config.model_path).share();
+    // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
+    // thread while it reads; with other ranks, the last one hashes while rank 0 prepares (see
+    // run()), and rank 0 only hashes itself if planning needs the hash first.
+    prepared.model_hash = std::async(ranks > 1 ? std::launch::deferred : std::launch::async,
+                                     file_sha256, config.model_path)
+                              .share();
     prepared.model = read_model(config.model_path);
     const Model& model = prepared.model;
     prepared.chunk_rows =
@@ -244,8 +248,10 @@ Prepared prepare(const RunConfig& config, int ranks) {
     return prepared;
 }
 
-// On rank 0: the fingerprints plan_job() did not need, once the model's hash is done.
-void complete_fingerprints(const RunConfig& config, Prepared& prepared) {
+// On rank 0: the fingerprints plan_job() did not need, with the model's hash from the last
+// rank (`hashed`, "" if it could not) or, failing that, its own.
+void complete_fingerprints(const RunConfig& config, Prepared& prepared, const std::string& hashed) {
+    if (prepared.model_sha256.empty()) prepared.model_sha256 = hashed;
     for (PreparedJob& job : prepared.jobs) {
         if (job.fingerprint.empty()) job.fingerprint = fingerprint(config, prepared, job);
     }
@@ -456,6 +462,16 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     const StopRequest stop;
     StageTimes times;
 
+    // The last rank hashes the model while rank 0 prepares; an unreadable model is rank 0's
+    // to report.
+    std::string hashed;
+    if (comm.size() > 1 && comm.rank() == comm.size() - 1) {
+        try {
+            hashed = file_sha256(config.model_path);
+        } catch (const std::exception&) {
+            hashed.clear();
+        }
+    }
     Prepared prepared;
     agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size()); });
     broadcast(comm, prepared);
@@ -539,8 +555,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         dst = BulkArray<float>(static_cast<std::size_t>(most_steps * buffer_rows * outputs));
     });
     model = Model();  // the kernels hold the weights in their own layout
-    // The model's hash was computed meanwhile on rank 0's second thread.
-    agree_on_root(comm, 0, [&] { complete_fingerprints(config, prepared); });
+    if (comm.size() > 1) comm.broadcast(hashed, comm.size() - 1);
+    agree_on_root(comm, 0, [&] { complete_fingerprints(config, prepared, hashed); });
     broadcast_fingerprints(comm, prepared);
     if (root && !config.quiet) {
         const std::string target =
