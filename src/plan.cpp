@@ -73,63 +73,99 @@ std::int64_t ChunkPlan::rows_done_after(std::int64_t steps) const {
     return done;
 }
 
-WorkPlan::WorkPlan(std::vector<WorkItem> items, int ranks)
-    : items_(std::move(items)), ranks_(ranks) {
-    H5INFER_ASSERT(ranks >= 1);
+WorkPlan::WorkPlan(std::vector<WorkItem> items) : items_(std::move(items)) {}
+
+std::pair<std::int64_t, std::int64_t> WorkPlan::bounds_of(std::int64_t job) const {
+    std::pair<std::int64_t, std::int64_t> bounds{-1, -1};
+    for (std::int64_t i = 0; i < size(); ++i) {
+        if (items_[static_cast<std::size_t>(i)].job != job) continue;
+        if (bounds.first < 0) bounds.first = i;
+        bounds.second = i;
+    }
+    return bounds;
 }
 
-Range WorkPlan::items_of(int rank) const {
-    H5INFER_ASSERT(rank >= 0 && rank < ranks_);
-    const auto count = static_cast<std::int64_t>(items_.size());
-    return {count * rank / ranks_, count * (rank + 1) / ranks_};
-}
-
-std::int64_t WorkPlan::steps() const {
-    return (static_cast<std::int64_t>(items_.size()) + ranks_ - 1) / ranks_;
-}
-
-const WorkItem* WorkPlan::item(int rank, std::int64_t step) const {
-    const Range mine = items_of(rank);
-    const std::int64_t index = mine.begin + step;
-    return step >= 0 && index < mine.end ? &items_[static_cast<std::size_t>(index)] : nullptr;
-}
-
-std::vector<std::int64_t> WorkPlan::jobs_at(std::int64_t step) const {
-    return jobs_in({step, step + 1});
-}
-
-std::vector<std::int64_t> WorkPlan::jobs_in(Range steps) const {
+std::vector<std::int64_t> WorkPlan::jobs_in(Range items) const {
     std::vector<std::int64_t> jobs;
-    for (int rank = 0; rank < ranks_; ++rank) {
-        for (std::int64_t step = steps.begin; step < steps.end; ++step) {
-            if (const WorkItem* work = item(rank, step)) jobs.push_back(work->job);
-        }
+    for (std::int64_t i = items.begin; i < items.end; ++i) {
+        jobs.push_back(items_[static_cast<std::size_t>(i)].job);
     }
     std::sort(jobs.begin(), jobs.end());
     jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
     return jobs;
 }
 
-std::vector<Range> WorkPlan::row_runs(int rank, Range steps, std::int64_t job) const {
+std::vector<Range> WorkPlan::row_runs(Range items, std::int64_t job) const {
     std::vector<Range> runs;
-    for (std::int64_t step = steps.begin; step < steps.end; ++step) {
-        const WorkItem* work = item(rank, step);
-        if (work == nullptr || work->job != job) continue;
-        if (!runs.empty() && runs.back().end == work->rows.begin) {
-            runs.back().end = work->rows.end;
+    for (std::int64_t i = items.begin; i < items.end; ++i) {
+        const WorkItem& work = items_[static_cast<std::size_t>(i)];
+        if (work.job != job) continue;
+        if (!runs.empty() && runs.back().end == work.rows.begin) {
+            runs.back().end = work.rows.end;
         } else {
-            runs.push_back(work->rows);
+            runs.push_back(work.rows);
         }
     }
     return runs;
 }
 
-std::int64_t WorkPlan::most_row_runs(Range steps, std::int64_t job) const {
-    std::size_t most = 0;
-    for (int rank = 0; rank < ranks_; ++rank) {
-        most = std::max(most, row_runs(rank, steps, job).size());
+std::vector<std::int64_t> cut(Range items, const std::vector<double>& weights) {
+    H5INFER_ASSERT(!weights.empty() && items.begin <= items.end);
+    const auto ranks = static_cast<std::int64_t>(weights.size());
+    double total = 0;
+    for (double weight : weights) {
+        H5INFER_ASSERT(weight > 0);
+        total += weight;
     }
-    return static_cast<std::int64_t>(most);
+    std::vector<std::int64_t> cuts(weights.size() + 1, items.begin);
+    double before = 0;
+    for (std::int64_t k = 1; k < ranks; ++k) {
+        before += weights[static_cast<std::size_t>(k - 1)];
+        const auto offset =
+            static_cast<std::int64_t>(static_cast<double>(items.size()) * before / total + 0.5);
+        cuts[static_cast<std::size_t>(k)] =
+            std::clamp(items.begin + offset, cuts[static_cast<std::size_t>(k - 1)], items.end);
+    }
+    cuts.back() = items.end;
+    return cuts;
+}
+
+std::int64_t round_items(std::int64_t steps, const std::vector<double>& weights,
+                         std::int64_t most) {
+    const auto ranks = static_cast<std::int64_t>(weights.size());
+    double total = 0;
+    double top = 0;
+    for (double weight : weights) {
+        total += weight;
+        top = std::max(top, weight);
+    }
+    std::int64_t items = steps * ranks;
+    // A share is its exact part rounded either way: at most one item more.
+    if (top * static_cast<double>(ranks) > total * (1 + 1e-9)) {
+        items =
+            std::min(items, static_cast<std::int64_t>(static_cast<double>(most - 1) * total / top));
+    }
+    return std::max<std::int64_t>(items, 1);
+}
+
+std::vector<double> pace_weights(const std::vector<double>& paces) {
+    double sum = 0;
+    std::int64_t known = 0;
+    for (double pace : paces) {
+        if (pace > 0) {
+            sum += pace;
+            ++known;
+        }
+    }
+    if (known == 0) return std::vector<double>(paces.size(), 1.0);
+    const double mean = sum / static_cast<double>(known);
+    std::vector<double> weights;
+    weights.reserve(paces.size());
+    for (double pace : paces) {
+        weights.push_back(
+            pace > 0 ? std::clamp(pace, mean / max_pace_spread, mean * max_pace_spread) : mean);
+    }
+    return weights;
 }
 
 }  // namespace h5infer

@@ -502,19 +502,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         }
         largest_input = std::max(largest_input, job.input.rows);
     }
-    const WorkPlan plan(std::move(items), comm.size());
-    // Each job's output is open from the first round that touches it to the last; inputs
-    // with nothing left to compute are opened and finished in the first round.
-    std::vector<std::int64_t> first_step(prepared.jobs.size(), 0);
-    std::vector<std::int64_t> last_step(prepared.jobs.size(), 0);
-    std::vector<bool> seen(prepared.jobs.size(), false);
-    for (std::int64_t step = 0; step < plan.steps(); ++step) {
-        for (std::int64_t j : plan.jobs_at(step)) {
-            if (!seen[j]) first_step[j] = step;
-            seen[j] = true;
-            last_step[j] = step;
-        }
-    }
+    const WorkPlan plan(std::move(items));
 
     std::string thread_source;
     const int threads = resolve_threads(config.threads, thread_source);
@@ -647,17 +635,27 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::int64_t steps_since_checkpoint = 0;
     std::optional<io::InputReader> reader;
     std::int64_t reader_job = -1;
-    // Rank 0 sizes each round from the pace of the last one (next_round_steps()).
+    // Rank 0 sizes each round from the pace of the last one (next_round_steps()); the round's
+    // items are cut in proportion to each rank's pace in the last one (pace_weights()), so a
+    // rank on a slower core or reading a slower part of the page cache gets less.
     std::int64_t round_size = std::min(first_round_steps, most_steps);
-    Range steps{0, 0};
+    std::vector<double> weights(static_cast<std::size_t>(comm.size()), 1.0);
+    Range round{0, 0};
     do {
         const Clock::time_point round_start = Clock::now();
         comm.broadcast(round_size, 0);
-        steps = {steps.end, std::min(plan.steps(), steps.end + round_size)};
-        const bool first_round = steps.begin == 0;
-        // Does this round hold a job's first (or last) chunk still to compute?
-        const auto holds = [&](std::int64_t j, const std::vector<std::int64_t>& step_of) {
-            return seen[j] ? steps.begin <= step_of[j] && step_of[j] < steps.end : first_round;
+        round = {round.end,
+                 std::min(plan.size(), round.end + round_items(round_size, weights, most_steps))};
+        const std::vector<std::int64_t> cuts = cut(round, weights);
+        const Range mine{cuts[static_cast<std::size_t>(comm.rank())],
+                         cuts[static_cast<std::size_t>(comm.rank()) + 1]};
+        const bool first_round = round.begin == 0;
+        // Does this round hold a job's first (or last) item? Jobs without items have their
+        // output opened and finished in the first round.
+        const auto holds = [&](std::int64_t j, bool last) {
+            const auto [first_item, last_item] = plan.bounds_of(j);
+            const std::int64_t item = last ? last_item : first_item;
+            return item < 0 ? first_round : round.begin <= item && item < round.end;
         };
         // Rank 0's clock decides checkpoints; any rank's signal stops everyone.
         const bool checkpoint_due =
@@ -684,22 +682,23 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                                    " rows; progress is saved: rerun the same command to resume");
         }
         for (std::int64_t j = 0; j < job_count; ++j) {
-            if (!prepared.jobs[j].skip && holds(j, first_step)) open_writer(j);
+            if (!prepared.jobs[j].skip && holds(j, false)) open_writer(j);
         }
         // My chunks of this round, their predictions one after another in dst.
+        double busy = 0;
         agree(comm, [&] {
+            const Clock::time_point busy_start = Clock::now();
             std::int64_t offset = 0;
-            for (std::int64_t step = steps.begin; step < steps.end; ++step) {
-                const WorkItem* mine = plan.item(comm.rank(), step);
-                if (mine == nullptr) return;
+            for (std::int64_t index = mine.begin; index < mine.end; ++index) {
+                const WorkItem* work = &plan.items()[static_cast<std::size_t>(index)];
                 float* predictions = dst.data() + offset * outputs;
-                offset += mine->rows.size();
-                const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(mine->job)];
+                offset += work->rows.size();
+                const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(work->job)];
                 Clock::time_point t0 = Clock::now();
-                if (reader_job != mine->job) {
+                if (reader_job != work->job) {
                     reader.reset();
                     reader.emplace(job.input);
-                    reader_job = mine->job;
+                    reader_job = work->job;
                 }
                 times.read += seconds_since(t0);
                 t0 = Clock::now();
@@ -709,7 +708,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                     // copy is as costly per byte as a narrow model's compute); their time,
                     // shared out over the threads, counts as reading.
                     const double fetched = reader->fetch_seconds();
-                    const Range rows = mine->rows;
+                    const Range rows = work->rows;
                     bad = network->forward_fetching(
                         [&](std::int64_t begin, std::int64_t count, float* into) {
                             reader->fetch(rows.begin + begin, count, into);
@@ -719,35 +718,42 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                     times.read += read;
                     times.compute += seconds_since(t0) - read;
                 } else {
-                    reader->read(mine->rows.begin, mine->rows.size(), src.data());
+                    reader->read(work->rows.begin, work->rows.size(), src.data());
                     times.read += seconds_since(t0);
                     t0 = Clock::now();
-                    bad = network->forward_counting_nonfinite(src.data(), mine->rows.size(),
+                    bad = network->forward_counting_nonfinite(src.data(), work->rows.size(),
                                                               predictions);
                     times.compute += seconds_since(t0);
                 }
                 if (bad > 0 && config.fail_on_nonfinite) {
                     throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
                                      "' has NaN or Inf values in rows " +
-                                     std::to_string(mine->rows.begin) + ".." +
-                                     std::to_string(mine->rows.end) +
+                                     std::to_string(work->rows.begin) + ".." +
+                                     std::to_string(work->rows.end) +
                                      " (drop --fail-on-nonfinite to let them propagate)");
                 }
-                nonfinite[mine->job] += bad;
-                verifier->check(src.data(), predictions, mine->rows, job.input.rows, job.input.cols,
+                nonfinite[work->job] += bad;
+                verifier->check(src.data(), predictions, work->rows, job.input.rows, job.input.cols,
                                 outputs);
-                times.rows += static_cast<double>(mine->rows.size());
+                times.rows += static_cast<double>(work->rows.size());
                 times.chunks += 1;
             }
+            busy = seconds_since(busy_start);
         });
         // One collective write per output and run of adjacent rows (a run breaks only at
         // chunks a resumed file already has); ranks with fewer runs take part with none. My
         // chunks are in job order, so the runs of each job follow each other in dst.
         const Clock::time_point t0 = Clock::now();
         std::int64_t offset = 0;
-        for (std::int64_t j : plan.jobs_in(steps)) {
-            const std::vector<Range> runs = plan.row_runs(comm.rank(), steps, j);
-            const std::int64_t writes = plan.most_row_runs(steps, j);
+        for (std::int64_t j : plan.jobs_in(round)) {
+            const std::vector<Range> runs = plan.row_runs(mine, j);
+            std::int64_t writes = 0;
+            for (int rank = 0; rank < comm.size(); ++rank) {
+                const Range share{cuts[static_cast<std::size_t>(rank)],
+                                  cuts[static_cast<std::size_t>(rank) + 1]};
+                writes =
+                    std::max(writes, static_cast<std::int64_t>(plan.row_runs(share, j).size()));
+            }
             for (std::int64_t w = 0; w < writes; ++w) {
                 const Range rows = w < static_cast<std::int64_t>(runs.size()) ? runs[w] : Range{};
                 agree(comm, [&] {
@@ -757,23 +763,25 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
             }
         }
         times.write += seconds_since(t0);
-        for (int rank = 0; rank < comm.size(); ++rank) {
-            for (std::int64_t step = steps.begin; step < steps.end; ++step) {
-                if (const WorkItem* work = plan.item(rank, step)) {
-                    done[work->job][work->chunk] = 1;
-                    rows_done += work->rows.size();
-                }
-            }
+        for (std::int64_t index = round.begin; index < round.end; ++index) {
+            const WorkItem& work = plan.items()[static_cast<std::size_t>(index)];
+            done[work.job][work.chunk] = 1;
+            rows_done += work.rows.size();
         }
-        steps_since_checkpoint += steps.size();
+        const std::int64_t per_rank = (round.size() + comm.size() - 1) / comm.size();
+        steps_since_checkpoint += per_rank;
         for (std::int64_t j = 0; j < job_count; ++j) {
-            if (!prepared.jobs[j].skip && holds(j, last_step)) finish_writer(j);
+            if (!prepared.jobs[j].skip && holds(j, true)) finish_writer(j);
         }
+        const std::vector<double> paces = comm.all_gather(
+            busy > 0 && !mine.empty() ? static_cast<double>(mine.size()) / busy : 0.0);
+        weights = most_steps > 1 ? pace_weights(paces)
+                                 : std::vector<double>(static_cast<std::size_t>(comm.size()), 1.0);
         if (root) {
             progress.update(rows_done, seconds_since(start));
-            round_size = next_round_steps(steps.size(), seconds_since(round_start), most_steps);
+            round_size = next_round_steps(per_rank, seconds_since(round_start), most_steps);
         }
-    } while (steps.end < plan.steps());
+    } while (round.end < plan.size());
     progress.finish();
     reader.reset();
     times.wait = std::max(

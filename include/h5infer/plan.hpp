@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace h5infer {
@@ -100,44 +101,49 @@ struct WorkItem {
     Range rows;
 };
 
-/// Work items of every input dealt to ranks as one list, so ranks stay balanced across files
-/// of any sizes: contiguous runs whose lengths differ by at most one, processed one item per
-/// rank per collective round ("step"). Pure: no MPI.
+/// Work items of every input as one list, in input order, dealt to ranks round by round: each
+/// round takes the next items of the list and cuts them into one contiguous share per rank
+/// (cut()), so ranks stay balanced across files of any sizes, read neighbouring parts of a file
+/// at the same time, and each writes one run of rows per output and round. Pure: no MPI.
 class WorkPlan {
 public:
-    /// Requires ranks >= 1.
-    WorkPlan(std::vector<WorkItem> items, int ranks);
+    explicit WorkPlan(std::vector<WorkItem> items);
 
     [[nodiscard]] const std::vector<WorkItem>& items() const { return items_; }
+    [[nodiscard]] std::int64_t size() const { return static_cast<std::int64_t>(items_.size()); }
 
-    /// The items of `rank`, as indices into items().
-    [[nodiscard]] Range items_of(int rank) const;
+    /// The indices of the first and last item of `job`; {-1, -1} when it has none.
+    [[nodiscard]] std::pair<std::int64_t, std::int64_t> bounds_of(std::int64_t job) const;
 
-    /// Collective rounds: the most items any rank has.
-    [[nodiscard]] std::int64_t steps() const;
+    /// The jobs of the items `items`, ascending, without repeats.
+    [[nodiscard]] std::vector<std::int64_t> jobs_in(Range items) const;
 
-    /// The item `rank` processes in round `step`, or nullptr once its items are done.
-    [[nodiscard]] const WorkItem* item(int rank, std::int64_t step) const;
-
-    /// The jobs any rank works on in round `step`, ascending, without repeats.
-    [[nodiscard]] std::vector<std::int64_t> jobs_at(std::int64_t step) const;
-
-    /// The jobs any rank works on in the rounds `steps`, ascending, without repeats.
-    [[nodiscard]] std::vector<std::int64_t> jobs_in(Range steps) const;
-
-    /// The rows of the items of `job` that `rank` processes in the rounds `steps`, merged into
-    /// maximal runs of adjacent rows, in processing order (ascending rows). A rank's items of
-    /// one job follow each other, so its predictions for each run are adjacent in memory too;
-    /// a run breaks only where a resumed file has chunks already done.
-    [[nodiscard]] std::vector<Range> row_runs(int rank, Range steps, std::int64_t job) const;
-
-    /// The most row_runs() any rank has for `job` in the rounds `steps`: how many collective
-    /// writes every rank makes to that job's output (ranks with fewer write nothing in the rest).
-    [[nodiscard]] std::int64_t most_row_runs(Range steps, std::int64_t job) const;
+    /// The rows of the items of `job` among `items`, merged into maximal runs of adjacent rows,
+    /// ascending. A run breaks only where a resumed file has chunks already done.
+    [[nodiscard]] std::vector<Range> row_runs(Range items, std::int64_t job) const;
 
 private:
     std::vector<WorkItem> items_;
-    int ranks_ = 1;
 };
+
+/// The shares of a round: `items` cut into weights.size() contiguous ranges, rank k's from
+/// cuts[k] to cuts[k + 1], in proportion to the weights (each positive; equal weights give
+/// shares that differ by at most one item).
+[[nodiscard]] std::vector<std::int64_t> cut(Range items, const std::vector<double>& weights);
+
+/// Items in a round of about `steps` items per rank, cut by `weights`, such that no rank's share
+/// exceeds `most` items (the predictions buffer): steps x ranks with equal weights, fewer when a
+/// rank's weight is above the mean. At least 1.
+[[nodiscard]] std::int64_t round_items(std::int64_t steps, const std::vector<double>& weights,
+                                       std::int64_t most);
+
+/// Weights for the next round's cut from each rank's pace in the last one (items per second;
+/// 0 where a rank had nothing to do or no measurable time): the paces, each kept within a
+/// factor max_pace_spread of their mean so one noisy round cannot starve a rank; equal weights
+/// when no rank has a pace. On the W2 benchmark on 2 ranks, with another process busy on one of
+/// the two cores, this took the run from 0.389 to 0.349 s; on an idle machine it changes
+/// nothing measurable.
+inline constexpr double max_pace_spread = 4.0;
+[[nodiscard]] std::vector<double> pace_weights(const std::vector<double>& paces);
 
 }  // namespace h5infer

@@ -134,6 +134,13 @@ std::vector<double> Comm::gather(const std::vector<double>& values, int root) co
     return result;
 }
 
+std::vector<double> Comm::all_gather(double value) const {
+    std::vector<double> result(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&value, 1, MPI_DOUBLE, result.data(), 1, MPI_DOUBLE, comm_),
+          "MPI_Allgather");
+    return result;
+}
+
 std::int64_t Comm::sum(std::int64_t value) const {
     std::int64_t result = 0;
     check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");

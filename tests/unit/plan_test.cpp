@@ -126,65 +126,92 @@ std::vector<WorkItem> items_of_jobs(const std::vector<std::int64_t>& chunks_per_
     return items;
 }
 
-TEST(WorkPlan, BalancesItemsOfAllJobsAcrossRanks) {
-    // Three one-chunk files on four ranks: one round, not three.
-    const WorkPlan small(items_of_jobs({1, 1, 1}), 4);
-    EXPECT_EQ(small.steps(), 1);
-    EXPECT_EQ(small.jobs_at(0), (std::vector<std::int64_t>{0, 1, 2}));
-    for (const auto& [chunks, ranks] : std::vector<std::pair<std::vector<std::int64_t>, int>>{
-             {{5, 0, 3, 9}, 1}, {{5, 0, 3, 9}, 3}, {{1}, 4}, {{7, 7}, 2}, {{}, 2}}) {
-        const WorkPlan plan(items_of_jobs(chunks), ranks);
-        std::vector<int> seen(plan.items().size(), 0);
+TEST(WorkPlan, CutsARoundIntoContiguousSharesInProportionToTheWeights) {
+    // Equal weights: shares differ by at most one item and cover the round in rank order.
+    for (const auto& [items, ranks] :
+         std::vector<std::pair<Range, int>>{{{0, 7}, 3}, {{5, 5}, 2}, {{3, 4}, 4}, {{0, 64}, 2}}) {
+        const std::vector<std::int64_t> cuts = cut(items, std::vector<double>(ranks, 1.0));
+        ASSERT_EQ(cuts.size(), static_cast<std::size_t>(ranks) + 1);
+        EXPECT_EQ(cuts.front(), items.begin);
+        EXPECT_EQ(cuts.back(), items.end);
         std::int64_t most = 0;
-        std::int64_t fewest = static_cast<std::int64_t>(plan.items().size());
-        for (int rank = 0; rank < ranks; ++rank) {
-            const Range mine = plan.items_of(rank);
-            most = std::max(most, mine.size());
-            fewest = std::min(fewest, mine.size());
-            for (std::int64_t step = 0; step < plan.steps(); ++step) {
-                const WorkItem* item = plan.item(rank, step);
-                ASSERT_EQ(item != nullptr, step < mine.size());
-                if (item == nullptr) continue;
-                ++seen[static_cast<std::size_t>(item - plan.items().data())];
-                const std::vector<std::int64_t> jobs = plan.jobs_at(step);
-                EXPECT_TRUE(std::binary_search(jobs.begin(), jobs.end(), item->job));
-            }
+        std::int64_t fewest = items.size();
+        for (int k = 0; k < ranks; ++k) {
+            const std::int64_t share = cuts[k + 1] - cuts[k];
+            EXPECT_GE(share, 0);
+            most = std::max(most, share);
+            fewest = std::min(fewest, share);
         }
-        EXPECT_LE(most - fewest, 1);
-        EXPECT_EQ(plan.steps(), most);
-        for (int count : seen) EXPECT_EQ(count, 1);
+        EXPECT_LE(most - fewest, 1) << items.begin << ".." << items.end << " on " << ranks;
     }
+    // Twice the weight, twice the items.
+    EXPECT_EQ(cut({10, 40}, {2.0, 1.0}), (std::vector<std::int64_t>{10, 30, 40}));
+    EXPECT_EQ(cut({0, 100}, {1.0, 1.0, 2.0}), (std::vector<std::int64_t>{0, 25, 50, 100}));
 }
 
-TEST(WorkPlan, RowRunsMergeAdjacentChunksOfAJobWithinRounds) {
-    // Job 0: 5 chunks, job 1: 3 chunks, on 2 ranks: rank 0 has items 0-3 (job 0, chunks 0-3),
-    // rank 1 items 4-7 (job 0 chunk 4, job 1 chunks 0-2).
-    const WorkPlan plan(items_of_jobs({5, 3}), 2);
-    ASSERT_EQ(plan.steps(), 4);
-    const Range all{0, 4};
-    EXPECT_EQ(plan.jobs_in(all), (std::vector<std::int64_t>{0, 1}));
+TEST(WorkPlan, RoundItemsKeepEveryShareWithinTheBuffer) {
+    EXPECT_EQ(round_items(16, {1.0, 1.0}, 64), 32);
+    EXPECT_EQ(round_items(64, {1.0, 1.0, 1.0}, 64), 192);
+    // Rank 0 twice as fast: it would get 2/3 of 128 items, more than 64; the round shrinks so
+    // that its share, rounded up, still fits.
+    const std::vector<double> uneven{2.0, 1.0};
+    const std::int64_t items = round_items(64, uneven, 64);
+    EXPECT_EQ(items, 94);
+    const std::vector<std::int64_t> cuts = cut({0, items}, uneven);
+    EXPECT_LE(cuts[1] - cuts[0], 64);
+    for (std::int64_t most = 2; most < 100; most += 7) {
+        for (const std::vector<double>& weights :
+             std::vector<std::vector<double>>{{3.0, 1.0}, {1.0, 0.3, 2.0}, {1.0, 4.0, 4.0, 0.25}}) {
+            const std::vector<std::int64_t> shares =
+                cut({0, round_items(most, weights, most)}, weights);
+            for (std::size_t k = 0; k + 1 < shares.size(); ++k) {
+                EXPECT_LE(shares[k + 1] - shares[k], most) << most;
+            }
+        }
+    }
+    EXPECT_EQ(round_items(1, {1.0, 5.0}, 1), 1);
+}
+
+TEST(WorkPlan, PaceWeightsFollowThePacesWithinLimits) {
+    EXPECT_EQ(pace_weights({2.0, 1.0}), (std::vector<double>{2.0, 1.0}));
+    // Nothing measured yet (or no rank had work): equal weights.
+    EXPECT_EQ(pace_weights({0.0, 0.0, 0.0}), (std::vector<double>{1.0, 1.0, 1.0}));
+    // A rank without a pace gets the mean of the others.
+    EXPECT_EQ(pace_weights({3.0, 0.0, 1.0}), (std::vector<double>{3.0, 2.0, 1.0}));
+    // One noisy round cannot starve a rank: within a factor max_pace_spread of the mean.
+    const std::vector<double> weights = pace_weights({1000.0, 1.0});
+    EXPECT_DOUBLE_EQ(weights[0], 1000.0);
+    EXPECT_DOUBLE_EQ(weights[1], 500.5 / max_pace_spread);
+}
+
+TEST(WorkPlan, JobsAndRowRunsOfARangeOfItems) {
+    // Job 0: 5 chunks, job 1: 3 chunks; a share of items 0-3 and one of items 4-7.
+    const WorkPlan plan(items_of_jobs({5, 3}));
+    ASSERT_EQ(plan.size(), 8);
+    EXPECT_EQ(plan.jobs_in({0, 8}), (std::vector<std::int64_t>{0, 1}));
+    EXPECT_EQ(plan.jobs_in({4, 6}), (std::vector<std::int64_t>{0, 1}));
     EXPECT_EQ(plan.jobs_in({1, 1}), std::vector<std::int64_t>{});
+    EXPECT_EQ(plan.bounds_of(0), (std::pair<std::int64_t, std::int64_t>{0, 4}));
+    EXPECT_EQ(plan.bounds_of(1), (std::pair<std::int64_t, std::int64_t>{5, 7}));
+    EXPECT_EQ(plan.bounds_of(2), (std::pair<std::int64_t, std::int64_t>{-1, -1}));
     const auto rows = [](const std::vector<Range>& runs) {
         std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
         for (const Range& run : runs) pairs.emplace_back(run.begin, run.end);
         return pairs;
     };
     using Pairs = std::vector<std::pair<std::int64_t, std::int64_t>>;
-    EXPECT_EQ(rows(plan.row_runs(0, all, 0)), (Pairs{{0, 40}}));
-    EXPECT_EQ(rows(plan.row_runs(0, {1, 3}, 0)), (Pairs{{10, 30}}));
-    EXPECT_EQ(rows(plan.row_runs(0, all, 1)), Pairs{});
-    EXPECT_EQ(rows(plan.row_runs(1, all, 0)), (Pairs{{40, 50}}));
-    EXPECT_EQ(rows(plan.row_runs(1, all, 1)), (Pairs{{0, 30}}));
-    EXPECT_EQ(plan.most_row_runs(all, 0), 1);
-    EXPECT_EQ(plan.most_row_runs({2, 4}, 0), 1);
+    EXPECT_EQ(rows(plan.row_runs({0, 4}, 0)), (Pairs{{0, 40}}));
+    EXPECT_EQ(rows(plan.row_runs({1, 3}, 0)), (Pairs{{10, 30}}));
+    EXPECT_EQ(rows(plan.row_runs({0, 4}, 1)), Pairs{});
+    EXPECT_EQ(rows(plan.row_runs({4, 8}, 0)), (Pairs{{40, 50}}));
+    EXPECT_EQ(rows(plan.row_runs({4, 8}, 1)), (Pairs{{0, 30}}));
 
-    // A resumed job: chunks 1 and 3 of 5 already done, so the rank's rows break in two runs.
+    // A resumed job: chunks 1 and 3 of 5 already done, so the rows break in three runs.
     std::vector<WorkItem> resumed;
     for (std::int64_t c : {0, 2, 4}) resumed.push_back({0, c, {c * 10, c * 10 + 10}});
-    const WorkPlan gaps(resumed, 1);
-    EXPECT_EQ(rows(gaps.row_runs(0, {0, 3}, 0)), (Pairs{{0, 10}, {20, 30}, {40, 50}}));
-    EXPECT_EQ(gaps.most_row_runs({0, 3}, 0), 3);
-    EXPECT_EQ(gaps.most_row_runs({1, 2}, 0), 1);
+    const WorkPlan gaps(resumed);
+    EXPECT_EQ(rows(gaps.row_runs({0, 3}, 0)), (Pairs{{0, 10}, {20, 30}, {40, 50}}));
+    EXPECT_EQ(rows(gaps.row_runs({1, 2}, 0)), (Pairs{{20, 30}}));
 }
 
 TEST(RoundSteps, AtMostWhatTheBufferHoldsAndNeverAcrossACheckpoint) {

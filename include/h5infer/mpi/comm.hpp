@@ -78,6 +78,9 @@ public:
     /// rank order; the other ranks get an empty vector.
     [[nodiscard]] std::vector<double> gather(const std::vector<double>& values, int root) const;
 
+    /// Collective. Every rank's `value`, in rank order, on every rank.
+    [[nodiscard]] std::vector<double> all_gather(double value) const;
+
     /// Ends every rank of the job with `code`. Use only when the ranks can no longer agree.
     [[noreturn]] void abort(int code) const;
 
