@@ -1,6 +1,7 @@
 #include "h5infer/plan.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "h5infer/error.hpp"
@@ -159,6 +160,10 @@ std::vector<double> pace_weights(const std::vector<double>& paces) {
     }
     if (known == 0) return std::vector<double>(paces.size(), 1.0);
     const double mean = sum / static_cast<double>(known);
+    const bool even = std::all_of(paces.begin(), paces.end(), [mean](double pace) {
+        return pace <= 0 || std::abs(pace - mean) <= pace_tolerance * mean;
+    });
+    if (even) return std::vector<double>(paces.size(), 1.0);
     std::vector<double> weights;
     weights.reserve(paces.size());
     for (double pace : paces) {

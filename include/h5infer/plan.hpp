@@ -28,11 +28,12 @@ inline constexpr double auto_chunk_flops = 16e9;
 /// then sizes each round from the pace of the last one to take about round_seconds, which
 /// bounds how long a stop signal or a failed rank waits, while a fast model's rounds grow until
 /// their fixed cost (on the narrow W2 benchmark, rounds of 16 chunks cost about 2 % of the run
-/// against rounds of 64) vanishes. A round never holds more than round_buffer_bytes of
-/// predictions: the buffer's touched pages count in the resident memory, which a larger buffer
-/// would let grow with the row count up to its size.
+/// against rounds of 64) vanishes, and a wide model's rounds hold enough chunks that the ranks'
+/// differences average out within them (every round ends with the slowest rank). A round never
+/// holds more than round_buffer_bytes of predictions: the buffer's touched pages count in the
+/// resident memory, which a larger buffer would let grow with the row count up to its size.
 inline constexpr std::int64_t first_round_steps = 16;
-inline constexpr double round_seconds = 0.5;
+inline constexpr double round_seconds = 1.0;
 inline constexpr std::int64_t round_buffer_bytes = std::int64_t{2} << 20;
 inline constexpr std::int64_t max_round_steps = 1024;
 inline constexpr std::int64_t max_round_growth = 8;
@@ -138,11 +139,15 @@ private:
                                        std::int64_t most);
 
 /// Weights for the next round's cut from each rank's pace in the last one (items per second;
-/// 0 where a rank had nothing to do or no measurable time): the paces, each kept within a
-/// factor max_pace_spread of their mean so one noisy round cannot starve a rank; equal weights
-/// when no rank has a pace. On the W2 benchmark on 2 ranks, with another process busy on one of
-/// the two cores, this took the run from 0.389 to 0.349 s; on an idle machine it changes
-/// nothing measurable.
+/// 0 where a rank had nothing to do or no measurable time): equal weights while every pace is
+/// within pace_tolerance of their mean (a pace measured on a few chunks is noisy, and one
+/// chunk too many on a rank costs a chunk's time per round: on the wide W1 benchmark, 6 chunks
+/// of 85 ms per rank and round, cutting by raw paces added 0.13 s of waiting to 4.3 s), else
+/// the paces, each kept within a factor max_pace_spread of their mean so one noisy round cannot
+/// starve a rank. A rank without a pace counts at the mean. On the narrow W2 benchmark on 2
+/// ranks, with another process busy on one of the two cores, this took the run from 0.389 to
+/// 0.349 s.
+inline constexpr double pace_tolerance = 0.15;
 inline constexpr double max_pace_spread = 4.0;
 [[nodiscard]] std::vector<double> pace_weights(const std::vector<double>& paces);
 

@@ -176,6 +176,9 @@ TEST(WorkPlan, PaceWeightsFollowThePacesWithinLimits) {
     EXPECT_EQ(pace_weights({2.0, 1.0}), (std::vector<double>{2.0, 1.0}));
     // Nothing measured yet (or no rank had work): equal weights.
     EXPECT_EQ(pace_weights({0.0, 0.0, 0.0}), (std::vector<double>{1.0, 1.0, 1.0}));
+    // Paces within pace_tolerance of their mean are noise: equal weights.
+    EXPECT_EQ(pace_weights({1.1, 0.95, 1.0}), (std::vector<double>{1.0, 1.0, 1.0}));
+    EXPECT_EQ(pace_weights({1.1, 0.0, 0.9}), (std::vector<double>{1.0, 1.0, 1.0}));
     // A rank without a pace gets the mean of the others.
     EXPECT_EQ(pace_weights({3.0, 0.0, 1.0}), (std::vector<double>{3.0, 2.0, 1.0}));
     // One noisy round cannot starve a rank: within a factor max_pace_spread of the mean.
@@ -229,10 +232,10 @@ TEST(RoundSteps, AtMostWhatTheBufferHoldsAndNeverAcrossACheckpoint) {
 }
 
 TEST(RoundSteps, FollowThePaceOfTheLastRoundTowardsRoundSeconds) {
-    // 16 chunks in 4 s: 2 chunks take round_seconds (0.5 s).
-    EXPECT_EQ(next_round_steps(16, 4.0, 64), 2);
-    // 16 chunks in 0.25 s: 32 take 0.5 s.
-    EXPECT_EQ(next_round_steps(16, 0.25, 64), 32);
+    // 16 chunks in 8 s: 2 chunks take round_seconds (1 s).
+    EXPECT_EQ(next_round_steps(16, 8.0, 64), 2);
+    // 16 chunks in 0.5 s: 32 take 1 s.
+    EXPECT_EQ(next_round_steps(16, 0.5, 64), 32);
     // Fast rounds grow by at most max_round_growth per round, up to the most allowed.
     EXPECT_EQ(next_round_steps(16, 0.001, 1024), 16 * max_round_growth);
     EXPECT_EQ(next_round_steps(16, 0.001, 64), 64);
