@@ -76,14 +76,16 @@ std::int64_t ChunkPlan::rows_done_after(std::int64_t steps) const {
 
 WorkPlan::WorkPlan(std::vector<WorkItem> items) : items_(std::move(items)) {}
 
-std::pair<std::int64_t, std::int64_t> WorkPlan::bounds_of(std::int64_t job) const {
-    std::pair<std::int64_t, std::int64_t> bounds{-1, -1};
+std::vector<std::pair<std::int64_t, std::int64_t>> WorkPlan::bounds(std::int64_t jobs) const {
+    std::vector<std::pair<std::int64_t, std::int64_t>> result(static_cast<std::size_t>(jobs),
+                                                              {-1, -1});
     for (std::int64_t i = 0; i < size(); ++i) {
-        if (items_[static_cast<std::size_t>(i)].job != job) continue;
-        if (bounds.first < 0) bounds.first = i;
-        bounds.second = i;
+        auto& [first, last] =
+            result[static_cast<std::size_t>(items_[static_cast<std::size_t>(i)].job)];
+        if (first < 0) first = i;
+        last = i;
     }
-    return bounds;
+    return result;
 }
 
 std::vector<std::int64_t> WorkPlan::jobs_in(Range items) const {

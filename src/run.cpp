@@ -1,7 +1,6 @@
 #include "h5infer/run.hpp"
 
 #include <sched.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <optional>
@@ -168,8 +168,8 @@ void say(const RunConfig& config, const std::string& line) {
 }
 
 bool exists(const std::string& path) {
-    struct stat status {};
-    return ::stat(path.c_str(), &status) == 0;
+    std::error_code error;
+    return std::filesystem::exists(path, error);
 }
 
 // Decides, for one input, whether to skip it, resume its partial file or start afresh. The
@@ -503,6 +503,9 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         largest_input = std::max(largest_input, job.input.rows);
     }
     const WorkPlan plan(std::move(items));
+    // The first and last item of each job: its output is open from the round holding the first
+    // to the one holding the last.
+    const std::vector<std::pair<std::int64_t, std::int64_t>> job_items = plan.bounds(job_count);
 
     std::string thread_source;
     const int threads = resolve_threads(config.threads, thread_source);
@@ -653,8 +656,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         // Does this round hold a job's first (or last) item? Jobs without items have their
         // output opened and finished in the first round.
         const auto holds = [&](std::int64_t j, bool last) {
-            const auto [first_item, last_item] = plan.bounds_of(j);
-            const std::int64_t item = last ? last_item : first_item;
+            const std::int64_t item = last ? job_items[j].second : job_items[j].first;
             return item < 0 ? first_round : round.begin <= item && item < round.end;
         };
         // Rank 0's clock decides checkpoints; any rank's signal stops everyone.

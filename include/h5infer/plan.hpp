@@ -113,8 +113,10 @@ public:
     [[nodiscard]] const std::vector<WorkItem>& items() const { return items_; }
     [[nodiscard]] std::int64_t size() const { return static_cast<std::int64_t>(items_.size()); }
 
-    /// The indices of the first and last item of `job`; {-1, -1} when it has none.
-    [[nodiscard]] std::pair<std::int64_t, std::int64_t> bounds_of(std::int64_t job) const;
+    /// For each of jobs 0 .. jobs - 1, the indices of its first and last item; {-1, -1} for a
+    /// job without items.
+    [[nodiscard]] std::vector<std::pair<std::int64_t, std::int64_t>> bounds(
+        std::int64_t jobs) const;
 
     /// The jobs of the items `items`, ascending, without repeats.
     [[nodiscard]] std::vector<std::int64_t> jobs_in(Range items) const;

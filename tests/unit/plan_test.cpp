@@ -194,9 +194,8 @@ TEST(WorkPlan, JobsAndRowRunsOfARangeOfItems) {
     EXPECT_EQ(plan.jobs_in({0, 8}), (std::vector<std::int64_t>{0, 1}));
     EXPECT_EQ(plan.jobs_in({4, 6}), (std::vector<std::int64_t>{0, 1}));
     EXPECT_EQ(plan.jobs_in({1, 1}), std::vector<std::int64_t>{});
-    EXPECT_EQ(plan.bounds_of(0), (std::pair<std::int64_t, std::int64_t>{0, 4}));
-    EXPECT_EQ(plan.bounds_of(1), (std::pair<std::int64_t, std::int64_t>{5, 7}));
-    EXPECT_EQ(plan.bounds_of(2), (std::pair<std::int64_t, std::int64_t>{-1, -1}));
+    using Bounds = std::vector<std::pair<std::int64_t, std::int64_t>>;
+    EXPECT_EQ(plan.bounds(3), (Bounds{{0, 4}, {5, 7}, {-1, -1}}));
     const auto rows = [](const std::vector<Range>& runs) {
         std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
         for (const Range& run : runs) pairs.emplace_back(run.begin, run.end);
