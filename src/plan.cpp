@@ -151,6 +151,16 @@ std::int64_t round_items(std::int64_t steps, const std::vector<double>& weights,
     return std::max<std::int64_t>(items, 1);
 }
 
+void PaceMeter::add(std::int64_t items, double seconds) {
+    if (items <= 0 || seconds <= 0) return;
+    items_ = pace_memory * items_ + static_cast<double>(items);
+    seconds_ = pace_memory * seconds_ + seconds;
+}
+
+double PaceMeter::pace() const {
+    return seconds_ > 0 ? items_ / seconds_ : 0.0;
+}
+
 std::vector<double> pace_weights(const std::vector<double>& paces) {
     double sum = 0;
     std::int64_t known = 0;

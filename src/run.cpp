@@ -639,10 +639,12 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     std::optional<io::InputReader> reader;
     std::int64_t reader_job = -1;
     // Rank 0 sizes each round from the pace of the last one (next_round_steps()); the round's
-    // items are cut in proportion to each rank's pace in the last one (pace_weights()), so a
-    // rank on a slower core or reading a slower part of the page cache gets less.
+    // items are cut in proportion to each rank's pace in its recent rounds (PaceMeter,
+    // pace_weights()), so a rank on a slower core or reading a slower part of the page cache
+    // gets less.
     std::int64_t round_size = std::min(first_round_steps, most_steps);
     std::vector<double> weights(static_cast<std::size_t>(comm.size()), 1.0);
+    PaceMeter pace;
     Range round{0, 0};
     do {
         const Clock::time_point round_start = Clock::now();
@@ -775,8 +777,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         for (std::int64_t j = 0; j < job_count; ++j) {
             if (!prepared.jobs[j].skip && holds(j, true)) finish_writer(j);
         }
-        const std::vector<double> paces = comm.all_gather(
-            busy > 0 && !mine.empty() ? static_cast<double>(mine.size()) / busy : 0.0);
+        pace.add(mine.size(), busy);
+        const std::vector<double> paces = comm.all_gather(pace.pace());
         weights = most_steps > 1 ? pace_weights(paces)
                                  : std::vector<double>(static_cast<std::size_t>(comm.size()), 1.0);
         if (root) {

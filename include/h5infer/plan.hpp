@@ -140,16 +140,32 @@ private:
 [[nodiscard]] std::int64_t round_items(std::int64_t steps, const std::vector<double>& weights,
                                        std::int64_t most);
 
-/// Weights for the next round's cut from each rank's pace in the last one (items per second;
-/// 0 where a rank had nothing to do or no measurable time): equal weights while every pace is
-/// within pace_tolerance of their mean (a pace measured on a few chunks is noisy, and one
-/// chunk too many on a rank costs a chunk's time per round: on the wide W1 benchmark, 6 chunks
-/// of 85 ms per rank and round, cutting by raw paces added 0.13 s of waiting to 4.3 s), else
-/// the paces, each kept within a factor max_pace_spread of their mean so one noisy round cannot
-/// starve a rank. A rank without a pace counts at the mean. On the narrow W2 benchmark on 2
-/// ranks, with another process busy on one of the two cores, this took the run from 0.389 to
-/// 0.349 s.
-inline constexpr double pace_tolerance = 0.15;
+/// A rank's pace, items per second, over its recent rounds: each round's items and seconds are
+/// added to the earlier ones, which count pace_memory times less per round, so a pace rests on
+/// more chunks than one round's few (a wide model's 6 chunks per rank and round give a noisy
+/// pace) and still follows a core that slows down in the middle of a job.
+inline constexpr double pace_memory = 0.5;
+class PaceMeter {
+public:
+    /// A round of `items` items that took `seconds`; a round without items changes nothing.
+    void add(std::int64_t items, double seconds);
+    /// 0 until a round with items and measurable time.
+    [[nodiscard]] double pace() const;
+
+private:
+    double items_ = 0;
+    double seconds_ = 0;
+};
+
+/// Weights for the next round's cut from each rank's pace (PaceMeter; 0 where a rank has none
+/// yet): equal weights while every pace is within pace_tolerance of their mean (closer paces
+/// are the noise of a measurement on these machines), else the paces, each kept within a
+/// factor max_pace_spread of their mean so one noisy round cannot starve a rank. A rank
+/// without a pace counts at the mean. On 2 ranks, one core of this 2-core VM runs 10-15 %
+/// slower than the other; cut by pace, the narrow W2 benchmark's rounds end together instead
+/// of one rank waiting a tenth of every round, and with another process busy on one of the
+/// cores the run took 0.349 s instead of 0.389 s.
+inline constexpr double pace_tolerance = 0.04;
 inline constexpr double max_pace_spread = 4.0;
 [[nodiscard]] std::vector<double> pace_weights(const std::vector<double>& paces);
 
