@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -109,6 +110,35 @@ BENCHMARK(forward)
     ->ArgNames({"rows", "in", "out", "act", "backend", "precision"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// The NaN/Inf row count every input block goes through before the forward pass: bytes/s over
+// a block of finite values (the common case) and over one with a NaN in every 100th row.
+// Arguments: rows, cols, rows between non-finite rows (0: none).
+void count_nonfinite(benchmark::State& state) {
+    const std::int64_t rows = state.range(0);
+    const std::int64_t cols = state.range(1);
+    const std::int64_t every = state.range(2);
+    std::vector<float> values(static_cast<std::size_t>(rows * cols), 0.5F);
+    std::int64_t expected = 0;
+    for (std::int64_t row = every; every > 0 && row < rows; row += every, ++expected) {
+        values[static_cast<std::size_t>(row * cols + cols / 2)] = std::nanf("");
+    }
+    for (auto _ : state) {
+        const std::int64_t count = kernels::count_nonfinite_rows(values.data(), rows, cols);
+        if (count != expected) state.SkipWithError("wrong count of non-finite rows");
+        benchmark::DoNotOptimize(count);
+    }
+    state.SetBytesProcessed(state.iterations() * rows * cols *
+                            static_cast<std::int64_t>(sizeof(float)));
+}
+
+BENCHMARK(count_nonfinite)
+    ->Args({1024, 64, 0})
+    ->Args({1024, 64, 100})
+    ->Args({1024, 40, 0})
+    ->Args({256, 512, 0})
+    ->ArgNames({"rows", "cols", "every"})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace h5infer

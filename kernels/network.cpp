@@ -34,13 +34,31 @@ std::pair<double, double> deviation_of(float got, float want) {
 
 }  // namespace
 
-// Rows whose exponent bits are all ones somewhere. Integer compares, unlike float arithmetic,
-// vectorize without -ffast-math: this runs on every input value, and a float loop cost as much
-// as the whole forward pass of narrow models. Cloned for wider vector units, picked at load
-// time by the CPU.
-[[gnu::target_clones("avx512f", "avx2", "default")]] std::int64_t count_nonfinite_rows(
-    const float* values, std::int64_t rows, std::int64_t cols) {
-    constexpr std::uint32_t exponent = 0x7f800000U;
+namespace {
+
+// Integer compares, unlike float arithmetic, vectorize without -ffast-math: these run on every
+// input value, and a float loop cost as much as the whole forward pass of narrow models. Cloned
+// for wider vector units, picked at load time by the CPU.
+constexpr std::uint32_t exponent_bits = 0x7f800000U;
+
+// Whether a value's exponent bits are all ones (NaN or Inf) anywhere: one pass with no
+// reduction per row, which narrow rows pay for (kernels_bench count_nonfinite, a 1024-row
+// block: 2.3 against 1.5 us for 40 columns, 2.7 against 2.5 us for 64).
+[[gnu::target_clones("avx512f", "avx2", "default")]] bool any_nonfinite(const float* values,
+                                                                        std::int64_t count) {
+    std::uint32_t largest = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+        std::uint32_t bits = 0;
+        std::memcpy(&bits, values + i, sizeof bits);
+        largest = std::max(largest, bits & exponent_bits);
+    }
+    return largest == exponent_bits;
+}
+
+// Rows whose exponent bits are all ones somewhere.
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::int64_t count_rows(const float* values,
+                                                                             std::int64_t rows,
+                                                                             std::int64_t cols) {
     std::int64_t count = 0;
     for (std::int64_t row = 0; row < rows; ++row) {
         const float* begin = values + row * cols;
@@ -48,11 +66,18 @@ std::pair<double, double> deviation_of(float got, float want) {
         for (std::int64_t col = 0; col < cols; ++col) {
             std::uint32_t bits = 0;
             std::memcpy(&bits, begin + col, sizeof bits);
-            largest = std::max(largest, bits & exponent);
+            largest = std::max(largest, bits & exponent_bits);
         }
-        if (largest == exponent) ++count;
+        if (largest == exponent_bits) ++count;
     }
     return count;
+}
+
+}  // namespace
+
+std::int64_t count_nonfinite_rows(const float* values, std::int64_t rows, std::int64_t cols) {
+    // Finite inputs are the rule: a block is counted row by row only when it has a NaN or Inf.
+    return any_nonfinite(values, rows * cols) ? count_rows(values, rows, cols) : 0;
 }
 
 std::int64_t Network::forward_fetching(const RowSource& source, float* src, std::int64_t rows,

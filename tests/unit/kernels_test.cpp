@@ -816,6 +816,29 @@ TEST(CountNonfiniteRows, CountsRowsWithANanOrAnInfinityAnywhere) {
     EXPECT_EQ(count_nonfinite_rows(values.data(), 0, 3), 0);
 }
 
+TEST(CountNonfiniteRows, FindsOneNanOrInfinityAtAnyPositionOfALargeBlock) {
+    // Large enough for the vector loops and their remainders; extreme finite values around.
+    constexpr std::int64_t rows = 37;
+    constexpr std::int64_t cols = 41;
+    std::vector<float> values(static_cast<std::size_t>(rows * cols));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const float extremes[] = {std::numeric_limits<float>::max(),
+                                  -std::numeric_limits<float>::max(),
+                                  std::numeric_limits<float>::denorm_min(), -0.0F, 1.0F};
+        values[i] = extremes[i % 5];
+    }
+    EXPECT_EQ(count_nonfinite_rows(values.data(), rows, cols), 0);
+    for (const float bad :
+         {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const float kept = values[i];
+            values[i] = bad;
+            ASSERT_EQ(count_nonfinite_rows(values.data(), rows, cols), 1) << i;
+            values[i] = kept;
+        }
+    }
+}
+
 TEST(Network, CountingNonfiniteRowsGivesTheSamePredictions) {
     const Model model = ModelBuilder(13).dense(31).activation(Activation::Relu).dense(5).build();
     for (const Backend backend : {Backend::Onednn, Backend::Reference}) {
