@@ -3,12 +3,14 @@
 #include <exception>
 
 #include "cli/cli.hpp"
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/mpi/comm.hpp"
 
 int main(int argc, char** argv) {
     using h5infer::ExitCode;
+    h5infer::warm_heap();
     try {
         h5infer::mpi::Environment environment(argc, argv);
         const h5infer::mpi::Comm world = h5infer::mpi::Comm::world();
