@@ -75,6 +75,12 @@ public:
                                                     std::int64_t max_rows, int threads,
                                                     Precision precision = Precision::F32);
 
+/// The same for a model the caller hands over (moved from; destroy or reassign it after): the
+/// kernels may keep its arrays instead of copying them (oneDNN, up to plain_weights_rows rows).
+[[nodiscard]] std::unique_ptr<Network> make_network(Model&& model, Backend backend,
+                                                    std::int64_t max_rows, int threads,
+                                                    Precision precision = Precision::F32);
+
 /// Rows of a row-major `rows` x `cols` block holding a NaN or an infinity.
 [[nodiscard]] std::int64_t count_nonfinite_rows(const float* values, std::int64_t rows,
                                                 std::int64_t cols);

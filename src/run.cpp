@@ -535,12 +535,13 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         labels = model.labels;
         // A scheduled rerun often finds every output up to date: no kernels to build then
         // (for a wide model, a tenth of a second and the weights' memory).
-        if (rows_to_do > 0) {
-            network = kernels::make_network(model, config.backend, buffer_rows, threads,
-                                            config.precision);
-        }
         verifier = std::make_unique<Verifier>(model, rows_to_do > 0 ? config.verify_rows : 0,
                                               buffer_rows, threads);
+        // The model is handed over: a job of a few rows keeps its weights where they are.
+        if (rows_to_do > 0) {
+            network = kernels::make_network(std::move(model), config.backend, buffer_rows, threads,
+                                            config.precision);
+        }
         src = BulkArray<float>(static_cast<std::size_t>(buffer_rows * input_cols));
         most_steps = most_round_steps(buffer_rows, outputs, config.checkpoint_steps);
         dst = BulkArray<float>(static_cast<std::size_t>(most_steps * buffer_rows * outputs));

@@ -70,10 +70,13 @@ struct Step {
     Dt src_type = Dt::f32;  ///< bf16 only for matmuls of a bf16 network
     Dt dst_type = Dt::f32;  ///< bf16 for ToBf16 and for a bf16 matmul feeding a matmul
     /// matmul: inputs x outputs, row-major, affine folded in: the model's own array, or
-    /// `folded` when an affine layer was folded in. Only while the network is built: later
-    /// layouts are reordered from the first one.
+    /// `owned`. Only while the network is built: later layouts are reordered from the first one.
     const float* weights = nullptr;
-    std::vector<float> folded;       ///< matmul: the weights with an affine layer folded in
+    /// matmul: the weights when the network holds them in the model's layout: with an affine
+    /// layer folded in, or taken from a model handed over. Kept only if a primitive uses them
+    /// as they are (owned_in_use).
+    std::vector<float> owned;
+    bool owned_in_use = false;
     std::vector<float> bias;         ///< matmul: outputs values, or empty
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
     std::vector<float> scale;        ///< affine
@@ -133,12 +136,12 @@ Eltwise eltwise_for(const ActivationLayer& layer) {
 
 // W' = diag(scale) W and b' = b + shift W, accumulated in double and rounded once.
 void fold_affine(const AffineLayer& affine, const std::vector<float>& weights, Step& step) {
-    step.folded = weights;
+    step.owned = weights;
     std::vector<double> bias(step.outputs, 0.0);
     for (std::int64_t n = 0; n < step.outputs && !step.bias.empty(); ++n) bias[n] = step.bias[n];
     for (std::int64_t k = 0; k < step.inputs; ++k) {
         for (std::int64_t n = 0; n < step.outputs; ++n) {
-            float& weight = step.folded[k * step.outputs + n];
+            float& weight = step.owned[k * step.outputs + n];
             bias[n] += static_cast<double>(affine.shift[k]) * weight;
             weight = static_cast<float>(static_cast<double>(affine.scale[k]) * weight);
         }
@@ -159,7 +162,7 @@ Step dense_step(const DenseLayer& dense, std::size_t index, const AffineLayer* f
     step.outputs = dense.outputs;
     step.bias = dense.bias;
     if (folded != nullptr) fold_affine(*folded, dense.weights, step);
-    step.weights = folded != nullptr ? step.folded.data() : dense.weights.data();
+    step.weights = folded != nullptr ? step.owned.data() : dense.weights.data();
     return step;
 }
 
@@ -316,7 +319,9 @@ private:
 
 class OnednnNetwork final : public Network {
 public:
-    OnednnNetwork(const Model& model, std::int64_t max_rows, int threads, Precision precision);
+    /// `donor`, when given, is the model itself, whose weight arrays the network may keep.
+    OnednnNetwork(const Model& model, std::int64_t max_rows, int threads, Precision precision,
+                  Model* donor = nullptr);
 
     void forward(const float* src, std::int64_t rows, float* dst) override {
         (void)run(src, rows, dst, false);
@@ -356,6 +361,7 @@ private:
     std::int64_t input_width_ = 0;
     std::int64_t max_rows_ = 0;
     std::int64_t block_rows_ = 0;
+    bool plain_weights_ = false;  // matmuls take the weights in the model's layout
     std::vector<Step> steps_;
     dnnl::engine engine_;
     std::vector<Context> contexts_;  // one per thread
@@ -364,12 +370,27 @@ private:
 };
 
 OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads,
-                             Precision precision)
+                             Precision precision, Model* donor)
     : threads_(threads),
       input_width_(model.input_width),
       max_rows_(max_rows),
       block_rows_(onednn_block_rows(model)),
+      plain_weights_(max_rows <= plain_weights_rows && precision == Precision::F32),
       steps_(plan_steps(model, precision)) {
+    // A handed-over model's arrays move into the steps that use them (a vector's elements stay
+    // where they are when it moves): weights in the model's layout then cost no copy.
+    if (donor != nullptr && plain_weights_) {
+        for (Step& step : steps_) {
+            if (step.kind != Step::Kind::Matmul || !step.owned.empty()) continue;
+            for (Layer& layer : donor->layers) {
+                auto* dense = std::get_if<DenseLayer>(&layer);
+                if (dense != nullptr && dense->weights.data() == step.weights) {
+                    step.owned = std::move(dense->weights);
+                    break;
+                }
+            }
+        }
+    }
     // The caller's thread count is the process default (the blocks' team uses it too); the
     // primitives themselves are created under OneThreadScope, see the comment at the top.
     omp_set_num_threads(threads);
@@ -400,7 +421,7 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
     // The model's arrays are the caller's: from here on, new layouts come from the first one.
     for (Step& step : steps_) {
         step.weights = nullptr;
-        step.folded = std::vector<float>();
+        if (!step.owned_in_use) step.owned = std::vector<float>();
     }
 }
 
@@ -435,7 +456,8 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
             }
             // Weights in the src's type (oneDNN 2.6 has no mixed f32 x bf16 matmul); the bias
             // stays f32, added to the f32 accumulator.
-            const memory::desc weights_md({step.inputs, step.outputs}, step.src_type, Tag::any);
+            const memory::desc weights_md({step.inputs, step.outputs}, step.src_type,
+                                          plain_weights_ ? Tag::ab : Tag::any);
             const auto desc = step.bias.empty()
                                   ? dnnl::matmul::desc(kernel.src_md, weights_md, kernel.dst_md)
                                   : dnnl::matmul::desc(kernel.src_md, weights_md,
@@ -487,6 +509,14 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
 memory OnednnNetwork::weights_in_layout(Step& step, const memory::desc& layout) {
     for (const memory& weights : step.weight_layouts) {
         if (weights.get_desc() == layout) return weights;
+    }
+    // Weights the network holds in the model's layout, wanted as they are: no copy.
+    const memory::desc plain({step.inputs, step.outputs}, Dt::f32, Tag::ab);
+    if (layout == plain && !step.owned.empty()) {
+        memory weights(layout, engine_, step.owned.data());
+        step.owned_in_use = true;
+        step.weight_layouts.push_back(weights);
+        return weights;
     }
     // oneDNN's memory takes void* even for inputs; the weights are only read.
     memory source = step.weights != nullptr
@@ -648,8 +678,10 @@ std::string_view isa_name(dnnl::cpu_isa isa) {
 
 }  // namespace
 
-std::unique_ptr<Network> make_onednn_network(const Model& model, std::int64_t max_rows, int threads,
-                                             Precision precision) {
+namespace {
+
+// bf16 needs avx512_bf16: a clear error otherwise.
+void check_precision(Precision precision) {
     // Without avx512_bf16, oneDNN 2.6 has no bf16 matmul at all (AVX2: primitive creation
     // fails) or emulates it (avx512_core: a third of f32's speed for 512 x 512 x 512 on one
     // core): never what bf16 is asked for.
@@ -665,7 +697,20 @@ std::unique_ptr<Network> make_onednn_network(const Model& model, std::int64_t ma
             "--precision bf16 needs a CPU with avx512_bf16 (this CPU's best oneDNN ISA is " +
             std::string(onednn_isa_name()) + cap + "); use --precision f32");
     }
+}
+
+}  // namespace
+
+std::unique_ptr<Network> make_onednn_network(const Model& model, std::int64_t max_rows, int threads,
+                                             Precision precision) {
+    check_precision(precision);
     return std::make_unique<OnednnNetwork>(model, max_rows, threads, precision);
+}
+
+std::unique_ptr<Network> make_onednn_network(Model&& model, std::int64_t max_rows, int threads,
+                                             Precision precision) {
+    check_precision(precision);
+    return std::make_unique<OnednnNetwork>(model, max_rows, threads, precision, &model);
 }
 
 std::string_view onednn_isa_name() {

@@ -30,6 +30,17 @@ namespace h5infer::kernels {
                                                            std::int64_t max_rows, int threads,
                                                            Precision precision);
 
+/// The same for a model the caller hands over: a network of at most plain_weights_rows rows
+/// keeps the model's weight arrays instead of copying them.
+[[nodiscard]] std::unique_ptr<Network> make_onednn_network(Model&& model, std::int64_t max_rows,
+                                                           int threads, Precision precision);
+
+/// Up to this many rows per forward() call, f32 matmuls take the weights in the model's own
+/// row-major layout instead of oneDNN's blocked one: a job of a few rows would spend more on
+/// reordering the weights than on computing (a 1-row job of the wide W1 model reordered 29 MB
+/// in 5-50 ms, and its matmuls took 1.4 ms blocked against 3.5 ms row-major).
+inline constexpr std::int64_t plain_weights_rows = 16;
+
 /// oneDNN's effective instruction set, as oneDNN names it ("avx512_core_bf16", "avx2", ...):
 /// the best the CPU has, lowered by ONEDNN_MAX_CPU_ISA if that is set.
 [[nodiscard]] std::string_view onednn_isa_name();

@@ -471,6 +471,35 @@ TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
     EXPECT_EQ(std::memcmp(first.data(), again.data(), first.size() * sizeof(float)), 0);
 }
 
+TEST(OnednnBackend, AJobOfAFewRowsKeepsTheWeightsOfAHandedOverModel) {
+    // Layers: 0 affine (folded into 1), 1 dense, 2 relu, 3 dense, 4 softmax.
+    const Model model = ModelBuilder(127)
+                            .affine()
+                            .dense(257)
+                            .activation(Activation::Relu)
+                            .dense(13)
+                            .activation(Activation::Softmax)
+                            .build();
+    const std::int64_t rows = plain_weights_rows;
+    const std::vector<float> src = random_input(rows, model.input_width);
+    const std::vector<float> copied = run(model, Backend::Onednn, src, rows);
+    Model handed = model;
+    const auto network = make_network(std::move(handed), Backend::Onednn, rows, 2);
+    // The unfolded dense layer's array moved into the network; the folded one's did not.
+    EXPECT_TRUE(std::get<DenseLayer>(handed.layers[3]).weights.empty());  // NOLINT: moved from
+    EXPECT_FALSE(std::get<DenseLayer>(handed.layers[1]).weights.empty());
+    handed = Model();
+    const std::vector<float> clobber(std::size_t{1} << 20U, 7.0F);  // reuse the freed memory
+    const std::vector<float> kept = run(*network, src, rows, model.output_width());
+    EXPECT_EQ(std::memcmp(kept.data(), copied.data(), kept.size() * sizeof(float)), 0);
+    expect_close(kept, run(model, Backend::Reference, src, rows));
+    EXPECT_EQ(clobber.back(), 7.0F);
+    // More rows: oneDNN's blocked layout, a copy; the model keeps its arrays.
+    Model larger = model;
+    (void)make_network(std::move(larger), Backend::Onednn, rows + 1, 1);
+    EXPECT_FALSE(std::get<DenseLayer>(larger.layers[3]).weights.empty());  // NOLINT
+}
+
 // The bits of every row must not depend on the thread count (ranks get different thread counts
 // from mpirun's binding, and h5infer promises the same bytes for any rank count).
 void expect_same_bits_for_one_to_four_threads(const Model& model, std::int64_t rows,
