@@ -533,11 +533,11 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     agree(comm, [&] {
         outputs = model.output_width();
         labels = model.labels;
-        // A scheduled rerun often finds every output up to date: no kernels to build then
-        // (for a wide model, a tenth of a second and the weights' memory).
         verifier = std::make_unique<Verifier>(model, rows_to_do > 0 ? config.verify_rows : 0,
                                               buffer_rows, threads);
-        // The model is handed over: a job of a few rows keeps its weights where they are.
+        // A scheduled rerun often finds every output up to date: no kernels to build then
+        // (for a wide model, a tenth of a second and the weights' memory). The model is handed
+        // over: a job of a few rows keeps its weights where they are.
         if (rows_to_do > 0) {
             network = kernels::make_network(std::move(model), config.backend, buffer_rows, threads,
                                             config.precision);

@@ -676,10 +676,6 @@ std::string_view isa_name(dnnl::cpu_isa isa) {
     return "unknown";
 }
 
-}  // namespace
-
-namespace {
-
 // bf16 needs avx512_bf16: a clear error otherwise.
 void check_precision(Precision precision) {
     // Without avx512_bf16, oneDNN 2.6 has no bf16 matmul at all (AVX2: primitive creation
