@@ -1,7 +1,16 @@
 #include "h5infer/mpi/comm.hpp"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -29,6 +38,36 @@ const char* from_environment(const char* name) {
     return std::getenv(name);
 }
 
+bool loopback(const sockaddr_storage& address) {
+    if (address.ss_family == AF_INET) {
+        const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+        return (ntohl(v4.sin_addr.s_addr) >> 24U) == IN_LOOPBACKNET;
+    }
+    if (address.ss_family == AF_INET6) {
+        const in6_addr& v6 = reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+        std::uint32_t v4 = 0;
+        std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+        return IN6_IS_ADDR_V4MAPPED(&v6) && (ntohl(v4) >> 24U) == IN_LOOPBACKNET;
+    }
+    return false;
+}
+
+// Whether `fd` is a TCP connection to this node that still has Nagle's algorithm on.
+bool loopback_tcp_with_nagle(int fd) {
+    int value = 0;
+    socklen_t size = sizeof value;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &value, &size) != 0 || value != IPPROTO_TCP) {
+        return false;  // not a socket, or not TCP
+    }
+    sockaddr_storage peer{};
+    socklen_t peer_size = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) return false;
+    size = sizeof value;
+    return loopback(peer) && ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &size) == 0 &&
+           value == 0;
+}
+
 }  // namespace
 
 bool launched_on_one_node(const char* (*get)(const char*)) {
@@ -38,6 +77,23 @@ bool launched_on_one_node(const char* (*get)(const char*)) {
     if (const char* nodes = get("SLURM_STEP_NUM_NODES")) return std::string(nodes) == "1";
     // Without any launcher's variables this process is an MPI singleton.
     return world == nullptr && get("PMIX_RANK") == nullptr && get("PMI_RANK") == nullptr;
+}
+
+int disable_nagle_on_loopback() {
+    const std::unique_ptr<DIR, int (*)(DIR*)> fds(::opendir("/proc/self/fd"), ::closedir);
+    if (!fds) return 0;
+    int changed = 0;
+    while (const dirent* entry = ::readdir(fds.get())) {
+        char* end = nullptr;
+        const long fd = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0' || fd == ::dirfd(fds.get())) continue;
+        if (!loopback_tcp_with_nagle(static_cast<int>(fd))) continue;
+        const int on = 1;
+        if (::setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0) {
+            ++changed;
+        }
+    }
+    return changed;
 }
 
 Environment::Environment(int& argc, char**& argv) {
@@ -51,6 +107,7 @@ Environment::Environment(int& argc, char**& argv) {
     // FUNNELED: only the main thread calls MPI (and HDF5); OpenMP threads never do.
     check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    (void)disable_nagle_on_loopback();  // the launcher's connection: see comm.hpp
 }
 
 Environment::~Environment() {
