@@ -64,6 +64,13 @@ public:
 
     /// The most rows one forward() call accepts.
     [[nodiscard]] virtual std::int64_t max_rows() const = 0;
+
+    /// Where a call may be cut without changing a bit: for any k > 0 with k * split_rows() <
+    /// rows, forward() of rows [0, rows) gives exactly the predictions of forward() of the
+    /// first k * split_rows() rows followed by forward() of the others. At least max_rows()
+    /// when no cut keeps the bits. What lets ranks share a chunk's rows and still write the
+    /// bits one rank would.
+    [[nodiscard]] virtual std::int64_t split_rows() const = 0;
 };
 
 /// Builds the network for `backend` computing in `precision`. The model must have passed

@@ -339,6 +339,10 @@ public:
 
     [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
 
+    // Blocks start every block_rows_ rows from a call's first row, and a row's bits depend
+    // only on its block's row count.
+    [[nodiscard]] std::int64_t split_rows() const override { return block_rows_; }
+
 private:
     using Kernels = std::vector<Kernel>;
 

@@ -161,6 +161,8 @@ public:
     }
 
     [[nodiscard]] std::int64_t max_rows() const override { return max_rows_; }
+    // Eigen's products may block their sums by the row count: a call is never cut.
+    [[nodiscard]] std::int64_t split_rows() const override { return max_rows_; }
 
 private:
     std::int64_t input_width_ = 0;

@@ -810,6 +810,56 @@ TEST(OnednnBf16, ReusedNetworkGivesTheBitsOfAFreshOne) {
     }
 }
 
+// A run may cut a chunk between ranks at any multiple of split_rows() rows; each part is then
+// its own forward() call, and together they must give the bits of the whole chunk.
+void expect_cuts_keep_the_bits(const Model& model, std::int64_t rows, Precision precision) {
+    const auto network = make_network(model, Backend::Onednn, rows, 2, precision);
+    const std::int64_t split = network->split_rows();
+    ASSERT_GE(split, 1);
+    ASSERT_LT(split, rows);  // else nothing below is cut
+    const std::int64_t width = model.output_width();
+    const std::vector<float> src = random_input(rows, model.input_width, 5);
+    const std::vector<float> whole = run(*network, src, rows, width);
+    for (std::int64_t cut = split; cut < rows; cut += split) {
+        std::vector<float> parts(whole.size(), -12345.0F);
+        network->forward(src.data(), cut, parts.data());
+        network->forward(src.data() + cut * model.input_width, rows - cut,
+                         parts.data() + cut * width);
+        ASSERT_EQ(std::memcmp(parts.data(), whole.data(), whole.size() * sizeof(float)), 0)
+            << "cut after " << cut << " of " << rows << " rows";
+    }
+}
+
+TEST(OnednnBackend, ChunksCutAtSplitRowsKeepTheirBits) {
+    const Model wide = ModelBuilder(512)
+                           .dense(2048)
+                           .activation(Activation::Relu)
+                           .dense(16)
+                           .activation(Activation::Softmax)
+                           .build();
+    const Model narrow = ModelBuilder(64)
+                             .affine()
+                             .dense(64)
+                             .activation(Activation::Relu)
+                             .dense(1)
+                             .activation(Activation::Sigmoid)
+                             .build();
+    for (const Model* model : {&wide, &narrow}) {
+        const std::int64_t block = onednn_block_rows(*model);
+        // Whole blocks only, and a short last block.
+        expect_cuts_keep_the_bits(*model, 4 * block, Precision::F32);
+        expect_cuts_keep_the_bits(*model, 3 * block + 77, Precision::F32);
+        if (onednn_supports_bf16())
+            expect_cuts_keep_the_bits(*model, 3 * block + 77, Precision::Bf16);
+    }
+}
+
+TEST(ReferenceBackend, ChunksAreNeverCut) {
+    const Model model = ModelBuilder(13).dense(3).build();
+    const auto network = make_network(model, Backend::Reference, 700, 1);
+    EXPECT_GE(network->split_rows(), network->max_rows());
+}
+
 // onednn_supports_bf16() picks the branch every bf16 test takes: check it against the CPU's
 // feature bits and the ISA cap the tests run under.
 TEST(OnednnBf16, SupportFollowsCpuFeaturesAndIsaCap) {
