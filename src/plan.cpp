@@ -98,15 +98,64 @@ std::vector<std::int64_t> WorkPlan::jobs_in(Range items) const {
     return jobs;
 }
 
-std::vector<Range> WorkPlan::row_runs(Range items, std::int64_t job) const {
-    std::vector<Range> runs;
+std::vector<std::vector<Piece>> WorkPlan::shares(Range items, const std::vector<double>& weights,
+                                                 std::int64_t split_rows) const {
+    H5INFER_ASSERT(split_rows >= 1 && items.begin <= items.end && items.end <= size());
+    // The round's parts in order: first[i] is the index of item items.begin + i's first part,
+    // edge[p] the rows of the round before part p.
+    std::vector<std::int64_t> first{0};
+    std::vector<std::int64_t> edge{0};
     for (std::int64_t i = items.begin; i < items.end; ++i) {
-        const WorkItem& work = items_[static_cast<std::size_t>(i)];
-        if (work.job != job) continue;
-        if (!runs.empty() && runs.back().end == work.rows.begin) {
-            runs.back().end = work.rows.end;
+        const Range rows = items_[static_cast<std::size_t>(i)].rows;
+        for (std::int64_t row = rows.begin; row < rows.end; row += split_rows) {
+            edge.push_back(edge.back() + std::min(split_rows, rows.end - row));
+        }
+        first.push_back(static_cast<std::int64_t>(edge.size()) - 1);
+    }
+    // Each cut at the part edge nearest to its share of the rows: a short last chunk makes a
+    // short part, so equal parts per rank would not be equal rows.
+    const std::vector<std::int64_t> exact =
+        cut({0, edge.back()}, weights);  // in rows, as if any row could be a cut
+    std::vector<std::int64_t> cuts(weights.size() + 1, 0);
+    for (std::size_t k = 1; k < weights.size(); ++k) {
+        auto part = std::lower_bound(edge.begin(), edge.end(), exact[k]) - edge.begin();
+        if (part > 0 && exact[k] - edge[static_cast<std::size_t>(part - 1)] <
+                            edge[static_cast<std::size_t>(part)] - exact[k]) {
+            --part;
+        }
+        cuts[k] = std::max(cuts[k - 1], static_cast<std::int64_t>(part));
+    }
+    cuts.back() = static_cast<std::int64_t>(edge.size()) - 1;
+    std::vector<std::vector<Piece>> result(weights.size());
+    for (std::size_t k = 0; k < weights.size(); ++k) {
+        // The items holding parts cuts[k] .. cuts[k + 1] - 1, each cut to those parts.
+        const std::int64_t begin_part = cuts[k];
+        const std::int64_t end_part = cuts[k + 1];
+        auto index = static_cast<std::size_t>(
+            std::upper_bound(first.begin(), first.end(), begin_part) - first.begin() - 1);
+        for (; index + 1 < first.size() && first[index] < end_part; ++index) {
+            const std::int64_t item = items.begin + static_cast<std::int64_t>(index);
+            const Range rows = items_[static_cast<std::size_t>(item)].rows;
+            const std::int64_t from = std::max(begin_part, first[index]) - first[index];
+            const std::int64_t to = std::min(end_part, first[index + 1]) - first[index];
+            if (to > from) {
+                result[k].push_back({item,
+                                     {rows.begin + from * split_rows,
+                                      std::min(rows.end, rows.begin + to * split_rows)}});
+            }
+        }
+    }
+    return result;
+}
+
+std::vector<Range> WorkPlan::row_runs(const std::vector<Piece>& pieces, std::int64_t job) const {
+    std::vector<Range> runs;
+    for (const Piece& piece : pieces) {
+        if (items_[static_cast<std::size_t>(piece.item)].job != job) continue;
+        if (!runs.empty() && runs.back().end == piece.rows.begin) {
+            runs.back().end = piece.rows.end;
         } else {
-            runs.push_back(work.rows);
+            runs.push_back(piece.rows);
         }
     }
     return runs;
@@ -151,14 +200,14 @@ std::int64_t round_items(std::int64_t steps, const std::vector<double>& weights,
     return std::max<std::int64_t>(items, 1);
 }
 
-void PaceMeter::add(std::int64_t items, double seconds) {
-    if (items <= 0 || seconds <= 0) return;
-    items_ = pace_memory * items_ + static_cast<double>(items);
+void PaceMeter::add(std::int64_t rows, double seconds) {
+    if (rows <= 0 || seconds <= 0) return;
+    rows_ = pace_memory * rows_ + static_cast<double>(rows);
     seconds_ = pace_memory * seconds_ + seconds;
 }
 
 double PaceMeter::pace() const {
-    return seconds_ > 0 ? items_ / seconds_ : 0.0;
+    return seconds_ > 0 ? rows_ / seconds_ : 0.0;
 }
 
 std::vector<double> pace_weights(const std::vector<double>& paces) {

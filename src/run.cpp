@@ -544,7 +544,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         }
         src = BulkArray<float>(static_cast<std::size_t>(buffer_rows * input_cols));
         most_steps = most_round_steps(buffer_rows, outputs, config.checkpoint_steps);
-        dst = BulkArray<float>(static_cast<std::size_t>(most_steps * buffer_rows * outputs));
+        // A share cut inside chunks may hold up to a chunk more than most_steps chunks' rows.
+        dst = BulkArray<float>(static_cast<std::size_t>((most_steps + 1) * buffer_rows * outputs));
     });
     model = Model();  // the kernels hold the weights in their own layout
     if (comm.size() > 1) comm.broadcast(hashed, comm.size() - 1);
@@ -642,7 +643,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     // Rank 0 sizes each round from the pace of the last one (next_round_steps()); the round's
     // items are cut in proportion to each rank's pace in its recent rounds (PaceMeter,
     // pace_weights()), so a rank on a slower core or reading a slower part of the page cache
-    // gets less.
+    // gets less. The cuts may fall inside a chunk where the kernels keep the bits.
+    const std::int64_t split_rows = network ? network->split_rows() : prepared.chunk_rows;
     std::int64_t round_size = std::min(first_round_steps, most_steps);
     std::vector<double> weights(static_cast<std::size_t>(comm.size()), 1.0);
     PaceMeter pace;
@@ -652,9 +654,8 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         comm.broadcast(round_size, 0);
         round = {round.end,
                  std::min(plan.size(), round.end + round_items(round_size, weights, most_steps))};
-        const std::vector<std::int64_t> cuts = cut(round, weights);
-        const Range mine{cuts[static_cast<std::size_t>(comm.rank())],
-                         cuts[static_cast<std::size_t>(comm.rank()) + 1]};
+        const std::vector<std::vector<Piece>> shares = plan.shares(round, weights, split_rows);
+        const std::vector<Piece>& mine = shares[static_cast<std::size_t>(comm.rank())];
         const bool first_round = round.begin == 0;
         // Does this round hold a job's first (or last) item? Jobs without items have their
         // output opened and finished in the first round.
@@ -689,15 +690,19 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         for (std::int64_t j = 0; j < job_count; ++j) {
             if (!prepared.jobs[j].skip && holds(j, false)) open_writer(j);
         }
-        // My chunks of this round, their predictions one after another in dst.
+        // My chunks (or parts of chunks) of this round, their predictions one after another
+        // in dst.
         double busy = 0;
+        std::int64_t my_rows = 0;
         agree(comm, [&] {
             const Clock::time_point busy_start = Clock::now();
-            std::int64_t offset = 0;
-            for (std::int64_t index = mine.begin; index < mine.end; ++index) {
-                const WorkItem* work = &plan.items()[static_cast<std::size_t>(index)];
-                float* predictions = dst.data() + offset * outputs;
-                offset += work->rows.size();
+            for (const Piece& piece : mine) {
+                const WorkItem* work = &plan.items()[static_cast<std::size_t>(piece.item)];
+                const Range rows = piece.rows;
+                H5INFER_ASSERT((my_rows + rows.size()) * outputs <=
+                               static_cast<std::int64_t>(dst.size()));
+                float* predictions = dst.data() + my_rows * outputs;
+                my_rows += rows.size();
                 const PreparedJob& job = prepared.jobs[static_cast<std::size_t>(work->job)];
                 Clock::time_point t0 = Clock::now();
                 if (reader_job != work->job) {
@@ -713,7 +718,6 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                     // copy is as costly per byte as a narrow model's compute); their time,
                     // shared out over the threads, counts as reading.
                     const double fetched = reader->fetch_seconds();
-                    const Range rows = work->rows;
                     bad = network->forward_fetching(
                         [&](std::int64_t begin, std::int64_t count, float* into) {
                             reader->fetch(rows.begin + begin, count, into);
@@ -723,24 +727,22 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                     times.read += read;
                     times.compute += seconds_since(t0) - read;
                 } else {
-                    reader->read(work->rows.begin, work->rows.size(), src.data());
+                    reader->read(rows.begin, rows.size(), src.data());
                     times.read += seconds_since(t0);
                     t0 = Clock::now();
-                    bad = network->forward_counting_nonfinite(src.data(), work->rows.size(),
-                                                              predictions);
+                    bad = network->forward_counting_nonfinite(src.data(), rows.size(), predictions);
                     times.compute += seconds_since(t0);
                 }
                 if (bad > 0 && config.fail_on_nonfinite) {
                     throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
                                      "' has NaN or Inf values in rows " +
-                                     std::to_string(work->rows.begin) + ".." +
-                                     std::to_string(work->rows.end) +
+                                     std::to_string(rows.begin) + ".." + std::to_string(rows.end) +
                                      " (drop --fail-on-nonfinite to let them propagate)");
                 }
                 nonfinite[work->job] += bad;
-                verifier->check(src.data(), predictions, work->rows, job.input.rows, job.input.cols,
+                verifier->check(src.data(), predictions, rows, job.input.rows, job.input.cols,
                                 outputs);
-                times.rows += static_cast<double>(work->rows.size());
+                times.rows += static_cast<double>(rows.size());
                 times.chunks += 1;
             }
             busy = seconds_since(busy_start);
@@ -753,9 +755,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         for (std::int64_t j : plan.jobs_in(round)) {
             const std::vector<Range> runs = plan.row_runs(mine, j);
             std::int64_t writes = 0;
-            for (int rank = 0; rank < comm.size(); ++rank) {
-                const Range share{cuts[static_cast<std::size_t>(rank)],
-                                  cuts[static_cast<std::size_t>(rank) + 1]};
+            for (const std::vector<Piece>& share : shares) {
                 writes =
                     std::max(writes, static_cast<std::int64_t>(plan.row_runs(share, j).size()));
             }
@@ -778,7 +778,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         for (std::int64_t j = 0; j < job_count; ++j) {
             if (!prepared.jobs[j].skip && holds(j, true)) finish_writer(j);
         }
-        pace.add(mine.size(), busy);
+        pace.add(my_rows, busy);
         const std::vector<double> paces = comm.all_gather(pace.pace());
         weights = most_steps > 1 ? pace_weights(paces)
                                  : std::vector<double>(static_cast<std::size_t>(comm.size()), 1.0);

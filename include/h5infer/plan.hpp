@@ -102,10 +102,16 @@ struct WorkItem {
     Range rows;
 };
 
+/// Rows `rows` of item `item` of a WorkPlan: all of the item's rows or a part of them.
+struct Piece {
+    std::int64_t item = 0;
+    Range rows;
+};
+
 /// Work items of every input as one list, in input order, dealt to ranks round by round: each
 /// round takes the next items of the list and cuts them into one contiguous share per rank
-/// (cut()), so ranks stay balanced across files of any sizes, read neighbouring parts of a file
-/// at the same time, and each writes one run of rows per output and round. Pure: no MPI.
+/// (shares()), so ranks stay balanced across files of any sizes, read neighbouring parts of a
+/// file at the same time, and each writes one run of rows per output and round. Pure: no MPI.
 class WorkPlan {
 public:
     explicit WorkPlan(std::vector<WorkItem> items);
@@ -121,9 +127,21 @@ public:
     /// The jobs of the items `items`, ascending, without repeats.
     [[nodiscard]] std::vector<std::int64_t> jobs_in(Range items) const;
 
-    /// The rows of the items of `job` among `items`, merged into maximal runs of adjacent rows,
-    /// ascending. A run breaks only where a resumed file has chunks already done.
-    [[nodiscard]] std::vector<Range> row_runs(Range items, std::int64_t job) const;
+    /// `items` cut into weights.size() contiguous shares in proportion to the weights (as
+    /// cut() does), counting each item as ceil(rows / split_rows) parts: an item is cut only
+    /// split_rows, 2 x split_rows, ... rows after its first row (the places where the kernels'
+    /// bits do not change, kernels::Network::split_rows()); split_rows at least the chunk rows
+    /// keeps items whole. Finer parts let the shares follow paces a few percent apart: a wide
+    /// model's round has about ten chunks per rank, and a whole chunk is a tenth of it. Element
+    /// k holds rank k's pieces in order, possibly none.
+    [[nodiscard]] std::vector<std::vector<Piece>> shares(Range items,
+                                                         const std::vector<double>& weights,
+                                                         std::int64_t split_rows) const;
+
+    /// The rows of the pieces of `job` among `pieces`, merged into maximal runs of adjacent
+    /// rows, ascending. A run breaks only where a resumed file has chunks already done.
+    [[nodiscard]] std::vector<Range> row_runs(const std::vector<Piece>& pieces,
+                                              std::int64_t job) const;
 
 private:
     std::vector<WorkItem> items_;
@@ -140,20 +158,20 @@ private:
 [[nodiscard]] std::int64_t round_items(std::int64_t steps, const std::vector<double>& weights,
                                        std::int64_t most);
 
-/// A rank's pace, items per second, over its recent rounds: each round's items and seconds are
+/// A rank's pace, rows per second, over its recent rounds: each round's rows and seconds are
 /// added to the earlier ones, which count pace_memory times less per round, so a pace rests on
 /// more chunks than one round's few (a wide model's 6 chunks per rank and round give a noisy
 /// pace) and still follows a core that slows down in the middle of a job.
 inline constexpr double pace_memory = 0.5;
 class PaceMeter {
 public:
-    /// A round of `items` items that took `seconds`; a round without items changes nothing.
-    void add(std::int64_t items, double seconds);
+    /// A round of `rows` rows that took `seconds`; a round without rows changes nothing.
+    void add(std::int64_t rows, double seconds);
     /// 0 until a round with items and measurable time.
     [[nodiscard]] double pace() const;
 
 private:
-    double items_ = 0;
+    double rows_ = 0;
     double seconds_ = 0;
 };
 
@@ -164,8 +182,11 @@ private:
 /// without a pace counts at the mean. On 2 ranks, one core of this 2-core VM runs 10-15 %
 /// slower than the other; cut by pace, the narrow W2 benchmark's rounds end together instead
 /// of one rank waiting a tenth of every round, and with another process busy on one of the
-/// cores the run took 0.349 s instead of 0.389 s.
-inline constexpr double pace_tolerance = 0.04;
+/// cores the run took 0.349 s instead of 0.389 s. Shares cut inside chunks (WorkPlan::shares())
+/// can follow paces 2 % apart, where whole chunks (a tenth of a wide model's round) could not:
+/// on the wide W1 benchmark with one core about 6 % slower, the ranks waited 0.10 s instead of
+/// 0.20 s and the run took 4.34 s instead of 4.39 s (tolerance 4 % and whole chunks before).
+inline constexpr double pace_tolerance = 0.01;
 inline constexpr double max_pace_spread = 4.0;
 [[nodiscard]] std::vector<double> pace_weights(const std::vector<double>& paces);
 

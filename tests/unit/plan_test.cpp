@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -177,8 +180,10 @@ TEST(WorkPlan, PaceWeightsFollowThePacesWithinLimits) {
     // Nothing measured yet (or no rank had work): equal weights.
     EXPECT_EQ(pace_weights({0.0, 0.0, 0.0}), (std::vector<double>{1.0, 1.0, 1.0}));
     // Paces within pace_tolerance of their mean are noise: equal weights.
-    EXPECT_EQ(pace_weights({1.03, 0.985, 1.0}), (std::vector<double>{1.0, 1.0, 1.0}));
-    EXPECT_EQ(pace_weights({1.03, 0.0, 0.97}), (std::vector<double>{1.0, 1.0, 1.0}));
+    EXPECT_EQ(pace_weights({1.008, 0.995, 1.0}), (std::vector<double>{1.0, 1.0, 1.0}));
+    EXPECT_EQ(pace_weights({1.008, 0.0, 0.992}), (std::vector<double>{1.0, 1.0, 1.0}));
+    // Two cores 3 % apart are not: a wide model's ranks would wait 1.5 % of every round.
+    EXPECT_EQ(pace_weights({1.03, 1.0}), (std::vector<double>{1.03, 1.0}));
     // One core 12 % slower than the other (as on the 2-core VM measured) is not noise.
     EXPECT_EQ(pace_weights({0.88, 1.0}), (std::vector<double>{0.88, 1.0}));
     // A rank without a pace gets the mean of the others.
@@ -221,19 +226,124 @@ TEST(WorkPlan, JobsAndRowRunsOfARangeOfItems) {
         for (const Range& run : runs) pairs.emplace_back(run.begin, run.end);
         return pairs;
     };
+    // The items of a range, whole.
+    const auto whole = [](const WorkPlan& of, Range items) {
+        std::vector<Piece> pieces;
+        for (std::int64_t i = items.begin; i < items.end; ++i) {
+            pieces.push_back({i, of.items()[static_cast<std::size_t>(i)].rows});
+        }
+        return pieces;
+    };
     using Pairs = std::vector<std::pair<std::int64_t, std::int64_t>>;
-    EXPECT_EQ(rows(plan.row_runs({0, 4}, 0)), (Pairs{{0, 40}}));
-    EXPECT_EQ(rows(plan.row_runs({1, 3}, 0)), (Pairs{{10, 30}}));
-    EXPECT_EQ(rows(plan.row_runs({0, 4}, 1)), Pairs{});
-    EXPECT_EQ(rows(plan.row_runs({4, 8}, 0)), (Pairs{{40, 50}}));
-    EXPECT_EQ(rows(plan.row_runs({4, 8}, 1)), (Pairs{{0, 30}}));
+    EXPECT_EQ(rows(plan.row_runs(whole(plan, {0, 4}), 0)), (Pairs{{0, 40}}));
+    EXPECT_EQ(rows(plan.row_runs(whole(plan, {1, 3}), 0)), (Pairs{{10, 30}}));
+    EXPECT_EQ(rows(plan.row_runs(whole(plan, {0, 4}), 1)), Pairs{});
+    EXPECT_EQ(rows(plan.row_runs(whole(plan, {4, 8}), 0)), (Pairs{{40, 50}}));
+    EXPECT_EQ(rows(plan.row_runs(whole(plan, {4, 8}), 1)), (Pairs{{0, 30}}));
+    // Parts of items join the runs of their neighbours.
+    EXPECT_EQ(rows(plan.row_runs({{1, {14, 20}}, {2, {20, 30}}, {3, {30, 34}}}, 0)),
+              (Pairs{{14, 34}}));
 
     // A resumed job: chunks 1 and 3 of 5 already done, so the rows break in three runs.
     std::vector<WorkItem> resumed;
     for (std::int64_t c : {0, 2, 4}) resumed.push_back({0, c, {c * 10, c * 10 + 10}});
     const WorkPlan gaps(resumed);
-    EXPECT_EQ(rows(gaps.row_runs({0, 3}, 0)), (Pairs{{0, 10}, {20, 30}, {40, 50}}));
-    EXPECT_EQ(rows(gaps.row_runs({1, 2}, 0)), (Pairs{{20, 30}}));
+    EXPECT_EQ(rows(gaps.row_runs(whole(gaps, {0, 3}), 0)), (Pairs{{0, 10}, {20, 30}, {40, 50}}));
+    EXPECT_EQ(rows(gaps.row_runs(whole(gaps, {1, 2}), 0)), (Pairs{{20, 30}}));
+}
+
+// The rows of a share.
+std::int64_t rows_of(const std::vector<Piece>& share) {
+    std::int64_t rows = 0;
+    for (const Piece& piece : share) rows += piece.rows.size();
+    return rows;
+}
+
+TEST(WorkPlan, SharesKeepItemsWholeWhenTheSplitRowsCoverThem) {
+    // Job 0: 5 chunks of 10 rows, job 1: 3 chunks: shares() gives cut()'s items.
+    const WorkPlan plan(items_of_jobs({5, 3}));
+    for (const std::vector<double>& weights :
+         std::vector<std::vector<double>>{{1.0, 1.0}, {2.0, 1.0}, {1.0, 1.0, 2.0}}) {
+        const std::vector<std::vector<Piece>> shares = plan.shares({1, 8}, weights, 10);
+        const std::vector<std::int64_t> cuts = cut({1, 8}, weights);
+        ASSERT_EQ(shares.size(), weights.size());
+        for (std::size_t k = 0; k < weights.size(); ++k) {
+            ASSERT_EQ(static_cast<std::int64_t>(shares[k].size()), cuts[k + 1] - cuts[k]);
+            for (std::size_t p = 0; p < shares[k].size(); ++p) {
+                const std::int64_t item = cuts[k] + static_cast<std::int64_t>(p);
+                EXPECT_EQ(shares[k][p].item, item);
+                EXPECT_EQ(shares[k][p].rows.begin, plan.items()[item].rows.begin);
+                EXPECT_EQ(shares[k][p].rows.end, plan.items()[item].rows.end);
+            }
+        }
+    }
+}
+
+TEST(WorkPlan, SharesCutItemsOnlyAtMultiplesOfTheSplitRows) {
+    const WorkPlan plan(items_of_jobs({5, 3}));
+    // Twice the weight: 53 of the round's 80 rows would be exact; the nearest cut 4, 8 or 10
+    // rows into an item is 54, 4 rows into job 1's first chunk.
+    const std::vector<std::vector<Piece>> shares = plan.shares({0, 8}, {2.0, 1.0}, 4);
+    ASSERT_EQ(shares.size(), 2U);
+    ASSERT_EQ(shares[0].size(), 6U);
+    EXPECT_EQ(shares[0].back().item, 5);
+    EXPECT_EQ(shares[0].back().rows.begin, 0);
+    EXPECT_EQ(shares[0].back().rows.end, 4);
+    ASSERT_EQ(shares[1].size(), 3U);
+    EXPECT_EQ(shares[1].front().item, 5);
+    EXPECT_EQ(shares[1].front().rows.begin, 4);
+    EXPECT_EQ(shares[1].front().rows.end, 10);
+    EXPECT_EQ(rows_of(shares[0]), 54);
+
+    // A short last chunk (3 rows): equal weights give equal rows as near as the cuts allow
+    // (16.5 each: 15 and 18), not equal parts (4 and 4 parts would be 20 and 13 rows).
+    const WorkPlan tail({{0, 0, {0, 10}}, {0, 1, {10, 20}}, {0, 2, {20, 30}}, {0, 3, {30, 33}}});
+    const std::vector<std::vector<Piece>> even = tail.shares({0, 4}, {1.0, 1.0}, 5);
+    EXPECT_EQ(rows_of(even[0]), 15);
+    EXPECT_EQ(rows_of(even[1]), 18);
+}
+
+TEST(WorkPlan, SharesCoverTheRoundOnceInOrderForAnyWeights) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> weight(0.2, 3.0);
+    std::uniform_int_distribution<std::int64_t> rows(1, 40);
+    for (int trial = 0; trial < 200; ++trial) {
+        std::vector<WorkItem> items;
+        std::int64_t begin = 0;
+        for (int i = 0; i < 1 + trial % 9; ++i) {
+            const std::int64_t count = rows(rng);
+            items.push_back({0, i, {begin, begin + count}});
+            begin += count;
+        }
+        const WorkPlan plan(items);
+        std::vector<double> weights(static_cast<std::size_t>(1 + trial % 5));
+        for (double& w : weights) w = weight(rng);
+        const std::int64_t split = 1 + trial % 13;
+        const std::vector<std::vector<Piece>> shares =
+            plan.shares({0, plan.size()}, weights, split);
+        SCOPED_TRACE("trial " + std::to_string(trial));
+        double total_weight = 0;
+        for (double w : weights) total_weight += w;
+        std::int64_t next = 0;  // every row once, in order
+        for (std::size_t k = 0; k < shares.size(); ++k) {
+            for (const Piece& piece : shares[k]) {
+                const Range item = plan.items()[static_cast<std::size_t>(piece.item)].rows;
+                ASSERT_EQ(piece.rows.begin, next);
+                ASSERT_LT(piece.rows.begin, piece.rows.end);
+                ASSERT_EQ((piece.rows.begin - item.begin) % split, 0);
+                ASSERT_LE(piece.rows.end, item.end);
+                if (piece.rows.end < item.end) {
+                    ASSERT_EQ((piece.rows.end - item.begin) % split, 0);
+                }
+                next = piece.rows.end;
+            }
+            // Within a part of the exact share, up to the parts the cuts before it moved.
+            const double exact = static_cast<double>(begin) * weights[k] / total_weight;
+            EXPECT_LE(std::abs(static_cast<double>(rows_of(shares[k])) - exact),
+                      2.0 * static_cast<double>(split));
+        }
+        EXPECT_EQ(next, begin);
+    }
 }
 
 TEST(RoundSteps, AtMostWhatTheBufferHoldsAndNeverAcrossACheckpoint) {
