@@ -26,6 +26,13 @@ std::int64_t most_round_steps(std::int64_t chunk_rows, std::int64_t outputs,
     return steps;
 }
 
+std::int64_t first_round_steps(std::int64_t chunk_rows, std::int64_t flops_per_row) {
+    const double chunk_flops = static_cast<double>(std::max<std::int64_t>(chunk_rows, 1)) *
+                               static_cast<double>(std::max<std::int64_t>(flops_per_row, 1));
+    return std::clamp(static_cast<std::int64_t>(first_round_flops / chunk_flops), std::int64_t{1},
+                      max_first_round_steps);
+}
+
 std::int64_t next_round_steps(std::int64_t steps, double seconds, std::int64_t most) {
     const double limit = static_cast<double>(std::max<std::int64_t>(steps, 1) * max_round_growth);
     const double at_pace =

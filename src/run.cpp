@@ -530,6 +530,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     if (comm.size() > 1 && rows_to_do > 0) {
         for (std::vector<float>* values : float_arrays(model)) comm.broadcast_in_place(*values, 0);
     }
+    const std::int64_t first_steps = first_round_steps(prepared.chunk_rows, flops_per_row(model));
     agree(comm, [&] {
         outputs = model.output_width();
         labels = model.labels;
@@ -645,7 +646,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     // pace_weights()), so a rank on a slower core or reading a slower part of the page cache
     // gets less. The cuts may fall inside a chunk where the kernels keep the bits.
     const std::int64_t split_rows = network ? network->split_rows() : prepared.chunk_rows;
-    std::int64_t round_size = std::min(first_round_steps, most_steps);
+    std::int64_t round_size = std::min(first_steps, most_steps);
     std::vector<double> weights(static_cast<std::size_t>(comm.size()), 1.0);
     PaceMeter pace;
     Range round{0, 0};

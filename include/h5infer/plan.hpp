@@ -24,7 +24,7 @@ inline constexpr double auto_chunk_flops = 16e9;
 
 /// Rounds: each rank computes some of its chunks, then every output gets one collective write
 /// per run of adjacent rows and the ranks agree once (checkpoints, stop signals, failures,
-/// progress), instead of once per chunk. The first round has first_round_steps chunks; rank 0
+/// progress), instead of once per chunk. The first round has first_round_steps() chunks; rank 0
 /// then sizes each round from the pace of the last one to take about round_seconds, which
 /// bounds how long a stop signal or a failed rank waits, while a fast model's rounds grow until
 /// their fixed cost (on the narrow W2 benchmark, rounds of 16 chunks cost about 2 % of the run
@@ -32,7 +32,6 @@ inline constexpr double auto_chunk_flops = 16e9;
 /// differences average out within them (every round ends with the slowest rank). A round never
 /// holds more than round_buffer_bytes of predictions: the buffer's touched pages count in the
 /// resident memory, which a larger buffer would let grow with the row count up to its size.
-inline constexpr std::int64_t first_round_steps = 16;
 inline constexpr double round_seconds = 1.0;
 inline constexpr std::int64_t round_buffer_bytes = std::int64_t{2} << 20;
 inline constexpr std::int64_t max_round_steps = 1024;
@@ -44,6 +43,15 @@ inline constexpr std::int64_t max_round_growth = 8;
 /// chunks then falls on a round boundary).
 [[nodiscard]] std::int64_t most_round_steps(std::int64_t chunk_rows, std::int64_t outputs,
                                             std::int64_t checkpoint_steps);
+
+/// Chunks per rank in the first round, for chunks of `chunk_rows` rows of `flops_per_row`:
+/// first_round_flops of work (about a quarter of a second on one core of the machines
+/// measured), at least 1 and at most max_first_round_steps. No pace is known before it, so it
+/// is shared equally: on the wide W1 benchmark (4 chunks, not 16) a rank on a core 6 % slower
+/// keeps the other waiting 6 % of a third of a second instead of 1.3 s.
+inline constexpr std::int64_t max_first_round_steps = 16;
+inline constexpr double first_round_flops = 64e9;
+[[nodiscard]] std::int64_t first_round_steps(std::int64_t chunk_rows, std::int64_t flops_per_row);
 
 /// Chunks per rank in the next round, after a round of `steps` chunks that took `seconds`: as
 /// many as take round_seconds at that pace, at most max_round_growth times as many, within

@@ -346,6 +346,17 @@ TEST(WorkPlan, SharesCoverTheRoundOnceInOrderForAnyWeights) {
     }
 }
 
+TEST(RoundSteps, TheFirstRoundIsAboutAQuarterSecondOfWorkPerRank) {
+    // W1 (512-2048-2048-1024-16, 1024-row chunks): 4 chunks of 15 GFLOP.
+    const std::int64_t w1 = 2 * (512 * 2048 + 2048 * 2048 + 2048 * 1024 + 1024 * 16);
+    EXPECT_EQ(first_round_steps(1024, w1), 4);
+    // W2 (64-64-64-1, 8192-row chunks): tiny chunks, at most max_first_round_steps.
+    EXPECT_EQ(first_round_steps(8192, 2 * (64 * 64 + 64 * 64 + 64)), max_first_round_steps);
+    // A chunk heavier than first_round_flops: one; nothing known: as many as allowed.
+    EXPECT_EQ(first_round_steps(65536, w1), 1);
+    EXPECT_EQ(first_round_steps(1024, 0), max_first_round_steps);
+}
+
 TEST(RoundSteps, AtMostWhatTheBufferHoldsAndNeverAcrossACheckpoint) {
     // W2 (8192-row chunks, 1 output): 2 MiB of 32 KiB per chunk. W1 (1024 rows, 16 outputs):
     // 64 KiB per chunk.
