@@ -29,9 +29,10 @@ inline constexpr double auto_chunk_flops = 16e9;
 /// bounds how long a stop signal or a failed rank waits, while a fast model's rounds grow until
 /// their fixed cost (on the narrow W2 benchmark, rounds of 16 chunks cost about 2 % of the run
 /// against rounds of 64) vanishes, and a wide model's rounds hold enough chunks that the ranks'
-/// differences average out within them (every round ends with the slowest rank). A round never
-/// holds more than round_buffer_bytes of predictions: the buffer's touched pages count in the
-/// resident memory, which a larger buffer would let grow with the row count up to its size.
+/// differences average out within them (every round ends with the slowest rank). A rank's
+/// share of a round holds at most round_buffer_bytes of predictions, and one chunk's more when
+/// it is cut inside a chunk: the buffer's touched pages count in the resident memory, which a
+/// larger buffer would let grow with the row count up to its size.
 inline constexpr double round_seconds = 1.0;
 inline constexpr std::int64_t round_buffer_bytes = std::int64_t{2} << 20;
 inline constexpr std::int64_t max_round_steps = 1024;
