@@ -99,10 +99,19 @@ struct Model {
 /// layer_norm) rather than per value.
 [[nodiscard]] bool is_row_wise(Activation activation);
 
+/// Whether a model holds its dense layers' arrays.
+enum class DenseArrays {
+    Present,  ///< weights and bias, as the layer describes them
+    /// Both empty: the dense weights and biases are elsewhere (kernels::PackedWeights a rank
+    /// received instead), only the layers' inputs and outputs say their shape.
+    Absent,
+};
+
 /// Checks that layer widths chain, weight shapes match, every parameter is finite, the model
 /// has at least one layer and labels, if any, name every output column. Throws ModelError
-/// naming the layer index and the problem.
-void validate(const Model& model);
+/// naming the layer index and the problem. With DenseArrays::Absent the dense layers' arrays
+/// must be empty.
+void validate(const Model& model, DenseArrays dense_arrays = DenseArrays::Present);
 
 /// Number of parameters (weights, biases, scales, shifts) in the model.
 [[nodiscard]] std::int64_t parameter_count(const Model& model);

@@ -44,12 +44,16 @@ enum class ImageContent {
                                           ImageContent content = ImageContent::Everything);
 
 /// Inverse of serialize(). From a Structure image the float arrays have their sizes and hold
-/// zeros. Throws ModelError on a malformed image.
-[[nodiscard]] Model deserialize(const std::vector<char>& bytes);
+/// zeros; with DenseArrays::Absent (a Structure image only) the dense layers' arrays stay
+/// empty instead, after their sizes are checked. Throws ModelError on a malformed image.
+[[nodiscard]] Model deserialize(const std::vector<char>& bytes,
+                                DenseArrays dense_arrays = DenseArrays::Present);
 
-/// Every float array of `model` (dense weights and biases, affine scales and shifts), in layer
-/// order: the same list on every rank for models with the same structure.
-[[nodiscard]] std::vector<std::vector<float>*> float_arrays(Model& model);
+/// Every float array of `model` (dense weights and biases unless `dense_arrays` is Absent,
+/// affine scales and shifts), in layer order: the same list on every rank for models with the
+/// same structure.
+[[nodiscard]] std::vector<std::vector<float>*> float_arrays(
+    Model& model, DenseArrays dense_arrays = DenseArrays::Present);
 
 /// SHA-256 of a file's contents as 64 lower-case hex digits. Streams the file; throws IoError.
 [[nodiscard]] std::string file_sha256(const std::string& path);

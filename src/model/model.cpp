@@ -40,7 +40,8 @@ std::string layer_label(std::size_t index) {
     return "layer " + std::to_string(index);
 }
 
-void validate_dense(const DenseLayer& dense, std::int64_t width, std::size_t index) {
+void validate_dense(const DenseLayer& dense, std::int64_t width, std::size_t index,
+                    DenseArrays arrays) {
     const std::string label = layer_label(index) + " (dense)";
     if (dense.inputs != width) {
         throw ModelError(label + " expects " + std::to_string(dense.inputs) +
@@ -48,6 +49,12 @@ void validate_dense(const DenseLayer& dense, std::int64_t width, std::size_t ind
                          ": the layer widths do not chain");
     }
     if (dense.outputs <= 0) throw ModelError(label + " has no outputs");
+    if (arrays == DenseArrays::Absent) {
+        if (!dense.weights.empty() || !dense.bias.empty()) {
+            throw ModelError(label + " holds arrays where none are expected");
+        }
+        return;
+    }
     if (static_cast<std::int64_t>(dense.weights.size()) != dense.inputs * dense.outputs) {
         throw ModelError(label + " weights hold " + std::to_string(dense.weights.size()) +
                          " values, expected inputs x outputs = " + std::to_string(dense.inputs) +
@@ -149,7 +156,7 @@ bool is_row_wise(Activation activation) {
            activation == Activation::LogSoftmax || activation == Activation::LayerNorm;
 }
 
-void validate(const Model& model) {
+void validate(const Model& model, DenseArrays dense_arrays) {
     if (model.input_width <= 0) {
         throw ModelError("the model's input width must be positive, got " +
                          std::to_string(model.input_width));
@@ -159,7 +166,7 @@ void validate(const Model& model) {
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
         const Layer& layer = model.layers[i];
         if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
-            validate_dense(*dense, width, i);
+            validate_dense(*dense, width, i, dense_arrays);
         } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
             validate_affine(*affine, width, i);
         } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {

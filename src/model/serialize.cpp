@@ -135,6 +135,16 @@ public:
         return {data, data + size};
     }
 
+    /// The element count of a float array of a structure image, which holds no values.
+    std::uint64_t float_count(const char* what) {
+        H5INFER_ASSERT(!with_values);
+        const auto count = unsigned_le<std::uint64_t>(what);
+        if (count > max_structure_floats) {
+            fail(std::string(what) + " claims " + std::to_string(count) + " elements");
+        }
+        return count;
+    }
+
     std::vector<float> floats(const char* what) {
         const auto count = unsigned_le<std::uint64_t>(what);
         if (!with_values) {
@@ -197,15 +207,29 @@ void write_layer(Writer& out, const Layer& layer) {
     }
 }
 
-Layer read_layer(Reader& in) {
+Layer read_layer(Reader& in, DenseArrays dense_arrays) {
     const auto tag = in.unsigned_le<std::uint8_t>("layer tag");
     switch (static_cast<LayerTag>(tag)) {
         case LayerTag::Dense: {
             DenseLayer dense;
             dense.inputs = in.i64("dense inputs");
             dense.outputs = in.i64("dense outputs");
-            dense.weights = in.floats("dense weights");
-            dense.bias = in.floats("dense bias");
+            if (dense_arrays == DenseArrays::Present) {
+                dense.weights = in.floats("dense weights");
+                dense.bias = in.floats("dense bias");
+                return dense;
+            }
+            const std::uint64_t weights = in.float_count("dense weights");
+            if (dense.inputs <= 0 || dense.outputs <= 0 ||
+                weights != static_cast<std::uint64_t>(dense.inputs * dense.outputs)) {
+                in.fail("dense weights of " + std::to_string(weights) + " values for " +
+                        std::to_string(dense.inputs) + " x " + std::to_string(dense.outputs));
+            }
+            const std::uint64_t bias = in.float_count("dense bias");
+            if (bias != 0 && bias != static_cast<std::uint64_t>(dense.outputs)) {
+                in.fail("dense bias of " + std::to_string(bias) + " values for " +
+                        std::to_string(dense.outputs) + " outputs");
+            }
             return dense;
         }
         case LayerTag::Affine: {
@@ -250,7 +274,7 @@ std::vector<char> serialize(const Model& model, ImageContent content) {
     return out.take();
 }
 
-Model deserialize(const std::vector<char>& bytes) {
+Model deserialize(const std::vector<char>& bytes, DenseArrays dense_arrays) {
     Reader in(bytes);
     if (std::memcmp(in.take(image_magic.size(), "magic"), image_magic.data(), image_magic.size()) !=
         0) {
@@ -264,6 +288,9 @@ Model deserialize(const std::vector<char>& bytes) {
     const auto values = in.unsigned_le<std::uint8_t>("content");
     if (values > 1) in.fail("content flag " + std::to_string(values));
     in.with_values = values == 1;
+    if (in.with_values && dense_arrays == DenseArrays::Absent) {
+        in.fail("a whole image where a structure image is expected");
+    }
     Model model;
     model.input_width = in.i64("input width");
     model.producer = in.string("producer");
@@ -277,20 +304,22 @@ Model deserialize(const std::vector<char>& bytes) {
     // Each layer takes at least one byte, which bounds the reservation by the image size.
     if (layer_count > bytes.size()) in.fail("layer count " + std::to_string(layer_count));
     model.layers.reserve(static_cast<std::size_t>(layer_count));
-    for (std::uint64_t i = 0; i < layer_count; ++i) model.layers.push_back(read_layer(in));
+    for (std::uint64_t i = 0; i < layer_count; ++i)
+        model.layers.push_back(read_layer(in, dense_arrays));
     if (!in.at_end()) in.fail("unexpected bytes after the last layer");
     try {
-        validate(model);
+        validate(model, dense_arrays);
     } catch (const Error& error) {
         rethrow_with_context(error, "model image");
     }
     return model;
 }
 
-std::vector<std::vector<float>*> float_arrays(Model& model) {
+std::vector<std::vector<float>*> float_arrays(Model& model, DenseArrays dense_arrays) {
     std::vector<std::vector<float>*> arrays;
     for (Layer& layer : model.layers) {
         if (auto* dense = std::get_if<DenseLayer>(&layer)) {
+            if (dense_arrays == DenseArrays::Absent) continue;
             arrays.push_back(&dense->weights);
             arrays.push_back(&dense->bias);
         } else if (auto* affine = std::get_if<AffineLayer>(&layer)) {

@@ -132,6 +132,55 @@ TEST(Serialize, StructureImageCarriesSizesAndFloatArraysCarryTheValues) {
     EXPECT_TRUE(testing::models_equal(received, model));
 }
 
+TEST(Serialize, StructureImageWithoutDenseArraysKeepsTheShapesAndTheOtherArrays) {
+    Model model = sample_model();
+    const std::vector<char> structure = serialize(model, ImageContent::Structure);
+    Model received = deserialize(structure, DenseArrays::Absent);
+    for (std::size_t i : {1U, 3U}) {
+        const auto& got = std::get<DenseLayer>(received.layers[i]);
+        const auto& want = std::get<DenseLayer>(model.layers[i]);
+        EXPECT_EQ(got.inputs, want.inputs) << i;
+        EXPECT_EQ(got.outputs, want.outputs) << i;
+        EXPECT_TRUE(got.weights.empty()) << i;
+        EXPECT_TRUE(got.bias.empty()) << i;
+    }
+    EXPECT_EQ(received.output_width(), 1);
+    EXPECT_EQ(received.labels, model.labels);
+    // Only the affine scale and shift are left to receive, and the list is the same on a rank
+    // holding the whole model.
+    std::vector<std::vector<float>*> got = float_arrays(received, DenseArrays::Absent);
+    std::vector<std::vector<float>*> want = float_arrays(model, DenseArrays::Absent);
+    ASSERT_EQ(got.size(), 2U);
+    ASSERT_EQ(want.size(), 2U);
+    EXPECT_EQ(want[0], &std::get<AffineLayer>(model.layers[0]).scale);
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i]->size(), want[i]->size());
+    EXPECT_NO_THROW(validate(received, DenseArrays::Absent));
+    EXPECT_THROW(validate(received), ModelError);
+    EXPECT_THROW(validate(model, DenseArrays::Absent), ModelError);
+}
+
+TEST(Serialize, DenseArraysAreLeftOutOfStructureImagesOnly) {
+    Model model = sample_model();
+    try {
+        (void)deserialize(serialize(model), DenseArrays::Absent);
+        FAIL() << "a whole image was read without its dense arrays";
+    } catch (const ModelError& error) {
+        EXPECT_NE(std::string(error.what()).find("a whole image where a structure image"),
+                  std::string::npos)
+            << error.what();
+    }
+    // A dense weight count that does not fit the layer's shape.
+    std::get<DenseLayer>(model.layers[3]).weights.push_back(2.0F);
+    try {
+        (void)deserialize(serialize(model, ImageContent::Structure), DenseArrays::Absent);
+        FAIL() << "4 weights for a 3 x 1 layer were accepted";
+    } catch (const ModelError& error) {
+        EXPECT_NE(std::string(error.what()).find("dense weights of 4 values for 3 x 1"),
+                  std::string::npos)
+            << error.what();
+    }
+}
+
 TEST(Serialize, InvalidModelIsRejectedByValidate) {
     Model model = sample_model();
     std::get<DenseLayer>(model.layers[3]).weights[0] = std::numeric_limits<float>::infinity();
