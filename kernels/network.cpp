@@ -112,6 +112,13 @@ std::unique_ptr<Network> make_network(Model&& model, Backend backend, std::int64
     return make_network(static_cast<const Model&>(model), backend, max_rows, threads, precision);
 }
 
+std::unique_ptr<Network> make_network(Model&& model, std::vector<PackedWeights> packed,
+                                      std::int64_t max_rows, int threads, Precision precision) {
+    H5INFER_ASSERT(max_rows > 0);
+    H5INFER_ASSERT(threads > 0);
+    return make_onednn_network(std::move(model), std::move(packed), max_rows, threads, precision);
+}
+
 std::unique_ptr<Network> make_network(const Model& model, Backend backend, std::int64_t max_rows,
                                       int threads, Precision precision) {
     H5INFER_ASSERT(max_rows > 0);

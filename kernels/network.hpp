@@ -3,8 +3,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "h5infer/bulk_memory.hpp"
 #include "h5infer/model.hpp"
 
 namespace h5infer::kernels {
@@ -26,6 +29,20 @@ enum class Precision {
 
 /// "f32" or "bf16".
 [[nodiscard]] std::string_view precision_name(Precision precision);
+
+/// One matmul's weights as a network computes with them: in the layout its kernels chose and
+/// with any affine layer before the matmul folded in. What lets one rank prepare the weights
+/// and the others receive them ready to use, instead of each receiving the model's weights and
+/// converting them itself.
+struct PackedWeights {
+    std::string layout;       ///< the kernels' description of the layout: opaque bytes
+    std::vector<float> bias;  ///< the bias the matmul adds, or empty
+    std::size_t bytes = 0;    ///< size of the weights in that layout
+    /// Where the bytes are: from Network::packed_weights(), the network's own memory (valid
+    /// while it lives); for make_network(), `storage`, which the network takes over.
+    const void* data = nullptr;
+    BulkBuffer storage;
+};
 
 /// A model made executable: owns the weights in the layout its kernels want and the scratch
 /// buffers of one chunk. Not thread-safe; one per rank.
@@ -71,6 +88,11 @@ public:
     /// when no cut keeps the bits. What lets ranks share a chunk's rows and still write the
     /// bits one rank would.
     [[nodiscard]] virtual std::int64_t split_rows() const = 0;
+
+    /// Each matmul's weights, in model order, as this network holds them, for make_network()
+    /// on another rank of the same model, precision and build. Empty for a backend that cannot
+    /// take them (the reference backend).
+    [[nodiscard]] virtual std::vector<PackedWeights> packed_weights() const { return {}; }
 };
 
 /// Builds the network for `backend` computing in `precision`. The model must have passed
@@ -85,6 +107,15 @@ public:
 /// The same for a model the caller hands over (moved from; destroy or reassign it after): the
 /// kernels may keep its arrays instead of copying them (oneDNN, up to plain_weights_rows rows).
 [[nodiscard]] std::unique_ptr<Network> make_network(Model&& model, Backend backend,
+                                                    std::int64_t max_rows, int threads,
+                                                    Precision precision = Precision::F32);
+
+/// The same from `packed`, another network's packed_weights() with `storage` holding the bytes
+/// (moved in: the network keeps them), for a model whose dense layers may have empty weight
+/// arrays: their weights and biases come from `packed`, and a kernel that wants another layout
+/// converts from it. oneDNN only. Throws Error (internal) if `packed` does not fit the model.
+[[nodiscard]] std::unique_ptr<Network> make_network(Model&& model,
+                                                    std::vector<PackedWeights> packed,
                                                     std::int64_t max_rows, int threads,
                                                     Precision precision = Precision::F32);
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -243,7 +244,9 @@ bool is_fusable_activation(const Layer* layer) {
     return activation != nullptr && !is_row_wise(activation->function);
 }
 
-std::vector<Step> plan_steps(const Model& model, Precision precision) {
+// With `weights_given` the weights come ready from another network (PackedWeights): an affine
+// layer before a dense one is already folded into them.
+std::vector<Step> plan_steps(const Model& model, Precision precision, bool weights_given) {
     std::vector<Step> steps;
     const AffineLayer* pending_affine = nullptr;
     std::int64_t width = model.input_width;
@@ -252,7 +255,7 @@ std::vector<Step> plan_steps(const Model& model, Precision precision) {
         const Layer* next = i + 1 < model.layers.size() ? &model.layers[i + 1] : nullptr;
         width = layer_output_width(layer, width);
         if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
-            Step step = dense_step(*dense, i, pending_affine);
+            Step step = dense_step(*dense, i, weights_given ? nullptr : pending_affine);
             pending_affine = nullptr;
             if (is_fusable_activation(next)) {
                 const auto& activation = std::get<ActivationLayer>(*next);
@@ -319,9 +322,10 @@ private:
 
 class OnednnNetwork final : public Network {
 public:
-    /// `donor`, when given, is the model itself, whose weight arrays the network may keep.
+    /// `donor`, when given, is the model itself, whose weight arrays the network may keep;
+    /// `packed`, when given, holds the weights instead of the model (see adopt()).
     OnednnNetwork(const Model& model, std::int64_t max_rows, int threads, Precision precision,
-                  Model* donor = nullptr);
+                  Model* donor = nullptr, std::vector<PackedWeights>* packed = nullptr);
 
     void forward(const float* src, std::int64_t rows, float* dst) override {
         (void)run(src, rows, dst, false);
@@ -343,6 +347,9 @@ public:
     // only on its block's row count.
     [[nodiscard]] std::int64_t split_rows() const override { return block_rows_; }
 
+    // The first layout of each matmul: the one its full blocks use.
+    [[nodiscard]] std::vector<PackedWeights> packed_weights() const override;
+
 private:
     using Kernels = std::vector<Kernel>;
 
@@ -351,6 +358,8 @@ private:
     std::int64_t run(const float* src, std::int64_t rows, float* dst, bool count,
                      const RowSource* source = nullptr, float* fetch_into = nullptr);
     const Kernels& kernels_for(std::int64_t rows);
+    // Takes each matmul's bias and first weight layout from `packed`, checking that they fit.
+    void adopt(std::vector<PackedWeights>& packed);
     Kernel make_kernel(Step& step, std::int64_t rows);
     memory weights_in_layout(Step& step, const memory::desc& layout);
     void grow_scratchpads(std::size_t bytes);
@@ -374,13 +383,13 @@ private:
 };
 
 OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int threads,
-                             Precision precision, Model* donor)
+                             Precision precision, Model* donor, std::vector<PackedWeights>* packed)
     : threads_(threads),
       input_width_(model.input_width),
       max_rows_(max_rows),
       block_rows_(onednn_block_rows(model)),
       plain_weights_(max_rows <= plain_weights_rows && precision == Precision::F32),
-      steps_(plan_steps(model, precision)) {
+      steps_(plan_steps(model, precision, packed != nullptr)) {
     // A handed-over model's arrays move into the steps that use them (a vector's elements stay
     // where they are when it moves): weights in the model's layout then cost no copy.
     if (donor != nullptr && plain_weights_) {
@@ -410,6 +419,7 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
             Context& context = contexts_.emplace_back(Context{dnnl::stream(engine_), memory(), {}});
             for (auto& buffer : context.buffers) buffer.resize(buffer_size);
         }
+        if (packed != nullptr) adopt(*packed);
         for (Step& step : steps_) {
             if (step.bias.empty()) continue;
             const memory::desc bias_md({1, step.outputs}, Dt::f32, Tag::ab);
@@ -426,6 +436,71 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
     for (Step& step : steps_) {
         step.weights = nullptr;
         if (!step.owned_in_use) step.owned = std::vector<float>();
+    }
+}
+
+std::vector<PackedWeights> OnednnNetwork::packed_weights() const {
+    std::vector<PackedWeights> packed;
+    for (const Step& step : steps_) {
+        if (step.kind != Step::Kind::Matmul) continue;
+        const memory& weights = step.weight_layouts.front();
+        const memory::desc layout = weights.get_desc();
+        PackedWeights& entry = packed.emplace_back();
+        entry.layout.assign(reinterpret_cast<const char*>(&layout.data), sizeof layout.data);
+        entry.bias = step.bias;
+        entry.bytes = layout.get_size();
+        entry.data = weights.get_data_handle();
+    }
+    return packed;
+}
+
+void OnednnNetwork::adopt(std::vector<PackedWeights>& packed) {
+    std::size_t next = 0;
+    for (Step& step : steps_) {
+        if (step.kind != Step::Kind::Matmul) continue;
+        const auto misfit = [&](const std::string& problem) {
+            return Error(ExitCode::Internal,
+                         step.label + ": the weights prepared by another rank " + problem +
+                             "; were all ranks started from the "
+                             "same h5infer build?");
+        };
+        if (next == packed.size()) {
+            throw misfit("are missing: they cover " + std::to_string(packed.size()) +
+                         (packed.size() == 1 ? " dense layer" : " dense layers"));
+        }
+        PackedWeights& weights = packed[next++];
+        memory::desc layout;
+        if (weights.layout.size() != sizeof layout.data) {
+            throw misfit("have a layout description of " + std::to_string(weights.layout.size()) +
+                         " bytes instead of " + std::to_string(sizeof layout.data));
+        }
+        std::memcpy(&layout.data, weights.layout.data(), sizeof layout.data);
+        if (layout.dims() != memory::dims{step.inputs, step.outputs} ||
+            layout.data_type() != step.src_type) {
+            throw misfit("have another shape or number format than " + std::to_string(step.inputs) +
+                         " x " + std::to_string(step.outputs) +
+                         (step.src_type == Dt::bf16 ? " bf16" : " f32"));
+        }
+        if (layout.get_size() != weights.bytes || weights.storage.size() < weights.bytes) {
+            throw misfit("hold " + std::to_string(weights.storage.size()) + " bytes where " +
+                         std::to_string(layout.get_size()) + " are needed");
+        }
+        if (!weights.bias.empty() &&
+            static_cast<std::int64_t>(weights.bias.size()) != step.outputs) {
+            throw misfit("have " + std::to_string(weights.bias.size()) + " bias values");
+        }
+        step.bias = std::move(weights.bias);
+        step.weights = nullptr;
+        step.owned = std::vector<float>();
+        step.weight_layouts.emplace_back(layout, engine_, weights.storage.data());
+        step.weight_storage.push_back(std::move(weights.storage));
+    }
+    if (next != packed.size()) {
+        throw Error(ExitCode::Internal, "the weights prepared by another rank cover " +
+                                            std::to_string(packed.size()) +
+                                            " dense layers, the "
+                                            "model has " +
+                                            std::to_string(next));
     }
 }
 
@@ -711,6 +786,13 @@ std::unique_ptr<Network> make_onednn_network(Model&& model, std::int64_t max_row
                                              Precision precision) {
     check_precision(precision);
     return std::make_unique<OnednnNetwork>(model, max_rows, threads, precision, &model);
+}
+
+std::unique_ptr<Network> make_onednn_network(Model&& model, std::vector<PackedWeights> packed,
+                                             std::int64_t max_rows, int threads,
+                                             Precision precision) {
+    check_precision(precision);
+    return std::make_unique<OnednnNetwork>(model, max_rows, threads, precision, nullptr, &packed);
 }
 
 std::string_view onednn_isa_name() {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "h5infer/model.hpp"
 #include "kernels/network.hpp"
@@ -34,6 +35,13 @@ namespace h5infer::kernels {
 /// keeps the model's weight arrays instead of copying them.
 [[nodiscard]] std::unique_ptr<Network> make_onednn_network(Model&& model, std::int64_t max_rows,
                                                            int threads, Precision precision);
+
+/// The same with the weights of another network of this model (PackedWeights): the model's
+/// dense layers may have empty arrays. See make_network().
+[[nodiscard]] std::unique_ptr<Network> make_onednn_network(Model&& model,
+                                                           std::vector<PackedWeights> packed,
+                                                           std::int64_t max_rows, int threads,
+                                                           Precision precision);
 
 /// Up to this many rows per forward() call, f32 matmuls take the weights in the model's own
 /// row-major layout instead of oneDNN's blocked one: a job of a few rows would spend more on

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -862,6 +863,92 @@ TEST(ReferenceBackend, ChunksAreNeverCut) {
 
 // onednn_supports_bf16() picks the branch every bf16 test takes: check it against the CPU's
 // feature bits and the ISA cap the tests run under.
+// What another rank does with packed_weights(): copies the bytes into memory of its own and
+// builds a network of the model without its dense arrays.
+std::unique_ptr<Network> rebuilt_from_packed(const Network& source, const Model& model,
+                                             std::int64_t max_rows, int threads,
+                                             Precision precision) {
+    std::vector<PackedWeights> packed = source.packed_weights();
+    for (PackedWeights& weights : packed) {
+        weights.storage = BulkBuffer(weights.bytes);
+        std::memcpy(weights.storage.data(), weights.data, weights.bytes);
+        weights.data = weights.storage.data();
+    }
+    Model bare = model;
+    for (Layer& layer : bare.layers) {
+        if (auto* dense = std::get_if<DenseLayer>(&layer)) {
+            dense->weights = std::vector<float>();
+            dense->bias = std::vector<float>();
+        }
+    }
+    validate(bare, DenseArrays::Absent);
+    return make_network(std::move(bare), std::move(packed), max_rows, threads, precision);
+}
+
+TEST(OnednnBackend, ANetworkOfPackedWeightsGivesTheBitsOfItsSource) {
+    // An affine layer folded into the first dense one (only its source can fold it), a dense
+    // layer without bias, an unfused row-wise activation last.
+    const Model model = ModelBuilder(127)
+                            .affine()
+                            .dense(257)
+                            .activation(Activation::Relu)
+                            .dense(64, false)
+                            .activation(Activation::Tanh)
+                            .dense(13)
+                            .activation(Activation::Softmax)
+                            .build();
+    const std::int64_t block = onednn_block_rows(model);
+    std::vector<Precision> precisions{Precision::F32};
+    if (onednn_supports_bf16()) precisions.push_back(Precision::Bf16);
+    for (const Precision precision : precisions) {
+        // The model's own layout for a few rows, oneDNN's blocked one beyond.
+        for (const std::int64_t max_rows : {plain_weights_rows, 3 * block + 77}) {
+            SCOPED_TRACE(std::string(precision_name(precision)) + ", " + std::to_string(max_rows) +
+                         " rows");
+            auto source = make_network(model, Backend::Onednn, max_rows, 2, precision);
+            ASSERT_EQ(source->packed_weights().size(), 3U);
+            const auto rebuilt = rebuilt_from_packed(*source, model, max_rows, 1, precision);
+            // Fewer rows than max_rows: kernels the rebuilt network creates later, whose layout
+            // it converts from the packed one if it differs.
+            const std::vector<float> src = random_input(max_rows, model.input_width, 7);
+            std::vector<std::vector<float>> want;
+            for (const std::int64_t rows : {max_rows, max_rows - 5, std::int64_t{1}}) {
+                want.push_back(run(*source, src, rows, model.output_width()));
+            }
+            source.reset();  // the rebuilt network must hold all it needs
+            std::size_t i = 0;
+            for (const std::int64_t rows : {max_rows, max_rows - 5, std::int64_t{1}}) {
+                const std::vector<float> got = run(*rebuilt, src, rows, model.output_width());
+                EXPECT_EQ(std::memcmp(got.data(), want[i].data(), got.size() * sizeof(float)), 0)
+                    << rows << " rows";
+                ++i;
+            }
+        }
+    }
+}
+
+TEST(OnednnBackend, PackedWeightsOfAnotherModelAreRefused) {
+    const Model model = ModelBuilder(16).dense(8).activation(Activation::Relu).dense(3).build();
+    const auto expect_refused = [&](const Model& other, const std::string& message) {
+        const auto source = make_network(other, Backend::Onednn, 64, 1);
+        try {
+            (void)rebuilt_from_packed(*source, model, 64, 1, Precision::F32);
+            FAIL() << "accepted: " << message;
+        } catch (const Error& error) {
+            EXPECT_EQ(error.code(), ExitCode::Internal);
+            EXPECT_NE(std::string(error.what()).find(message), std::string::npos) << error.what();
+        }
+    };
+    expect_refused(ModelBuilder(16).dense(9).activation(Activation::Relu).dense(3).build(),
+                   "layer 0 (dense + relu): the weights prepared by another rank have another "
+                   "shape or number format than 16 x 8 f32");
+    expect_refused(ModelBuilder(16).dense(8).activation(Activation::Relu).build(),
+                   "layer 2 (dense): the weights prepared by another rank are missing: they "
+                   "cover 1 dense layer");
+    expect_refused(ModelBuilder(16).dense(8).activation(Activation::Relu).dense(3).dense(2).build(),
+                   "the weights prepared by another rank cover 3 dense layers, the model has 2");
+}
+
 TEST(OnednnBf16, SupportFollowsCpuFeaturesAndIsaCap) {
     std::string cap = "ALL";
     if (const char* value = std::getenv("ONEDNN_MAX_CPU_ISA")) cap = value;
