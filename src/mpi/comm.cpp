@@ -181,6 +181,10 @@ void Comm::broadcast_in_place(std::vector<float>& values, int root) const {
     if (!values.empty()) broadcast_bytes(values.data(), values.size() * sizeof(float), root);
 }
 
+void Comm::broadcast_in_place(void* data, std::size_t bytes, int root) const {
+    if (bytes > 0) broadcast_bytes(data, bytes, root);
+}
+
 std::vector<double> Comm::gather(const std::vector<double>& values, int root) const {
     std::vector<double> result(rank_ == root ? values.size() * static_cast<std::size_t>(size_) : 0);
     const int count =

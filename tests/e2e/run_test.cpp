@@ -451,5 +451,28 @@ TEST(Precision, Bf16RunsAndVerifyRowsReportsItsDeviationOrTheCpuIsRefused) {
     }
 }
 
+TEST(Precision, Bf16IsBitwiseIdenticalOnOneToThreeRanks) {
+    // Beyond one rank, rank 0 alone converts the weights to bf16 and the others receive them.
+    TempDir dir;
+    generate(small_job(dir));
+    Matrix first;
+    for (int ranks = 1; ranks <= 3; ++ranks) {
+        const std::string output = dir / ("bf16-" + std::to_string(ranks) + ".h5");
+        const CommandResult result = run_h5infer(
+            run_args(dir, output, {"--precision", "bf16", "--chunk-rows", "100"}), {ranks});
+        if (result.exit_code == static_cast<int>(ExitCode::Usage) &&
+            !__builtin_cpu_supports("avx512bf16")) {
+            GTEST_SKIP() << "this CPU has no avx512_bf16";
+        }
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        const Matrix got = read_matrix(output, "/predictions");
+        if (ranks == 1) {
+            first = got;
+        } else {
+            EXPECT_TRUE(bitwise_equal(got, first)) << ranks << " ranks differ from 1 rank";
+        }
+    }
+}
+
 }  // namespace
 }  // namespace h5infer::testing

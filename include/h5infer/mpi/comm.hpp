@@ -71,6 +71,9 @@ public:
     /// Collective. Copies `values` from `root` into every rank's `values`, which must already
     /// have root's size: no resizing, so large arrays are received where they will stay.
     void broadcast_in_place(std::vector<float>& values, int root) const;
+    /// Collective. Copies `bytes` bytes at `data` from `root` into every rank's `data` (only
+    /// read on `root`).
+    void broadcast_in_place(void* data, std::size_t bytes, int root) const;
     /// Collective. Copies a trivially copyable value from `root` to every rank.
     template <typename T>
     void broadcast(T& value, int root) const {
