@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "agree.hpp"
 #include "h5infer/generate.hpp"
@@ -221,6 +224,61 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
             kernels::make_network(load_model(data.model_path), kernels::Backend::Reference, 777, 1);
         std::vector<float> want(got.size());
         reference->forward(rows.data(), 777, want.data());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            ASSERT_LE(std::abs(got[i] - want[i]), 1e-5 * std::max(1.0F, std::abs(want[i])))
+                << "element " << i;
+        }
+    }
+}
+
+TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
+    // Beyond one rank, the dense weights and biases reach the other ranks packed by rank 0's
+    // kernels (an affine layer folded in, a dense layer without bias); a model without dense
+    // layers has nothing to pack and sends its affine arrays as they are.
+    const mpi::Comm comm = mpi::Comm::world();
+    SharedDir dir(comm);
+    GenerateConfig data;
+    data.data_path = dir / "data.h5";
+    data.model_path = dir / "unused-model.h5";
+    data.rows = 301;
+    data.features = 4;
+    agree_on_root(comm, 0, [&] { generate(data); });
+    Model no_dense;
+    no_dense.input_width = 4;
+    no_dense.layers.emplace_back(
+        AffineLayer{{0.5F, -2.0F, 1.5F, 3.0F}, {0.25F, 1.0F, -1.0F, 0.0F}});
+    no_dense.layers.emplace_back(ActivationLayer{Activation::Sigmoid, 0.0F});
+    Model folded = no_dense;
+    folded.layers.pop_back();
+    folded.layers.emplace_back(
+        DenseLayer{4, 3, {1, -2, 3, 0.5F, 0, 1, -1, 2, 0.25F, 4, -3, 1}, {}});
+    folded.layers.emplace_back(ActivationLayer{Activation::Relu, 0.0F});
+    folded.layers.emplace_back(DenseLayer{3, 2, {1, 2, -1, 0.5F, 3, -2}, {0.1F, -0.2F}});
+    for (const auto& [name, model] : {std::pair<std::string, const Model&>{"no-dense", no_dense},
+                                      std::pair<std::string, const Model&>{"folded", folded}}) {
+        SCOPED_TRACE(name);
+        RunConfig config;
+        config.model_path = dir / (name + ".h5");
+        agree_on_root(comm, 0, [&] { save_model(model, config.model_path); });
+        config.inputs = {data.data_path + ":/features"};
+        config.output = dir / ("preds-" + name + ".h5");
+        config.chunk_rows = 40;
+        config.threads = 1;
+        config.quiet = true;
+        EXPECT_EQ(run(config, comm).rows, 301);
+        if (comm.rank() != 0) continue;
+        h5::Handle file = h5::open_file(config.output);
+        h5::Handle predictions = h5::open_dataset(file.get(), "/predictions");
+        std::vector<std::int64_t> dims;
+        const std::vector<float> got = h5::read_all(predictions.get(), dims);
+        h5::Handle input_file = h5::open_file(data.data_path);
+        h5::Handle input = h5::open_dataset(input_file.get(), "/features");
+        std::vector<std::int64_t> input_dims;
+        const std::vector<float> rows = h5::read_all(input.get(), input_dims);
+        auto reference = kernels::make_network(model, kernels::Backend::Reference, 301, 1);
+        std::vector<float> want(got.size());
+        ASSERT_EQ(got.size(), static_cast<std::size_t>(301 * model.output_width()));
+        reference->forward(rows.data(), 301, want.data());
         for (std::size_t i = 0; i < got.size(); ++i) {
             ASSERT_LE(std::abs(got[i] - want[i]), 1e-5 * std::max(1.0F, std::abs(want[i])))
                 << "element " << i;
