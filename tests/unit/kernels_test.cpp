@@ -927,6 +927,31 @@ TEST(OnednnBackend, ANetworkOfPackedWeightsGivesTheBitsOfItsSource) {
     }
 }
 
+TEST(OnednnBackend, PackedWeightsInAnotherLayoutAreConverted) {
+    // What a rank on a node whose oneDNN wants another layout gets: here the model's own
+    // layout (a source of at most plain_weights_rows rows) for kernels that want the blocked
+    // one. The conversion is exact, so the bits are those of a network built from the model.
+    const Model model = ModelBuilder(127)
+                            .affine()
+                            .dense(257)
+                            .activation(Activation::Relu)
+                            .dense(13)
+                            .activation(Activation::Softmax)
+                            .build();
+    const std::int64_t rows = 2 * onednn_block_rows(model) + 5;
+    const auto plain = make_network(model, Backend::Onednn, plain_weights_rows, 1);
+    const auto rebuilt = rebuilt_from_packed(*plain, model, rows, 2, Precision::F32);
+    const std::vector<float> src = random_input(rows, model.input_width, 11);
+    const std::vector<float> got = run(*rebuilt, src, rows, model.output_width());
+    const std::vector<float> want = run(model, Backend::Onednn, src, rows);
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0);
+    const auto blocked = make_network(model, Backend::Onednn, rows, 1);
+    if (blocked->packed_weights()[0].layout == plain->packed_weights()[0].layout) {
+        GTEST_SKIP() << "oneDNN keeps the model's own layout for " << rows
+                     << " rows on this ISA: nothing was converted";
+    }
+}
+
 TEST(OnednnBackend, PackedWeightsOfAnotherModelAreRefused) {
     const Model model = ModelBuilder(16).dense(8).activation(Activation::Relu).dense(3).build();
     const auto expect_refused = [&](const Model& other, const std::string& message) {
