@@ -186,6 +186,28 @@ TEST(OutputWriter, ResumesFromItsProgressRecord) {
     }
 }
 
+// The predictions `output` holds for the `rows` rows of `data_path`:/features, within 1e-5
+// (relative above 1) of the Eigen reference computing `model`.
+void expect_matches_reference(const std::string& output, const std::string& data_path,
+                              const Model& model, std::int64_t rows) {
+    h5::Handle file = h5::open_file(output);
+    h5::Handle predictions = h5::open_dataset(file.get(), "/predictions");
+    std::vector<std::int64_t> dims;
+    const std::vector<float> got = h5::read_all(predictions.get(), dims);
+    h5::Handle input_file = h5::open_file(data_path);
+    h5::Handle input = h5::open_dataset(input_file.get(), "/features");
+    std::vector<std::int64_t> input_dims;
+    const std::vector<float> inputs = h5::read_all(input.get(), input_dims);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(rows * model.output_width()));
+    auto reference = kernels::make_network(model, kernels::Backend::Reference, rows, 1);
+    std::vector<float> want(got.size());
+    reference->forward(inputs.data(), rows, want.data());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_LE(std::abs(got[i] - want[i]), 1e-5 * std::max(1.0F, std::abs(want[i])))
+            << "element " << i;
+    }
+}
+
 TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
     const mpi::Comm comm = mpi::Comm::world();
     SharedDir dir(comm);
@@ -212,22 +234,7 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
     EXPECT_TRUE(report.all_writes_collective);
 
     if (comm.rank() == 0) {
-        h5::Handle file = h5::open_file(config.output);
-        h5::Handle predictions = h5::open_dataset(file.get(), "/predictions");
-        std::vector<std::int64_t> dims;
-        const std::vector<float> got = h5::read_all(predictions.get(), dims);
-        h5::Handle input_file = h5::open_file(data.data_path);
-        h5::Handle input = h5::open_dataset(input_file.get(), "/features");
-        std::vector<std::int64_t> input_dims;
-        const std::vector<float> rows = h5::read_all(input.get(), input_dims);
-        auto reference =
-            kernels::make_network(load_model(data.model_path), kernels::Backend::Reference, 777, 1);
-        std::vector<float> want(got.size());
-        reference->forward(rows.data(), 777, want.data());
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            ASSERT_LE(std::abs(got[i] - want[i]), 1e-5 * std::max(1.0F, std::abs(want[i])))
-                << "element " << i;
-        }
+        expect_matches_reference(config.output, data.data_path, load_model(data.model_path), 777);
     }
 }
 
@@ -266,23 +273,7 @@ TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
         config.threads = 1;
         config.quiet = true;
         EXPECT_EQ(run(config, comm).rows, 301);
-        if (comm.rank() != 0) continue;
-        h5::Handle file = h5::open_file(config.output);
-        h5::Handle predictions = h5::open_dataset(file.get(), "/predictions");
-        std::vector<std::int64_t> dims;
-        const std::vector<float> got = h5::read_all(predictions.get(), dims);
-        h5::Handle input_file = h5::open_file(data.data_path);
-        h5::Handle input = h5::open_dataset(input_file.get(), "/features");
-        std::vector<std::int64_t> input_dims;
-        const std::vector<float> rows = h5::read_all(input.get(), input_dims);
-        auto reference = kernels::make_network(model, kernels::Backend::Reference, 301, 1);
-        std::vector<float> want(got.size());
-        ASSERT_EQ(got.size(), static_cast<std::size_t>(301 * model.output_width()));
-        reference->forward(rows.data(), 301, want.data());
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            ASSERT_LE(std::abs(got[i] - want[i]), 1e-5 * std::max(1.0F, std::abs(want[i])))
-                << "element " << i;
-        }
+        if (comm.rank() == 0) expect_matches_reference(config.output, data.data_path, model, 301);
     }
 }
 

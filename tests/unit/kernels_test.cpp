@@ -472,15 +472,19 @@ TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
     EXPECT_EQ(std::memcmp(first.data(), again.data(), first.size() * sizeof(float)), 0);
 }
 
+// Layers: 0 affine (folded into 1), 1 dense, 2 relu, 3 dense, 4 softmax.
+Model scaled_mlp() {
+    return ModelBuilder(127)
+        .affine()
+        .dense(257)
+        .activation(Activation::Relu)
+        .dense(13)
+        .activation(Activation::Softmax)
+        .build();
+}
+
 TEST(OnednnBackend, AJobOfAFewRowsKeepsTheWeightsOfAHandedOverModel) {
-    // Layers: 0 affine (folded into 1), 1 dense, 2 relu, 3 dense, 4 softmax.
-    const Model model = ModelBuilder(127)
-                            .affine()
-                            .dense(257)
-                            .activation(Activation::Relu)
-                            .dense(13)
-                            .activation(Activation::Softmax)
-                            .build();
+    const Model model = scaled_mlp();
     const std::int64_t rows = plain_weights_rows;
     const std::vector<float> src = random_input(rows, model.input_width);
     const std::vector<float> copied = run(model, Backend::Onednn, src, rows);
@@ -931,13 +935,7 @@ TEST(OnednnBackend, PackedWeightsInAnotherLayoutAreConverted) {
     // What a rank on a node whose oneDNN wants another layout gets: here the model's own
     // layout (a source of at most plain_weights_rows rows) for kernels that want the blocked
     // one. The conversion is exact, so the bits are those of a network built from the model.
-    const Model model = ModelBuilder(127)
-                            .affine()
-                            .dense(257)
-                            .activation(Activation::Relu)
-                            .dense(13)
-                            .activation(Activation::Softmax)
-                            .build();
+    const Model model = scaled_mlp();
     const std::int64_t rows = 2 * onednn_block_rows(model) + 5;
     const auto plain = make_network(model, Backend::Onednn, plain_weights_rows, 1);
     const auto rebuilt = rebuilt_from_packed(*plain, model, rows, 2, Precision::F32);
