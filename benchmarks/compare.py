@@ -41,7 +41,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass, field, replace  # noqa: E402
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
@@ -634,6 +634,39 @@ def peak_rss_per_rank(h5infer, model, data, workdir):
     return sizes, command
 
 
+def evict(path):
+    """Drops `path` from the page cache, as for an input another node wrote or one on a
+    parallel file system: the next reader gets it from the device."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
+def from_the_device(runs, files, repeat):
+    """W2 with its input evicted before each run: the seconds one sequential pass takes to read
+    the file from the device (the floor of a run that reads while it computes), and h5infer
+    2x1's and NumPy's in-process seconds, rounds interleaved."""
+    chosen = [replace(run, in_process=[], whole=[], reports=[]) for run in runs
+              if run.label == "h5infer 2x1" or run.engine == "numpy"]
+    device = []
+    block = bytearray(16 << 20)
+    for _ in range(repeat):
+        evict(files.data)
+        start = time.perf_counter()
+        with open(files.data, "rb", buffering=0) as stream:
+            while stream.readinto(block):
+                pass
+        device.append(time.perf_counter() - start)
+        for run in chosen:
+            evict(files.data)
+            measure(run)
+    settle_in_page_cache(files.data)
+    return {"device": median(device), "runs": chosen}
+
+
 def one_row_job(h5infer, mpi_noop, files, workdir, repeat):
     """Median seconds of a 1-row `mpirun -n 1 h5infer run`, of `mpirun -n 1 /bin/true` (the
     baseline of the target) and of `mpirun -n 1 mpi_noop` (MPI_Init and MPI_Finalize, with
@@ -976,6 +1009,26 @@ def rss_line(rss):
             f"{sizes(rss['quarter'])}; {rss['full_rows']:,} rows: {sizes(rss['full'])}.")
 
 
+def device_line(device, facts):
+    """W2 from the device, against the larger of the device's read and the compute floor."""
+    floor = max(device["device"], facts["compute_floor"]["f32"])
+    parts = []
+    for run in device["runs"]:
+        seconds = median(run.in_process)
+        read = ""
+        if run.reports:
+            read = ", read " + seconds_text(median(
+                [max(rank["read_seconds"] for rank in report["per_rank"]) for report in run.reports])) + \
+                " s on the slowest rank"
+        parts.append(f"{run.label} {seconds_text(seconds)} s in-process "
+                     f"({seconds / floor:.2f}x the floor{read})")
+    return ("W2 with the input evicted from the page cache before each run (`posix_fadvise` "
+            f"DONTNEED, as for a file on a parallel file system or written by another node), "
+            f"median of the rounds: one sequential read of the file from the device takes "
+            f"{seconds_text(device['device'])} s; floor max(that, compute floor) "
+            f"{seconds_text(floor)} s; " + "; ".join(parts) + ".")
+
+
 def render(runs, context, extras, meta):
     """The dated Markdown section, and the targets."""
     targets = evaluate_targets(runs, context, extras)
@@ -986,6 +1039,8 @@ def render(runs, context, extras, meta):
     parts += [f"| {name} | {measured} | {verdict} |" for name, measured, verdict in targets]
     if "rss" in extras:
         parts += ["", rss_line(extras["rss"])]
+    if "device" in extras:
+        parts += ["", device_line(extras["device"], context["W2"])]
     breakdown = breakdown_rows(runs)
     if breakdown:
         parts += ["", "### Where h5infer's time goes (`--report`, slowest rank, median)", "",
@@ -1095,8 +1150,8 @@ def round_limits(limits, workload, facts, args):
 
 
 def workload_extras(h5infer, workload, files, runs, args, workdir, extras):
-    """W1: scaling from 1x1 to 2x1; W2: peak RSS at a quarter and all of the rows; all: the
-    1-row job."""
+    """W1: scaling from 1x1 to 2x1; W2: peak RSS at a quarter and all of the rows, and runs
+    reading the input from the device; all: the 1-row job."""
     if workload.key == "W1":
         one_by_one = next(run for run in runs if run.label == "h5infer 1x1")
         extras["scaling"] = median(one_by_one.in_process) / median(runs[0].in_process)
@@ -1108,6 +1163,8 @@ def workload_extras(h5infer, workload, files, runs, args, workdir, extras):
             quarter_rows = small["features"].shape[0]
         extras["rss"] = {"quarter": quarter, "full": full, "quarter_rows": quarter_rows,
                          "full_rows": runs[0].rows}
+        log("W2: the input evicted from the page cache before each run")
+        extras["device"] = from_the_device(runs, files, args.repeat)
     log(f"{workload.key}: 1-row job")
     extras.setdefault("one_row", {})[workload.key] = one_row_job(
         h5infer, extras["mpi_noop"], files, workdir, args.repeat)

@@ -34,8 +34,33 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How far ahead of the rows it computes a rank asks the file system to read its share
+// (io::InputReader::read_ahead()). On W2 (1 GB) with the page cache dropped before each run,
+// 2 ranks took 0.55 s (medians of 6) against 0.84-1.06 s without; 8 and 32 MiB were within
+// noise of 16, 128 MiB slower (the advice itself then waits for the device). From the page
+// cache, no difference (0.294 against 0.302 s).
+constexpr std::int64_t read_ahead_bytes = std::int64_t{16} << 20U;
+
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Asks the file system to read the rows of pieces[current] and of the pieces after it, up to
+// read_ahead_bytes of them, while they are of `job`, whose input `reader` reads. `advised`
+// counts the pieces asked for before, which are not asked for again.
+void read_ahead(const WorkPlan& plan, const std::vector<Piece>& pieces, std::size_t current,
+                std::int64_t job, const io::InputReader& reader, std::size_t& advised) {
+    if (!reader.can_fetch()) return;
+    std::int64_t ahead = 0;
+    for (std::size_t next = current; next < pieces.size() && ahead < read_ahead_bytes; ++next) {
+        const Piece& piece = pieces[next];
+        if (plan.items()[static_cast<std::size_t>(piece.item)].job != job) return;
+        if (next >= advised) {
+            reader.read_ahead(piece.rows.begin, piece.rows.size());
+            advised = next + 1;
+        }
+        ahead += piece.rows.size() * reader.row_bytes();
+    }
 }
 
 // One input as rank 0 found it: what to compute and where it goes.
@@ -748,7 +773,9 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         std::int64_t my_rows = 0;
         agree(comm, [&] {
             const Clock::time_point busy_start = Clock::now();
-            for (const Piece& piece : mine) {
+            std::size_t advised = 0;  // pieces of mine whose rows were asked for ahead
+            for (std::size_t p = 0; p < mine.size(); ++p) {
+                const Piece& piece = mine[p];
                 const WorkItem* work = &plan.items()[static_cast<std::size_t>(piece.item)];
                 const Range rows = piece.rows;
                 H5INFER_ASSERT((my_rows + rows.size()) * outputs <=
@@ -762,6 +789,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
                     reader.emplace(job.input);
                     reader_job = work->job;
                 }
+                read_ahead(plan, mine, p, reader_job, *reader, advised);
                 times.read += seconds_since(t0);
                 t0 = Clock::now();
                 std::int64_t bad = 0;

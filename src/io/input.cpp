@@ -269,16 +269,28 @@ double InputReader::fetch_seconds() const {
     return static_cast<double>(fetch_ns_.load()) * 1e-9;
 }
 
+void InputReader::read_ahead(std::int64_t row_begin, std::int64_t rows) const {
+    if (descriptor_ < 0 || rows <= 0) return;
+    const std::int64_t bytes_per_row = row_bytes();
+    // Only advice: a file system that ignores it is read when fetched, as without it.
+    (void)::posix_fadvise(descriptor_,
+                          static_cast<::off_t>(data_offset_ + row_begin * bytes_per_row),
+                          static_cast<::off_t>(rows * bytes_per_row), POSIX_FADV_WILLNEED);
+}
+
+std::int64_t InputReader::row_bytes() const {
+    return info_.cols * static_cast<std::int64_t>(fetch_doubles_ ? sizeof(double) : sizeof(float));
+}
+
 void InputReader::read_bytes(std::int64_t row_begin, std::int64_t rows, void* into) const {
-    const std::int64_t row_bytes =
-        info_.cols * static_cast<std::int64_t>(fetch_doubles_ ? sizeof(double) : sizeof(float));
+    const std::int64_t bytes_per_row = row_bytes();
     auto* bytes_into = static_cast<char*>(into);
-    const std::int64_t bytes = rows * row_bytes;
+    const std::int64_t bytes = rows * bytes_per_row;
     std::int64_t done = 0;
     while (done < bytes) {
         const ::ssize_t got =
             ::pread(descriptor_, bytes_into + done, static_cast<std::size_t>(bytes - done),
-                    static_cast<::off_t>(data_offset_ + row_begin * row_bytes + done));
+                    static_cast<::off_t>(data_offset_ + row_begin * bytes_per_row + done));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) {
             const std::string cause =

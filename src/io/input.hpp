@@ -69,6 +69,15 @@ public:
     /// Throws InputError when the file ends before the rows (truncated while the job ran).
     void fetch(std::int64_t row_begin, std::int64_t rows, float* dst);
 
+    /// Asks the system to start reading rows [row_begin, row_begin + rows) of a dataset that
+    /// can_fetch() into the page cache and returns at once, so that a fetch() of them later
+    /// finds them there: on a file not in memory (a parallel file system, a first run) the
+    /// reading then overlaps the compute of the rows before. Does nothing for other datasets.
+    void read_ahead(std::int64_t row_begin, std::int64_t rows) const;
+
+    /// Bytes of one row in the file of a dataset that can_fetch().
+    [[nodiscard]] std::int64_t row_bytes() const;
+
     /// Seconds spent in fetch() so far, summed over the threads that called it.
     [[nodiscard]] double fetch_seconds() const;
 

@@ -1,17 +1,22 @@
 // Tests of io::InputReader: read() through HDF5 and fetch() straight from the file agree on
 // every layout fetch() accepts, fetch() is refused where the bytes in the file are not this
-// machine's floats or doubles, and a file cut short under a running reader is an InputError.
+// machine's floats or doubles, read_ahead() brings rows into the page cache, and a file cut
+// short under a running reader is an InputError.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -78,6 +83,44 @@ void write_file(const std::string& path, const Storage& storage) {
 
 InputInfo info_of(const std::string& path) {
     return inspect_input({path, "/x"}, cols);
+}
+
+// Where /x's values start in the file.
+std::int64_t data_offset(const std::string& path, hid_t memory_type) {
+    const h5::Handle file = h5::open_file(path);
+    const h5::Handle dataset = h5::open_dataset(file.get(), "/x");
+    const std::optional<h5::ContiguousData> data = h5::contiguous_data(dataset.get(), memory_type);
+    return data ? data->offset : -1;
+}
+
+// How many of the pages holding bytes [begin, end) of the file are in the page cache, and how
+// many pages that is (mincore of a mapping, which itself reads nothing).
+std::pair<std::int64_t, std::int64_t> cached_pages(const std::string& path, std::int64_t begin,
+                                                   std::int64_t end) {
+    const std::int64_t page = ::sysconf(_SC_PAGESIZE);
+    const std::int64_t first = begin / page * page;
+    const auto bytes = static_cast<std::size_t>(end - first);
+    const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    void* mapping = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, descriptor, first);
+    ::close(descriptor);
+    if (mapping == MAP_FAILED) return {-1, -1};
+    std::vector<unsigned char> pages((bytes + page - 1) / page);
+    const int status = ::mincore(mapping, bytes, pages.data());
+    ::munmap(mapping, bytes);
+    if (status != 0) return {-1, -1};
+    const auto cached = std::count_if(pages.begin(), pages.end(),
+                                      [](unsigned char flags) { return (flags & 1U) != 0; });
+    return {static_cast<std::int64_t>(cached), static_cast<std::int64_t>(pages.size())};
+}
+
+// Drops the file's pages from the page cache, as if it had not been read since boot (or lived
+// on another machine's disks).
+void evict(const std::string& path) {
+    const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(descriptor, 0);
+    ::fdatasync(descriptor);  // dirty pages cannot be dropped
+    ::posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(descriptor);
 }
 
 class InputReaderTest : public ::testing::Test {
@@ -186,6 +229,50 @@ TEST_F(InputReaderTest, NoFetchWhereTheFileDoesNotHoldTheFloatsAsOneRun) {
             ASSERT_EQ(read[i], want) << name << " value " << i;
         }
     }
+}
+
+TEST_F(InputReaderTest, ReadAheadBringsTheRowsIntoThePageCache) {
+    constexpr std::int64_t many = 50000;  // 1.4 MB of floats, 2.8 MB of doubles
+    for (const auto& [type, memory_type, row_bytes] :
+         {std::tuple{H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, cols * 4},
+          std::tuple{H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, cols * 8}}) {
+        const std::string path = dir_.file("in.h5");
+        write_file(path, {type, H5D_CONTIGUOUS, 0, true, many});
+        const InputReader reader(info_of(path));
+        ASSERT_TRUE(reader.can_fetch());
+        EXPECT_EQ(reader.row_bytes(), row_bytes);
+        // The second half of the rows, which nothing has read since they were evicted.
+        const std::int64_t offset = data_offset(path, memory_type);
+        ASSERT_GE(offset, 0);
+        const std::int64_t begin = offset + many / 2 * row_bytes;
+        const std::int64_t end = offset + many * row_bytes;
+        evict(path);
+        if (cached_pages(path, begin, end).first != 0) {
+            GTEST_SKIP() << "the file system of " << path << " keeps files in memory";
+        }
+        reader.read_ahead(many / 2, many / 2);
+        // The reads run in the background: wait for them, up to a time no disk needs for 3 MB.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        std::pair<std::int64_t, std::int64_t> cached = cached_pages(path, begin, end);
+        while (cached.first < cached.second && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            cached = cached_pages(path, begin, end);
+        }
+        EXPECT_EQ(cached.first, cached.second) << "pages of rows " << many / 2 << ".." << many;
+        EXPECT_GT(cached.second, 150);
+    }
+}
+
+TEST_F(InputReaderTest, ReadAheadOfAChunkedDatasetChangesNothing) {
+    const std::string path = dir_.file("in.h5");
+    write_file(path, {H5T_IEEE_F32LE, H5D_CHUNKED, 0, true});
+    InputReader reader(info_of(path));
+    ASSERT_FALSE(reader.can_fetch());
+    reader.read_ahead(0, rows);
+    std::vector<float> read(static_cast<std::size_t>(rows * cols), -1.0F);
+    reader.read(0, rows, read.data());
+    const std::vector<float> all = values();
+    EXPECT_EQ(std::memcmp(read.data(), all.data(), all.size() * sizeof(float)), 0);
 }
 
 TEST_F(InputReaderTest, FileCutShortWhileReadingIsAnInputError) {
