@@ -85,6 +85,7 @@ struct Prepared {
     std::string start_time;
     std::int64_t chunk_rows = 0;  // --chunk-rows, or chosen from the model
     std::vector<PreparedJob> jobs;
+    std::vector<io::OutputLock> locks;  // rank 0: the outputs this run writes, until it ends
 };
 
 std::string absolute_path(const std::string& path) {
@@ -212,6 +213,7 @@ void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job) {
         }
     }
     io::check_output_path(final_path, config.overwrite || config.force);
+    prepared.locks.emplace_back(final_path);
     job.partial = io::partial_path(final_path);
     if (!exists(job.partial)) return;
     job.fingerprint = fingerprint(config, prepared, job);

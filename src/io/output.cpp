@@ -1,6 +1,8 @@
 #include "io/output.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +45,15 @@ std::string directory_of(const std::string& path) {
 std::string name_of(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A run over thousands of inputs holds a lock file open per output: lifts the soft limit on
+// open files to the hard one. False when it already was there.
+bool raise_open_file_limit() {
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return false;
+    limit.rlim_cur = limit.rlim_max;
+    return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 
 }  // namespace
@@ -108,6 +119,64 @@ void commit_output(const std::string& temporary, const std::string& final_path, 
 
 void remove_file(const std::string& path) noexcept {
     if (!path.empty()) ::unlink(path.c_str());
+}
+
+OutputLock::OutputLock(const std::string& final_path) : path_(temporary_path(final_path, "lock")) {
+    for (;;) {
+        const int descriptor = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (descriptor < 0 && errno == EMFILE && raise_open_file_limit()) continue;
+        if (descriptor < 0) {
+            throw IoError("cannot create the lock file " + quoted(path_) + " of output " +
+                          quoted(final_path) + ": " + std::strerror(errno));
+        }
+        if (::flock(descriptor, LOCK_EX | LOCK_NB) != 0) {
+            const int error = errno;
+            if (error == EWOULDBLOCK) {
+                std::string holder(256, '\0');
+                const ::ssize_t got = ::pread(descriptor, holder.data(), holder.size() - 1, 0);
+                holder.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+                while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) {
+                    holder.pop_back();
+                }
+                ::close(descriptor);
+                throw IoError("another h5infer job is writing output " + quoted(final_path) + " (" +
+                              (holder.empty() ? "it" : holder) + " holds " + quoted(path_) +
+                              "); wait until it ends, or write elsewhere");
+            }
+            // No locks on this file system: run unlocked rather than not at all.
+            ::close(descriptor);
+            ::unlink(path_.c_str());
+            return;
+        }
+        // The holder before may have removed the file between open() and flock(): then this
+        // lock is on a name nobody else sees, and the next job would lock a new file. Lock the
+        // file the name leads to now.
+        struct stat mine {};
+        struct stat named {};
+        if (::fstat(descriptor, &mine) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+            mine.st_dev == named.st_dev && mine.st_ino == named.st_ino) {
+            descriptor_ = descriptor;
+            break;
+        }
+        ::close(descriptor);
+    }
+    std::array<char, 256> host{};
+    (void)::gethostname(host.data(), host.size() - 1);
+    const std::string holder =
+        "pid " + std::to_string(::getpid()) + " on " + std::string(host.data()) + "\n";
+    if (::ftruncate(descriptor_, 0) == 0) {
+        (void)::pwrite(descriptor_, holder.data(), holder.size(), 0);
+    }
+}
+
+OutputLock::OutputLock(OutputLock&& other) noexcept
+    : path_(std::move(other.path_)), descriptor_(std::exchange(other.descriptor_, -1)) {}
+
+OutputLock::~OutputLock() {
+    if (descriptor_ < 0) return;
+    // Removed while still locked (see the constructor), so no job can lock it in between.
+    ::unlink(path_.c_str());
+    ::close(descriptor_);
 }
 
 std::string partial_path(const std::string& final_path) {

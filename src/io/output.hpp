@@ -27,6 +27,31 @@ void commit_output(const std::string& temporary, const std::string& final_path, 
 /// Removes a file if it exists; never throws (used on failure paths).
 void remove_file(const std::string& path) noexcept;
 
+/// Keeps other h5infer jobs from writing the same output while this one does: two jobs on
+/// one output (a cron rerun that starts before the last run ends) would write one partial file
+/// together, or one would discard the file the other is writing. An exclusive flock() on
+/// temporary_path(output, "lock"), which records who holds it; the kernel drops the lock when
+/// the process ends, however it ends, so a killed job blocks nothing. Where the file system
+/// has no locks (Lustre mounted without -o flock), nothing is locked.
+class OutputLock {
+public:
+    /// Locks `final_path`'s lock file, creating it. Throws IoError naming the holder when
+    /// another job holds it.
+    explicit OutputLock(const std::string& final_path);
+    ~OutputLock();
+    OutputLock(const OutputLock&) = delete;
+    OutputLock& operator=(const OutputLock&) = delete;
+    OutputLock(OutputLock&& other) noexcept;
+    OutputLock& operator=(OutputLock&&) = delete;
+
+    /// Whether the file system gave the lock (false: it has no locks).
+    [[nodiscard]] bool held() const { return descriptor_ >= 0; }
+
+private:
+    std::string path_;
+    int descriptor_ = -1;
+};
+
 /// Where `h5infer run --labels` writes the predicted label of each row.
 inline constexpr std::string_view labels_dataset = "/labels";
 

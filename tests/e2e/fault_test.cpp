@@ -44,7 +44,7 @@ std::vector<pid_t> processes_matching(const std::string& needle, pid_t except) {
 
 bool has_partial(const std::string& dir) {
     for (const std::string& name : list_dir(dir)) {
-        if (name.find(".h5infer-") != std::string::npos) return true;
+        if (name.find(".h5infer-partial") != std::string::npos) return true;
     }
     return false;
 }
@@ -195,6 +195,35 @@ TEST_P(Fault, TermStopsEveryRankWithTheResumableCodeAndTheRerunContinues) {
     EXPECT_EQ(rerun.out.find(" 0 of "), std::string::npos) << "nothing was saved: " << rerun.out;
     EXPECT_TRUE(same_predictions(output, dir_ / "whole.h5"));
     EXPECT_FALSE(has_partial(dir_.path()));
+}
+
+TEST_P(Fault, SecondJobOnAnOutputBeingWrittenFailsAndTheFirstCompletes) {
+    const std::string output = dir_ / "busy-preds.h5";
+    auto job = start(args(output, dir_ / "data.h5"), dir_.path());
+    ASSERT_TRUE(has_partial(dir_.path())) << read_text(dir_ / "err");
+    // The first job, frozen, keeps its output until the second has tried: that one uses
+    // another chunk size, so without the lock it would discard the first one's partial file.
+    const std::vector<pid_t> ranks = processes_matching(output, job->shell());
+    ASSERT_EQ(ranks.size(), 2U);
+    for (pid_t rank : ranks) ::kill(rank, SIGSTOP);
+    std::vector<std::string> second_args = rerun_args(output, dir_ / "data.h5");
+    second_args.back() = "700";  // --chunk-rows
+    const CommandResult second = run_h5infer(second_args, launch());
+    for (pid_t rank : ranks) ::kill(rank, SIGCONT);
+    EXPECT_EQ(second.exit_code, static_cast<int>(ExitCode::Io)) << second.err;
+    EXPECT_NE(second.err.find("another h5infer job is writing output '" + output + "' (pid "),
+              std::string::npos)
+        << second.err;
+    EXPECT_NE(second.err.find("wait until it ends, or write elsewhere"), std::string::npos)
+        << second.err;
+
+    const int code = job->wait(120s, output);
+    ASSERT_EQ(code, 0) << read_text(dir_ / "err");
+    EXPECT_TRUE(same_predictions(output, dir_ / "whole.h5"));
+    // Neither job leaves anything but the output.
+    for (const std::string& name : list_dir(dir_.path())) {
+        EXPECT_EQ(name.find(".busy-preds.h5"), std::string::npos) << name;
+    }
 }
 
 TEST_P(Fault, DiskFullMidRunFailsCleanlyAndTheRerunWithSpaceCompletes) {

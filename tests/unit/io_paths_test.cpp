@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "h5infer/error.hpp"
 #include "io/input.hpp"
@@ -83,6 +86,75 @@ TEST_F(IoPaths, TemporaryOutputIsRemovedUnlessDismissed) {
     }
     EXPECT_FALSE(std::filesystem::exists(path("a.tmp")));
     EXPECT_TRUE(std::filesystem::exists(path("b.tmp")));
+}
+
+std::string lock_path_of(const std::string& output) {
+    return temporary_path(output, "lock");
+}
+
+TEST_F(IoPaths, OutputLockKeepsASecondWriterOutUntilItEnds) {
+    const std::string output = path("out.h5");
+    {
+        const OutputLock first(output);
+        ASSERT_TRUE(first.held());
+        try {
+            const OutputLock second(output);
+            FAIL() << "a second lock on the same output";
+        } catch (const IoError& error) {
+            const std::string message = error.what();
+            EXPECT_NE(message.find("another h5infer job is writing output '" + output + "'"),
+                      std::string::npos)
+                << message;
+            EXPECT_NE(message.find("pid " + std::to_string(::getpid()) + " on "), std::string::npos)
+                << message;
+            EXPECT_NE(message.find("'" + lock_path_of(output) + "'"), std::string::npos) << message;
+            EXPECT_NE(message.find("wait until it ends"), std::string::npos) << message;
+        }
+        // Another output in the same directory is not locked.
+        const OutputLock other(path("other.h5"));
+        EXPECT_TRUE(other.held());
+    }
+    EXPECT_FALSE(std::filesystem::exists(lock_path_of(output)));
+    const OutputLock again(output);
+    EXPECT_TRUE(again.held());
+}
+
+TEST_F(IoPaths, OutputLockOfAKilledJobBlocksNothing) {
+    const std::string output = path("out.h5");
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const OutputLock held(output);
+        const char byte = 1;
+        (void)::write(ready[1], &byte, 1);
+        ::pause();  // until killed
+        ::_exit(0);
+    }
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    try {
+        const OutputLock refused(output);
+        ADD_FAILURE() << "the lock of another process was taken";
+    } catch (const IoError& error) {
+        EXPECT_NE(std::string(error.what()).find("pid " + std::to_string(child) + " on "),
+                  std::string::npos)
+            << error.what();
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    // The killed job left its lock file; the kernel dropped its lock.
+    EXPECT_TRUE(std::filesystem::exists(lock_path_of(output)));
+    const OutputLock taken(output);
+    EXPECT_TRUE(taken.held());
+    std::ifstream record(lock_path_of(output));
+    std::string holder;
+    std::getline(record, holder);
+    EXPECT_EQ(holder.rfind("pid " + std::to_string(::getpid()) + " on ", 0), 0U) << holder;
 }
 
 }  // namespace
