@@ -410,21 +410,34 @@ def prepare(h5infer, workload, rows, workdir):
     return files
 
 
+def evict(path):
+    """Drops `path` from the page cache, as for an input another node wrote or one on a
+    parallel file system: the next reader gets it from the device."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
 def settle_in_page_cache(path):
     """Leaves `path` in the page cache as a job finds an input it has read from disk before:
     written back, dropped, and read once sequentially. The pages a writer leaves behind cost
     every engine more to copy out (on these VMs, 1 GB took 0.11 s on one thread instead of
     0.08 s, and 0.05 s instead of 0.03 s on two)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-        block = bytearray(16 << 20)
-        with open(descriptor, "rb", buffering=0, closefd=False) as stream:
-            while stream.readinto(block):
-                pass
-    finally:
-        os.close(descriptor)
+    evict(path)
+    read_through(path)
+
+
+def read_through(path):
+    """Reads `path` once from start to end in blocks of 16 MiB; returns the seconds taken."""
+    start = time.perf_counter()
+    block = bytearray(16 << 20)
+    with open(path, "rb", buffering=0) as stream:
+        while stream.readinto(block):
+            pass
+    return time.perf_counter() - start
 
 
 def flops_per_row(h5infer, model):
@@ -634,17 +647,6 @@ def peak_rss_per_rank(h5infer, model, data, workdir):
     return sizes, command
 
 
-def evict(path):
-    """Drops `path` from the page cache, as for an input another node wrote or one on a
-    parallel file system: the next reader gets it from the device."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(descriptor)
-
-
 def from_the_device(runs, files, repeat):
     """W2 with its input evicted before each run: the seconds one sequential pass takes to read
     the file from the device (the floor of a run that reads while it computes), and h5infer
@@ -652,14 +654,9 @@ def from_the_device(runs, files, repeat):
     chosen = [replace(run, in_process=[], whole=[], reports=[]) for run in runs
               if run.label == "h5infer 2x1" or run.engine == "numpy"]
     device = []
-    block = bytearray(16 << 20)
     for _ in range(repeat):
         evict(files.data)
-        start = time.perf_counter()
-        with open(files.data, "rb", buffering=0) as stream:
-            while stream.readinto(block):
-                pass
-        device.append(time.perf_counter() - start)
+        device.append(read_through(files.data))
         for run in chosen:
             evict(files.data)
             measure(run)

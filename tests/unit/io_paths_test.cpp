@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -6,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "h5infer/error.hpp"
 #include "io/input.hpp"
@@ -155,6 +157,34 @@ TEST_F(IoPaths, OutputLockOfAKilledJobBlocksNothing) {
     std::string holder;
     std::getline(record, holder);
     EXPECT_EQ(holder.rfind("pid " + std::to_string(::getpid()) + " on ", 0), 0U) << holder;
+}
+
+TEST_F(IoPaths, OutputLocksBeyondTheOpenFileLimitRaiseIt) {
+    // A run over many inputs holds a lock per output. In a child, whose limit can drop.
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        constexpr int locks = 40;
+        struct rlimit limit {};
+        if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max < 4 * locks) ::_exit(77);
+        limit.rlim_cur = locks / 2;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(77);
+        try {
+            std::vector<OutputLock> held;
+            held.reserve(locks);
+            for (int i = 0; i < locks; ++i) {
+                held.emplace_back(path("out-" + std::to_string(i) + ".h5"));
+            }
+        } catch (const std::exception&) {
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "the hard limit on open files is too low";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "a lock failed beyond the soft limit on open files";
 }
 
 }  // namespace
