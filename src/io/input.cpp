@@ -217,14 +217,12 @@ InputReader::InputReader(const InputInfo& info) : info_(info) {
     // A second descriptor of the same file for fetch(): HDF5 keeps its own to itself. If the
     // file cannot be opened again, read() still works.
     if (data) {
-        descriptor_ = ::open(data->file.c_str(), O_RDONLY | O_CLOEXEC);
+        descriptor_ = Descriptor(::open(data->file.c_str(), O_RDONLY | O_CLOEXEC));
         data_offset_ = data->offset;
     }
 }
 
-InputReader::~InputReader() {
-    if (descriptor_ >= 0) ::close(descriptor_);
-}
+InputReader::~InputReader() = default;
 
 void InputReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {
     try {
@@ -270,10 +268,10 @@ double InputReader::fetch_seconds() const {
 }
 
 void InputReader::read_ahead(std::int64_t row_begin, std::int64_t rows) const {
-    if (descriptor_ < 0 || rows <= 0) return;
+    if (!descriptor_.valid() || rows <= 0) return;
     const std::int64_t bytes_per_row = row_bytes();
     // Only advice: a file system that ignores it is read when fetched, as without it.
-    (void)::posix_fadvise(descriptor_,
+    (void)::posix_fadvise(descriptor_.get(),
                           static_cast<::off_t>(data_offset_ + row_begin * bytes_per_row),
                           static_cast<::off_t>(rows * bytes_per_row), POSIX_FADV_WILLNEED);
 }
@@ -289,7 +287,7 @@ void InputReader::read_bytes(std::int64_t row_begin, std::int64_t rows, void* in
     std::int64_t done = 0;
     while (done < bytes) {
         const ::ssize_t got =
-            ::pread(descriptor_, bytes_into + done, static_cast<std::size_t>(bytes - done),
+            ::pread(descriptor_.get(), bytes_into + done, static_cast<std::size_t>(bytes - done),
                     static_cast<::off_t>(data_offset_ + row_begin * bytes_per_row + done));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) {

@@ -6,6 +6,7 @@
 
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/h5/h5.hpp"
+#include "io/descriptor.hpp"
 
 namespace h5infer::io {
 
@@ -61,7 +62,7 @@ public:
     /// Whether fetch() is available: the dataset's values lie in the file as one run of this
     /// machine's floats or doubles (a contiguous float32 or float64 dataset, h5py's and
     /// h5infer's default layout).
-    [[nodiscard]] bool can_fetch() const { return descriptor_ >= 0; }
+    [[nodiscard]] bool can_fetch() const { return descriptor_.valid(); }
 
     /// read() without HDF5 for a dataset that can_fetch(): the bytes are read from the file
     /// with pread (doubles narrowed as read() narrows them), so several threads may fetch at
@@ -89,7 +90,7 @@ private:
     h5::Handle file_;
     h5::Handle dataset_;
     BulkArray<double> doubles_;   ///< float64 inputs: the rows as stored, before narrowing
-    int descriptor_ = -1;         ///< the file opened for fetch(), or -1
+    Descriptor descriptor_;       ///< the file opened for fetch(), or none
     bool fetch_doubles_ = false;  ///< the dataset holds doubles, which fetch() narrows
     std::int64_t data_offset_ = 0;
     std::atomic<std::int64_t> fetch_ns_{0};

@@ -56,6 +56,34 @@ bool raise_open_file_limit() {
     return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 
+// RENAME_NOREPLACE closes the window between the early existence check and now. False, with
+// errno set, when the file cannot be renamed.
+bool rename_into_place(const std::string& temporary, const std::string& final_path,
+                       bool overwrite) {
+    const unsigned flags = overwrite ? 0U : RENAME_NOREPLACE;
+    if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, final_path.c_str(), flags) == 0) {
+        return true;
+    }
+    if (errno == EINVAL && !overwrite) {  // filesystem without RENAME_NOREPLACE
+        struct stat info {};
+        if (::stat(final_path.c_str(), &info) != 0) {
+            return std::rename(temporary.c_str(), final_path.c_str()) == 0;
+        }
+        errno = EEXIST;
+    }
+    return false;
+}
+
+// Writes a directory's entries to storage, so a rename into it survives a crash. Some file
+// systems cannot sync a directory (EINVAL); there the rename is as durable as they make it.
+void sync_directory(const std::string& directory) {
+    const Descriptor entries(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (entries.valid() && ::fsync(entries.get()) != 0 && errno != EINVAL) {
+        throw IoError("cannot write the entries of directory " + quoted(directory) +
+                      " to storage: " + std::strerror(errno));
+    }
+}
+
 }  // namespace
 
 void check_output_path(const std::string& path, bool overwrite) {
@@ -94,18 +122,20 @@ std::string temporary_path(const std::string& final_path, const std::string& tag
            "." + name_of(final_path) + ".h5infer-" + tag + ".tmp";
 }
 
-void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite) {
-    // RENAME_NOREPLACE closes the window between the early existence check and now.
-    const unsigned flags = overwrite ? 0U : RENAME_NOREPLACE;
-    if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, final_path.c_str(), flags) == 0) {
-        return;
+void sync_file(const std::string& path) {
+    const Descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file.valid() || ::fdatasync(file.get()) != 0) {
+        throw IoError("cannot write " + quoted(path) + " to storage: " + std::strerror(errno) +
+                      " (if the disk or quota is full, free space and rerun)");
     }
-    if (errno == EINVAL && !overwrite) {  // filesystem without RENAME_NOREPLACE
-        struct stat info {};
-        if (::stat(final_path.c_str(), &info) != 0 &&
-            std::rename(temporary.c_str(), final_path.c_str()) == 0) {
-            return;
-        }
+}
+
+void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite) {
+    // The final name must never lead to bytes that are not on storage yet.
+    sync_file(temporary);
+    if (rename_into_place(temporary, final_path, overwrite)) {
+        sync_directory(directory_of(final_path));
+        return;
     }
     const int error = errno;
     if (error == EEXIST) {
@@ -123,28 +153,28 @@ void remove_file(const std::string& path) noexcept {
 
 OutputLock::OutputLock(const std::string& final_path) : path_(temporary_path(final_path, "lock")) {
     for (;;) {
-        const int descriptor = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (descriptor < 0 && errno == EMFILE && raise_open_file_limit()) continue;
-        if (descriptor < 0) {
+        Descriptor descriptor(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!descriptor.valid() && errno == EMFILE && raise_open_file_limit()) continue;
+        if (!descriptor.valid()) {
             throw IoError("cannot create the lock file " + quoted(path_) + " of output " +
                           quoted(final_path) + ": " + std::strerror(errno));
         }
-        if (::flock(descriptor, LOCK_EX | LOCK_NB) != 0) {
+        if (::flock(descriptor.get(), LOCK_EX | LOCK_NB) != 0) {
             const int error = errno;
             if (error == EWOULDBLOCK) {
                 std::string holder(256, '\0');
-                const ::ssize_t got = ::pread(descriptor, holder.data(), holder.size() - 1, 0);
+                const ::ssize_t got =
+                    ::pread(descriptor.get(), holder.data(), holder.size() - 1, 0);
                 holder.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
                 while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) {
                     holder.pop_back();
                 }
-                ::close(descriptor);
                 throw IoError("another h5infer job is writing output " + quoted(final_path) + " (" +
                               (holder.empty() ? "it" : holder) + " holds " + quoted(path_) +
                               "); wait until it ends, or write elsewhere");
             }
             // No locks on this file system: run unlocked rather than not at all.
-            ::close(descriptor);
+            descriptor.reset();
             ::unlink(path_.c_str());
             return;
         }
@@ -153,30 +183,25 @@ OutputLock::OutputLock(const std::string& final_path) : path_(temporary_path(fin
         // file the name leads to now.
         struct stat mine {};
         struct stat named {};
-        if (::fstat(descriptor, &mine) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+        if (::fstat(descriptor.get(), &mine) == 0 && ::stat(path_.c_str(), &named) == 0 &&
             mine.st_dev == named.st_dev && mine.st_ino == named.st_ino) {
-            descriptor_ = descriptor;
+            descriptor_ = std::move(descriptor);
             break;
         }
-        ::close(descriptor);
     }
     std::array<char, 256> host{};
     (void)::gethostname(host.data(), host.size() - 1);
     const std::string holder =
         "pid " + std::to_string(::getpid()) + " on " + std::string(host.data()) + "\n";
-    if (::ftruncate(descriptor_, 0) == 0) {
-        (void)::pwrite(descriptor_, holder.data(), holder.size(), 0);
+    if (::ftruncate(descriptor_.get(), 0) == 0) {
+        (void)::pwrite(descriptor_.get(), holder.data(), holder.size(), 0);
     }
 }
 
-OutputLock::OutputLock(OutputLock&& other) noexcept
-    : path_(std::move(other.path_)), descriptor_(std::exchange(other.descriptor_, -1)) {}
-
 OutputLock::~OutputLock() {
-    if (descriptor_ < 0) return;
-    // Removed while still locked (see the constructor), so no job can lock it in between.
-    ::unlink(path_.c_str());
-    ::close(descriptor_);
+    // Removed while still locked (see the constructor), so no job can lock it in between; the
+    // descriptor closes after this body.
+    if (descriptor_.valid()) ::unlink(path_.c_str());
 }
 
 std::string partial_path(const std::string& final_path) {
@@ -367,6 +392,8 @@ void OutputWriter::finish() {
     label_type_.close();
     dataset_.close();
     file_.close();
+    // Each rank: on a parallel file system the other nodes' writes are in their page caches.
+    sync_file(path_);
 }
 
 TemporaryOutput::TemporaryOutput(std::string path) : path_(std::move(path)) {

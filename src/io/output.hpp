@@ -8,6 +8,7 @@
 
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/mpi/comm.hpp"
+#include "io/descriptor.hpp"
 
 namespace h5infer::io {
 
@@ -20,9 +21,16 @@ void check_output_path(const std::string& path, bool overwrite);
 /// in the same directory so the final rename stays on one filesystem.
 [[nodiscard]] std::string temporary_path(const std::string& final_path, const std::string& tag);
 
-/// Moves the finished temporary file to its final name in one atomic rename. Without
-/// `overwrite`, refuses (IoError) if the final name appeared meanwhile.
+/// Moves the finished temporary file to its final name in one atomic rename, after writing it
+/// to storage (sync_file), and then the rename itself. Without `overwrite`, refuses (IoError)
+/// if the final name appeared meanwhile.
 void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite);
+
+/// Writes the file's data to storage and waits for it (fdatasync). Until then the file may be
+/// only in this node's page cache: a node that crashes after the job ended would leave it
+/// empty or cut short. Throws IoError naming the file; on NFS and with quotas, a full disk can
+/// first show here.
+void sync_file(const std::string& path);
 
 /// Removes a file if it exists; never throws (used on failure paths).
 void remove_file(const std::string& path) noexcept;
@@ -41,15 +49,15 @@ public:
     ~OutputLock();
     OutputLock(const OutputLock&) = delete;
     OutputLock& operator=(const OutputLock&) = delete;
-    OutputLock(OutputLock&& other) noexcept;
+    OutputLock(OutputLock&& other) noexcept = default;
     OutputLock& operator=(OutputLock&&) = delete;
 
     /// Whether the file system gave the lock (false: it has no locks).
-    [[nodiscard]] bool held() const { return descriptor_ >= 0; }
+    [[nodiscard]] bool held() const { return descriptor_.valid(); }
 
 private:
     std::string path_;
-    int descriptor_ = -1;
+    Descriptor descriptor_;
 };
 
 /// Where `h5infer run --labels` writes the predicted label of each row.
@@ -114,7 +122,8 @@ public:
     void set_attribute(const std::string& name, std::int64_t value);
     void set_attribute(const std::string& name, double value);
 
-    /// Collective. Removes the progress record, flushes and closes the complete file.
+    /// Collective. Removes the progress record, closes the complete file and writes it to
+    /// storage (each rank syncs what its node wrote).
     void finish();
 
     /// Why some write on this rank was not collective, or "" when all were.
