@@ -1,6 +1,7 @@
-// A file under its final name is on storage, not only in a page cache: every command that
-// writes one syncs it before renaming it into place and syncs the directory after, and a sync
-// that fails is an I/O error with nothing left behind. The syncs and renames are seen, and
+// A file under its final name is on storage, not only in a page cache: run, import-csv and
+// convert sync what they write before renaming it into place and sync the directory after, and
+// a sync that fails is an I/O error with nothing left behind. (`generate` writes synthetic data
+// that its seed reproduces, and does not sync.) The syncs and renames are seen, and
 // failed, through tests/e2e/sync_shim.cpp preloaded into h5infer.
 #include <gtest/gtest.h>
 
