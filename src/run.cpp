@@ -697,6 +697,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         });
         writers[j].reset();
         agree_on_root(comm, 0, [&] {
+            io::check_unchanged(job.input);
             io::commit_output(job.partial, job.output.file, config.overwrite || config.force);
         });
         partial_files.paths.erase(

@@ -96,6 +96,16 @@ void check_dataset(const h5::DatasetInfo& info, const std::string& where,
     }
 }
 
+// A file's size and modification time (ns since the epoch); false if it cannot be stat'ed.
+bool file_version(const std::string& path, std::int64_t& bytes, std::int64_t& mtime_ns) {
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0) return false;
+    constexpr std::int64_t ns_per_second = 1000000000;
+    bytes = status.st_size;
+    mtime_ns = status.st_mtim.tv_sec * ns_per_second + status.st_mtim.tv_nsec;
+    return true;
+}
+
 }  // namespace
 
 DatasetRef parse_input_ref(const std::string& argument) {
@@ -158,13 +168,24 @@ InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }
-    struct stat status {};
-    if (::stat(ref.file.c_str(), &status) == 0) {
-        info.file_bytes = status.st_size;
-        constexpr std::int64_t ns_per_second = 1000000000;
-        info.file_mtime_ns = status.st_mtim.tv_sec * ns_per_second + status.st_mtim.tv_nsec;
-    }
+    (void)file_version(ref.file, info.file_bytes, info.file_mtime_ns);
     return info;
+}
+
+void check_unchanged(const InputInfo& info) {
+    std::int64_t bytes = 0;
+    std::int64_t mtime_ns = 0;
+    if (!file_version(info.file, bytes, mtime_ns)) {
+        throw InputError("input " + quoted(info.file) +
+                         " disappeared while the job read it (moved or deleted?); its "
+                         "predictions are not kept: rerun once it is back");
+    }
+    if (bytes != info.file_bytes || mtime_ns != info.file_mtime_ns) {
+        throw InputError("input " + quoted(info.file) +
+                         " changed while the job read it (its size or modification time is not "
+                         "what it was at the start), so its predictions could mix old and new "
+                         "rows and are not kept: rerun once nothing writes it");
+    }
 }
 
 std::string check_copy(const InputInfo& input, const std::string& path) {

@@ -41,6 +41,11 @@ struct InputInfo {
 /// filters are available and its width matches. Throws InputError naming file, dataset and fix.
 [[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width);
 
+/// On one rank, when the input's predictions are complete: throws InputError if its file's
+/// size or modification time is no longer what inspect_input() found. Then the file was
+/// written while the job read it, and the predictions may mix old and new rows.
+void check_unchanged(const InputInfo& info);
+
 /// Validates a dataset to copy row by row next to the predictions (--copy): it exists in the
 /// input file, is 1-D or 2-D with one row per input row, and has a fixed-size element type.
 /// Returns its absolute path. Throws InputError naming file, dataset and fix.

@@ -1,6 +1,6 @@
-// Faults mid-run (a rank killed, the job signalled, the disk full, an input deleted): the job
-// ends without hanging, with the documented exit code and nothing under the final name, and a
-// rerun of the same command produces the same predictions as an uninterrupted run.
+// Faults mid-run (a rank killed, the job signalled, the disk full, an input deleted or written):
+// the job ends without hanging, with the documented exit code and nothing under the final name,
+// and a rerun of the same command produces the same predictions as an uninterrupted run.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -275,6 +276,28 @@ TEST_P(Fault, InputDeletedAfterValidationIsAnInputErrorAndTheRerunSkipsWhatIsDon
     EXPECT_NE(rerun.out.find("skip " + dir_ / "data.h5"), std::string::npos) << rerun.out;
     EXPECT_TRUE(same_predictions(outputs + "/b.predictions.h5", dir_ / "whole.h5"));
     EXPECT_TRUE(same_predictions(outputs + "/data.predictions.h5", dir_ / "whole.h5"));
+}
+
+TEST_P(Fault, InputWrittenWhileTheJobReadsItIsAnInputErrorAndNothingIsKept) {
+    std::filesystem::copy_file(dir_ / "data.h5", dir_ / "c.h5");
+    const std::string output = dir_ / "preds.h5";
+    auto job = start(args(output, dir_ / "c.h5"), dir_.path());
+    {  // another program appends to the input mid-run (HDF5 ignores bytes past its end)
+        std::ofstream append(dir_ / "c.h5", std::ios::binary | std::ios::app);
+        append << "more rows";
+    }
+    const int code = job->wait(120s, output);
+    ASSERT_NE(code, -1) << "the job hung";
+    const std::string err = read_text(dir_ / "err");
+    EXPECT_EQ(code, static_cast<int>(ExitCode::Input)) << err;
+    EXPECT_NE(err.find("c.h5' changed while the job read it"), std::string::npos) << err;
+    EXPECT_NE(err.find("rerun once nothing writes it"), std::string::npos) << err;
+    EXPECT_FALSE(std::filesystem::exists(output)) << "predictions of a changing input were kept";
+    EXPECT_FALSE(has_partial(dir_.path())) << "a partial file was left after the error";
+
+    const CommandResult rerun = run_h5infer(rerun_args(output, dir_ / "c.h5"), launch());
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+    EXPECT_TRUE(same_predictions(output, dir_ / "whole.h5"));
 }
 
 std::string transport_name(const ::testing::TestParamInfo<std::string>& param) {
