@@ -630,6 +630,7 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     if (comm.size() > 1) comm.broadcast(hashed, comm.size() - 1);
     agree_on_root(comm, 0, [&] { complete_fingerprints(config, prepared, hashed); });
     broadcast_fingerprints(comm, prepared);
+    const bool syncs_for_node = comm.first_on_node();
     if (root && !config.quiet) {
         const std::string target =
             job_count == 1
@@ -696,6 +697,11 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
             writers[j]->finish();
         });
         writers[j].reset();
+        // Every rank has closed the file (agree() waited for all): one rank per node writes
+        // what its node's ranks wrote to storage, before rank 0 gives the file its name.
+        agree(comm, [&] {
+            if (syncs_for_node) io::sync_file(job.partial);
+        });
         agree_on_root(comm, 0, [&] {
             io::check_unchanged(job.input);
             io::commit_output(job.partial, job.output.file, config.overwrite || config.force);

@@ -392,8 +392,6 @@ void OutputWriter::finish() {
     label_type_.close();
     dataset_.close();
     file_.close();
-    // Each rank: on a parallel file system the other nodes' writes are in their page caches.
-    sync_file(path_);
 }
 
 TemporaryOutput::TemporaryOutput(std::string path) : path_(std::move(path)) {

@@ -122,8 +122,8 @@ public:
     void set_attribute(const std::string& name, std::int64_t value);
     void set_attribute(const std::string& name, double value);
 
-    /// Collective. Removes the progress record, closes the complete file and writes it to
-    /// storage (each rank syncs what its node wrote).
+    /// Collective. Removes the progress record and closes the complete file (which is then
+    /// only in the page caches of the ranks' nodes: see sync_file()).
     void finish();
 
     /// Why some write on this rank was not collective, or "" when all were.

@@ -226,6 +226,17 @@ double Comm::max(double value) const {
     return result;
 }
 
+bool Comm::first_on_node() const {
+    MPI_Comm node = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+          "MPI_Comm_split_type");
+    int node_rank = 0;
+    const int status = MPI_Comm_rank(node, &node_rank);
+    MPI_Comm_free(&node);
+    check(status, "MPI_Comm_rank");
+    return node_rank == 0;
+}
+
 void Comm::abort(int code) const {
     MPI_Abort(comm_, code);
     std::_Exit(code);  // MPI_Abort does not return, but the compiler cannot know it.

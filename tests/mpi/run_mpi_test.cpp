@@ -83,6 +83,15 @@ TEST(Agree, SuccessOnEveryRankReturns) {
     EXPECT_EQ(calls, comm.rank() == 0 ? 2 : 1);
 }
 
+TEST(Comm, FirstOnNodeIsOneRankPerNode) {
+    const mpi::Comm comm = mpi::Comm::world();
+    const bool first = comm.first_on_node();
+    // CTest starts every rank on this node: rank 0 alone is first, on a duplicate as well.
+    EXPECT_EQ(first, comm.rank() == 0);
+    EXPECT_EQ(comm.sum(first ? 1 : 0), 1);
+    EXPECT_EQ(comm.duplicate().first_on_node(), first);
+}
+
 TEST(OutputWriter, CollectiveWritesPlaceEveryRowIncludingRanksWithoutRows) {
     const mpi::Comm comm = mpi::Comm::world();
     SharedDir dir(comm);

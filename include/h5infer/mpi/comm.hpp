@@ -94,6 +94,10 @@ public:
     /// Collective. Every rank's `value`, in rank order, on every rank.
     [[nodiscard]] std::vector<double> all_gather(double value) const;
 
+    /// Collective. Whether this rank is the lowest-numbered of the ranks on its node (that
+    /// share memory with it): one rank per node does what the node needs done once.
+    [[nodiscard]] bool first_on_node() const;
+
     /// Ends every rank of the job with `code`. Use only when the ranks can no longer agree.
     [[noreturn]] void abort(int code) const;
 
