@@ -165,6 +165,7 @@ InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
         info.rows = dataset_info.dims[0];
         info.cols = dataset_info.dims[1];
         info.dtype = dataset_info.type_description;
+        info.chunk = h5::chunk_dims(dataset.get());
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/h5/h5.hpp"
@@ -31,9 +32,10 @@ struct InputInfo {
     std::string dataset;  ///< absolute path, resolved when the argument omitted it
     std::int64_t rows = 0;
     std::int64_t cols = 0;
-    std::string dtype;               ///< e.g. "float64"
-    std::int64_t file_bytes = 0;     ///< the file's size when validated
-    std::int64_t file_mtime_ns = 0;  ///< the file's modification time, ns since the epoch
+    std::string dtype;                ///< e.g. "float64"
+    std::int64_t file_bytes = 0;      ///< the file's size when validated
+    std::int64_t file_mtime_ns = 0;   ///< the file's modification time, ns since the epoch
+    std::vector<std::int64_t> chunk;  ///< the dataset's chunk shape; empty when not chunked
 };
 
 /// Validates the input for a model taking `model_width` features: the file exists and is

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -214,6 +215,58 @@ TEST(Run, DatasetMayBeOmittedWhenTheFileHasOneMatrix) {
                     {2});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(read_matrix(dir / "p.h5", "/out/scores").rows, 1009);
+}
+
+// Writes `data` to `path`:/features in chunks of chunk_rows x chunk_cols.
+void write_chunked(const std::string& path, const Matrix& data, hsize_t chunk_rows,
+                   hsize_t chunk_cols) {
+    const hsize_t dims[2] = {static_cast<hsize_t>(data.rows), static_cast<hsize_t>(data.cols)};
+    const hsize_t chunk[2] = {chunk_rows, chunk_cols};
+    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    const hid_t dataset =
+        H5Dcreate2(file, "/features", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.values.data());
+    H5Dclose(dataset);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(file);
+}
+
+TEST(Run, ChunksNarrowerThanARowAreReadRightAndGetANoteWithTheRewriteThatHelps) {
+    TempDir dir;
+    generate(small_job(dir));
+    ASSERT_EQ(run_h5infer(run_args(dir, dir / "want.h5"), {2}).exit_code, 0);
+    write_chunked(dir / "narrow.h5", read_matrix(dir / "data.h5", "/features"), 250, 1);
+    const std::vector<std::string> narrow{
+        "run", "--model", dir / "model.h5", "--input", dir / "narrow.h5", "--output", dir / "p.h5"};
+    const CommandResult result = run_h5infer(narrow, {2});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(same_predictions(dir / "p.h5", dir / "want.h5"));
+    const std::string note = "h5infer: note: " + dir / "narrow.h5" +
+                             ":/features is stored in chunks of 250 x 1, narrower than its rows";
+    EXPECT_EQ(result.out.find(note), result.out.rfind("h5infer: note:")) << result.out;
+    ASSERT_NE(result.out.find(note), std::string::npos) << result.out;
+    const std::string repack = "h5repack -l /features:CHUNK=1009x13 " + dir / "narrow.h5" + " ";
+    ASSERT_NE(result.out.find(repack + "NEW.h5"), std::string::npos) << result.out;
+
+    // The line it gives works and makes the note go away; contiguous inputs never get it.
+    ASSERT_EQ(std::system((repack + dir / "rewritten.h5").c_str()), 0);
+    const CommandResult rewritten = run_h5infer({"run", "--model", dir / "model.h5", "--input",
+                                                 dir / "rewritten.h5", "--output", dir / "q.h5"},
+                                                {2});
+    ASSERT_EQ(rewritten.exit_code, 0) << rewritten.err;
+    EXPECT_TRUE(same_predictions(dir / "q.h5", dir / "want.h5"));
+    EXPECT_EQ(rewritten.out.find("note:"), std::string::npos) << rewritten.out;
+    const CommandResult contiguous = run_h5infer(run_args(dir, dir / "r.h5"), {1});
+    EXPECT_EQ(contiguous.out.find("note:"), std::string::npos) << contiguous.out;
+    const CommandResult quiet =
+        run_h5infer({"run", "--model", dir / "model.h5", "--input", dir / "narrow.h5", "--output",
+                     dir / "s.h5", "--quiet"},
+                    {1});
+    EXPECT_EQ(quiet.out, "");
 }
 
 TEST(Run, EmptyDatasetGivesEmptyOutput) {
