@@ -33,7 +33,7 @@ struct RunConfig {
     std::vector<std::string> copies;  ///< input datasets copied row by row into the output
     /// Save progress every this many seconds (0: only when stopped by a signal) ...
     double checkpoint_seconds = 60;
-    /// ... or every this many rounds of chunks (0: by time only).
+    /// ... or every this many chunks per rank, at the end of a round (0: by time only).
     std::int64_t checkpoint_steps = 0;
     std::string report_path;  ///< write a JSON report of where the time went (rank 0)
     double progress_interval =

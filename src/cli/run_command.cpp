@@ -94,7 +94,7 @@ void add_run_options(CLI::App& command, RunConfig& config) {
         .add_option_function<std::string>(
             "--checkpoint-every",
             [&config](const std::string& value) { parse_checkpoint(value, config); },
-            "save progress every N seconds (60s, 10m) or N rounds of chunks (50chunks); 0: "
+            "save progress every N seconds (60s, 10m) or N chunks per rank (50chunks); 0: "
             "only on a stop signal (default 60s)")
         ->type_name("INTERVAL");
     command.add_option("--report", config.report_path,
