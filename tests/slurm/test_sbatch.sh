@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Submits slurm/*.sbatch to a private single-node Slurm cluster and checks the predictions
 # against a direct run: the canonical job, a job array over three files, the self-resubmitting
-# job, and a preemption notice (scancel -s USR1 -b) followed by a resubmission that completes.
+# job, and for each of the three a preemption notice (scancel -s USR1 -b) followed by a
+# resubmission that resumes and completes.
 # usage: test_sbatch.sh H5INFER_BINARY      (exit 77 = skipped)
 set -euo pipefail
 binary=$(realpath "${1:?usage: test_sbatch.sh H5INFER_BINARY}")
@@ -58,32 +59,56 @@ begin=$(scontrol show job "$next" | grep -o 'EligibleTime=[^ ]*' | cut -d= -f2 |
 [ "$(date -d "$begin" +%s)" -gt "$(($(date +%s) + 1800))" ] || fail "next run begins at '$begin'"
 scancel --name=h5infer-every
 
-echo "== preemption notice, then resubmission"
+echo "== preemption notices, then resubmissions (each script)"
 "$binary" generate --data "$work/big.h5" --model "$work/big-model.h5" --rows 100000 \
   --features 64 --hidden 512,512 --outputs 4 >/dev/null
-job=$(sbatch --parsable --chdir="$work" --ntasks=2 --cpus-per-task=1 \
-  "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" --input "$work/big.h5" \
-  --output "$work/big-slurm.h5" --backend reference --chunk-rows 500)
-for _ in $(seq 300); do  # until the ranks are writing
-  ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' && break
-  sleep 0.1
-done
-ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' || fail "the job never started writing"
-scancel -s USR1 -b "$job"
-for _ in $(seq 300); do squeue -h -j "$job" 2>/dev/null | grep -q . || break; sleep 0.2; done
-squeue -h -j "$job" 2>/dev/null | grep -q . && fail "the job did not stop after USR1"
-[ ! -e "$work/big-slurm.h5" ] || fail "a partial file appeared under the final name"
-ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-partial' || fail "the progress was not kept"
-grep -q "stop requested" "$work/h5infer-$job.log" || fail "the job script did not see USR1"
-grep -q "exited with status 75" "$work/h5infer-$job.log" || fail "not the resumable exit code 75"
-grep -q "rerun the same command to resume" "$work/h5infer-$job.log" || fail "no resume advice"
-resubmitted=$(submit "$repo/slurm/h5infer.sbatch" --model "$work/big-model.h5" \
-  --input "$work/big.h5" --output "$work/big-slurm.h5" --backend reference --chunk-rows 500) \
-  || fail "the resubmission failed"
-grep -q "resume $work/big-slurm.h5" "$work/h5infer-$resubmitted.log" \
-  || fail "the resubmission did not resume: $(cat "$work/h5infer-$resubmitted.log")"
-ls -a "$work" | grep -q '\.big-slurm\.h5\.h5infer-' && fail "the partial file was left"
+slow=(--backend reference --chunk-rows 500)
 mpirun -n 2 "$binary" run --model "$work/big-model.h5" --input "$work/big.h5" \
-  --output "$work/big-direct.h5" --backend reference --chunk-rows 500 --quiet
-same "$work/big-direct.h5" "$work/big-slurm.h5"
-echo "4 passed, 0 failed"
+  --output "$work/big-direct.h5" "${slow[@]}" --quiet
+mkdir "$work/out-big"
+printf '%s\n' "$work/big.h5" > "$work/big-inputs.txt"
+
+# preempt LOG OUTPUT SCRIPT ARGS...: submits the script, sends the batch script USR1 (Slurm's
+# preemption notice, as with --signal=B:USR1@120) once the ranks write OUTPUT's partial file,
+# checks that the job stopped with its progress saved, then resubmits it and checks that the
+# rerun resumes and gives the direct run's predictions. LOG names the job's log, with JOB for
+# its id.
+preempt() {
+  local log=$1 output=$2
+  shift 2
+  local script directory partial job
+  script=$(basename "$1")
+  directory=$(dirname "$output")
+  partial="\.$(basename "$output" | sed 's/\./\\./g')\.h5infer-"
+  job=$(sbatch --parsable --chdir="$work" --ntasks=2 --cpus-per-task=1 "$@")
+  for _ in $(seq 300); do  # until the ranks are writing
+    ls -a "$directory" | grep -q "$partial" && break
+    sleep 0.1
+  done
+  ls -a "$directory" | grep -q "$partial" || fail "$script: the job never started writing"
+  scancel -s USR1 -b "$job"
+  for _ in $(seq 300); do squeue -h -j "$job" 2>/dev/null | grep -q . || break; sleep 0.2; done
+  squeue -h -j "$job" 2>/dev/null | grep -q . && fail "$script: the job did not stop after USR1"
+  local stopped=$work/${log//JOB/$job}
+  [ ! -e "$output" ] || fail "$script: a partial file appeared under the final name"
+  ls -a "$directory" | grep -q "${partial}partial" || fail "$script: the progress was not kept"
+  grep -q "stop requested" "$stopped" || fail "$script: the job script did not see USR1"
+  grep -q "exited with status 75" "$stopped" || fail "$script: not the resumable exit code 75"
+  grep -q "rerun the same command to resume" "$stopped" || fail "$script: no resume advice"
+  local resubmitted
+  resubmitted=$(submit "$@") || fail "$script: the resubmission failed"
+  grep -q "resume $output" "$work/${log//JOB/$resubmitted}" \
+    || fail "$script: the resubmission did not resume: $(cat "$work/${log//JOB/$resubmitted}")"
+  ls -a "$directory" | grep -q "$partial" && fail "$script: the partial file was left"
+  same "$work/big-direct.h5" "$output"
+}
+
+preempt "h5infer-JOB.log" "$work/big-slurm.h5" "$repo/slurm/h5infer.sbatch" \
+  --model "$work/big-model.h5" --input "$work/big.h5" --output "$work/big-slurm.h5" "${slow[@]}"
+preempt "h5infer-JOB_0.log" "$work/out-big/big.predictions.h5" \
+  "$repo/slurm/h5infer-array.sbatch" "$work/big-inputs.txt" "$work/big-model.h5" \
+  "$work/out-big" "${slow[@]}"
+preempt "h5infer-every-JOB.log" "$work/big-every.h5" "$repo/slurm/h5infer-every.sbatch" 1hours \
+  --model "$work/big-model.h5" --input "$work/big.h5" --output "$work/big-every.h5" "${slow[@]}"
+scancel --name=h5infer-every
+echo "6 passed, 0 failed"
