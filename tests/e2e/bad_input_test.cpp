@@ -44,16 +44,8 @@ protected:
         EXPECT_EQ(result.exit_code, static_cast<int>(code)) << result.err;
         EXPECT_NE(result.err.find(message), std::string::npos)
             << "expected '" << message << "' in: " << result.err;
-        EXPECT_EQ(count(result.err, "h5infer: error"), 1U) << result.err;
+        EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
         EXPECT_TRUE(list_dir(out_dir()).empty()) << "left in the output directory";
-    }
-
-    static std::size_t count(const std::string& text, const std::string& word) {
-        std::size_t n = 0;
-        for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
-            ++n;
-        }
-        return n;
     }
 
     std::string write_bytes(const std::string& name, const std::string& bytes) const {
@@ -259,7 +251,7 @@ TEST_F(BadInput, UsageErrorIsReportedOnce) {
     const CommandResult result = run_h5infer({"run", "--model", dir_ / "model.h5"}, {2});
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Usage));
     EXPECT_NE(result.err.find("no input: give --input"), std::string::npos) << result.err;
-    EXPECT_EQ(count(result.err, "no input: give --input"), 1U) << result.err;
+    EXPECT_EQ(count_occurrences(result.err, "no input: give --input"), 1U) << result.err;
 }
 
 TEST_F(BadInput, NonFiniteInputOnTheLastRankFailsTheWholeJob) {
@@ -276,7 +268,7 @@ TEST_F(BadInput, NonFiniteInputOnTheLastRankFailsTheWholeJob) {
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Input)) << result.err;
     EXPECT_NE(result.err.find("[rank 2]: dataset '/features'"), std::string::npos) << result.err;
     EXPECT_NE(result.err.find("NaN or Inf values in rows 250..300"), std::string::npos);
-    EXPECT_EQ(count(result.err, "h5infer: error"), 1U) << result.err;
+    EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
     EXPECT_TRUE(list_dir(out_dir()).empty());
 }
 

@@ -65,6 +65,12 @@ CommandResult run_h5infer(const std::vector<std::string>& args, const Launch& la
     return result;
 }
 
+std::size_t count_occurrences(const std::string& text, const std::string& word) {
+    std::size_t n = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+    return n;
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream text;

@@ -54,6 +54,10 @@ CommandResult run_h5infer(const std::vector<std::string>& args, const Launch& la
 /// Single-quotes a word for the shell.
 [[nodiscard]] std::string shell_quote(const std::string& word);
 
+/// How many times `word` occurs in `text`, overlaps included (e.g. to check that an error is
+/// printed once).
+[[nodiscard]] std::size_t count_occurrences(const std::string& text, const std::string& word);
+
 /// Reads a whole text file ("" if missing).
 [[nodiscard]] std::string read_text(const std::string& path);
 

@@ -37,12 +37,6 @@ std::vector<Call> read_calls(const std::string& log) {
     return calls;
 }
 
-std::size_t count(const std::string& text, const std::string& word) {
-    std::size_t n = 0;
-    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
-    return n;
-}
-
 class Durability : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -128,7 +122,7 @@ TEST_F(Durability, PredictionsThatCannotReachStorageAreAnIoErrorWithNothingLeft)
         {"run", "--model", dir_ / "model.h5", "--input", dir_ / "data.h5", "--output", output},
         {2, "", shim(dir_ / "sync.log", "h5infer-partial")});
     EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Io)) << result.err;
-    EXPECT_EQ(count(result.err, "cannot write"), 1U) << result.err;
+    EXPECT_EQ(count_occurrences(result.err, "cannot write"), 1U) << result.err;
     EXPECT_NE(result.err.find("preds.h5.h5infer-partial.tmp' to storage"), std::string::npos)
         << result.err;
     EXPECT_NE(result.err.find("free space and rerun"), std::string::npos) << result.err;

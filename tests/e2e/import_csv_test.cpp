@@ -15,12 +15,6 @@ namespace {
 constexpr std::int64_t rows = 257;
 constexpr std::int64_t features = 5;
 
-std::size_t count(const std::string& text, const std::string& word) {
-    std::size_t n = 0;
-    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
-    return n;
-}
-
 class ImportCsv : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -67,7 +61,7 @@ TEST_F(ImportCsv, ImportedDataPredictsLikeTheHdf5Data) {
     const CommandResult imported = run_h5infer(
         {"import-csv", csv, dir_ / "imported.h5:/x", "--columns", "f0,f1,f2,f3,f4"}, {2});
     ASSERT_EQ(imported.exit_code, 0) << imported.err;
-    EXPECT_EQ(count(imported.out, "imported 257 rows x 5 columns"), 1U) << imported.out;
+    EXPECT_EQ(count_occurrences(imported.out, "imported 257 rows x 5 columns"), 1U) << imported.out;
 
     const Matrix original = read_matrix(dir_ / "data.h5", "/features");
     const Matrix copy = read_matrix(dir_ / "imported.h5", "/x");
@@ -99,7 +93,7 @@ TEST_F(ImportCsv, MalformedRowFailsWithItsLineAndLeavesNothing) {
     EXPECT_NE(result.err.find("bad.csv' line 4, column 'b' (index 1): 'x' is not a number"),
               std::string::npos)
         << result.err;
-    EXPECT_EQ(count(result.err, "h5infer: error"), 1U) << result.err;
+    EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
     for (const std::string& name : list_dir(dir_.path())) {
         EXPECT_EQ(name.find("out.h5"), std::string::npos) << name << " was left behind";
     }

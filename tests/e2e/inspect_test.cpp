@@ -13,12 +13,6 @@
 namespace h5infer::testing {
 namespace {
 
-std::size_t count(const std::string& text, const std::string& word) {
-    std::size_t n = 0;
-    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
-    return n;
-}
-
 GenerateConfig small_job(const TempDir& dir) {
     GenerateConfig config;
     config.data_path = dir / "data.h5";
@@ -54,7 +48,7 @@ TEST(Inspect, DescribesAGeneratedModel) {
                        std::to_string(flops_per_row(model)) + " FLOPs per row\n"),
               std::string::npos)
         << out;
-    EXPECT_EQ(count(out, "total:"), 1U) << "printed by rank 0 only";
+    EXPECT_EQ(count_occurrences(out, "total:"), 1U) << "printed by rank 0 only";
 }
 
 TEST(Inspect, ListsTheDatasetsOfADataFile) {
@@ -108,7 +102,7 @@ TEST(Inspect, RefusesAFileThatIsNeitherModelNorHdf5) {
                               (dir / "notes.txt") + "' is neither an h5infer model"),
               std::string::npos)
         << result.err;
-    EXPECT_EQ(count(result.err, "h5infer: error"), 1U) << result.err;
+    EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
 }
 
 TEST(Inspect, DescribesAnOnnxModel) {

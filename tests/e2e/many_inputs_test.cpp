@@ -196,15 +196,6 @@ TEST(Copy, ADatasetThatIsNotRowAlignedIsAnInputErrorWithNoOutput) {
     EXPECT_NE(clash.err.find("would clash"), std::string::npos) << clash.err;
 }
 
-std::size_t count(const std::string& text, const std::string& needle) {
-    std::size_t found = 0;
-    for (std::size_t at = text.find(needle); at != std::string::npos;
-         at = text.find(needle, at + 1)) {
-        ++found;
-    }
-    return found;
-}
-
 TEST(Report, JsonGivesEveryRanksRowsChunksAndSeconds) {
     TempDir dir;
     make_inputs(dir, {{"data.h5", 1001}});
@@ -214,10 +205,10 @@ TEST(Report, JsonGivesEveryRanksRowsChunksAndSeconds) {
         {3});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const std::string json = read_text(dir / "run.json");
-    EXPECT_EQ(count(json, "{\"rank\": "), 3U) << json;
+    EXPECT_EQ(count_occurrences(json, "{\"rank\": "), 3U) << json;
     for (const char* field : {"\"read_seconds\"", "\"compute_seconds\"", "\"write_seconds\"",
                               "\"wait_seconds\"", "\"chunks\""}) {
-        EXPECT_EQ(count(json, field), 3U) << field << " in " << json;
+        EXPECT_EQ(count_occurrences(json, field), 3U) << field << " in " << json;
     }
     EXPECT_NE(json.find("\"rows\": 1001,"), std::string::npos) << json;
     // 21 chunks of 50 rows over 3 ranks (too short to be cut: whole chunks), a third of the
