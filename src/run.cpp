@@ -723,9 +723,10 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
         });
         writers[j].reset();
         // Every rank has closed the file (agree() waited for all): one rank per node writes
-        // what its node's ranks wrote to storage, before rank 0 gives the file its name.
+        // what its node's ranks wrote to storage, before rank 0 gives the file its name
+        // (commit_output() syncs rank 0's node).
         agree(comm, [&] {
-            if (syncs_for_node) io::sync_file(job.partial);
+            if (syncs_for_node && !root) io::sync_file(job.partial);
         });
         agree_on_root(comm, 0, [&] {
             io::check_unchanged(job.input);
