@@ -84,6 +84,7 @@ struct Prepared {
     std::shared_future<std::string> model_hash;  // rank 0: the model file's SHA-256, computing
     std::string start_time;
     std::int64_t chunk_rows = 0;  // --chunk-rows, or chosen from the model
+    std::int64_t parameters = 0;  // parameter_count() of the model
     std::vector<PreparedJob> jobs;
     std::vector<io::OutputLock> locks;  // rank 0: the outputs this run writes, until it ends
 };
@@ -278,6 +279,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
     const Model& model = prepared.model;
     prepared.chunk_rows =
         config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(model));
+    prepared.parameters = parameter_count(model);
     if (ranks > 1) prepared.model_image = serialize(model, ImageContent::Structure);
     prepared.model_path = absolute_path(config.model_path);
     for (const io::Job& listed : jobs) {
@@ -347,6 +349,7 @@ void broadcast(const mpi::Comm& comm, std::vector<kernels::PackedWeights>& packe
 void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     comm.broadcast(prepared.model_image, 0);
     comm.broadcast(prepared.chunk_rows, 0);
+    comm.broadcast(prepared.parameters, 0);
     for (std::string* text : {&prepared.model_path, &prepared.start_time}) {
         comm.broadcast(*text, 0);
     }
@@ -608,8 +611,13 @@ RunReport run(const RunConfig& config, const mpi::Comm& comm) {
     // receive them so (packed). On the W1 benchmark (2 ranks, 29 MB of weights) each rank had
     // spent 35 ms zero-filling and receiving the model's weights, then converting them at the
     // same time took 25-90 ms where one rank takes 23: setup 0.162 -> 0.099 s (medians of 6).
+    // Not for a model under packed_parameters, whose weights cost next to nothing to receive
+    // and convert: the others would wait while rank 0 builds its kernels (about 4 ms, mostly
+    // oneDNN generating code), then build theirs. Building them at the same time took setup
+    // from 13.1 to 10.5 ms on W2 and from 18.1 to 14.3 ms on W3 (2 ranks, medians of 8 and 6).
     // Not with --verify-rows: its f32 check of sampled rows needs the model's own weights.
     const bool packed = comm.size() > 1 && rows_to_do > 0 &&
+                        prepared.parameters >= packed_parameters &&
                         config.backend == kernels::Backend::Onednn && config.verify_rows <= 0;
     const DenseArrays shared_dense = packed ? DenseArrays::Absent : DenseArrays::Present;
     Model model;

@@ -10,6 +10,11 @@
 
 namespace h5infer {
 
+/// Models with at least this many parameters (parameter_count()) reach the ranks beyond the
+/// first with their dense weights converted to the kernels' layout by rank 0; smaller ones
+/// are sent as they are and each rank converts them itself, at the same time (oneDNN).
+inline constexpr std::int64_t packed_parameters = std::int64_t{1} << 20;
+
 /// Everything `h5infer run` needs; filled by the CLI, or directly by a program or test.
 struct RunConfig {
     std::string model_path;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -248,17 +249,23 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
 }
 
 TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
-    // Beyond one rank, the dense weights and biases reach the other ranks packed by rank 0's
-    // kernels (an affine layer folded in, a dense layer without bias); a model without dense
-    // layers has nothing to pack and sends its affine arrays as they are.
+    // Beyond one rank, the dense weights and biases of a model of packed_parameters or more
+    // reach the other ranks packed by rank 0's kernels (an affine layer folded in, a dense
+    // layer without bias); smaller models are sent as they are and every rank converts them;
+    // a model without dense layers sends its affine arrays as they are.
     const mpi::Comm comm = mpi::Comm::world();
     SharedDir dir(comm);
-    GenerateConfig data;
-    data.data_path = dir / "data.h5";
-    data.model_path = dir / "unused-model.h5";
-    data.rows = 301;
-    data.features = 4;
-    agree_on_root(comm, 0, [&] { generate(data); });
+    const auto data_with = [&](std::int64_t features) {
+        GenerateConfig data;
+        data.data_path = dir / ("data-" + std::to_string(features) + ".h5");
+        data.model_path = dir / ("unused-model-" + std::to_string(features) + ".h5");
+        data.rows = 301;
+        data.features = features;
+        agree_on_root(comm, 0, [&] { generate(data); });
+        return data.data_path;
+    };
+    const std::string narrow_data = data_with(4);
+    const std::string wide_data = data_with(1024);
     Model no_dense;
     no_dense.input_width = 4;
     no_dense.layers.emplace_back(
@@ -270,19 +277,39 @@ TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
         DenseLayer{4, 3, {1, -2, 3, 0.5F, 0, 1, -1, 2, 0.25F, 4, -3, 1}, {}});
     folded.layers.emplace_back(ActivationLayer{Activation::Relu, 0.0F});
     folded.layers.emplace_back(DenseLayer{3, 2, {1, 2, -1, 0.5F, 3, -2}, {0.1F, -0.2F}});
-    for (const auto& [name, model] : {std::pair<std::string, const Model&>{"no-dense", no_dense},
-                                      std::pair<std::string, const Model&>{"folded", folded}}) {
+    // The same kinds of layers, large enough to be packed.
+    const auto values = [](std::int64_t count, float scale) {
+        std::vector<float> result(static_cast<std::size_t>(count));
+        for (std::int64_t i = 0; i < count; ++i) {
+            result[static_cast<std::size_t>(i)] =
+                scale * static_cast<float>((i * 7919) % 2001 - 1000) / 1000.0F;
+        }
+        return result;
+    };
+    constexpr std::int64_t wide = 1024;
+    Model large;
+    large.input_width = wide;
+    large.layers.emplace_back(AffineLayer{values(wide, 2.0F), values(wide, 0.5F)});
+    large.layers.emplace_back(DenseLayer{wide, wide, values(wide * wide, 0.01F), {}});
+    large.layers.emplace_back(ActivationLayer{Activation::Relu, 0.0F});
+    large.layers.emplace_back(DenseLayer{wide, 2, values(wide * 2, 0.02F), {0.1F, -0.2F}});
+    ASSERT_GE(parameter_count(large), packed_parameters);
+    ASSERT_LT(parameter_count(folded), packed_parameters);
+    for (const auto& [name, model, data_path] :
+         {std::tuple<std::string, const Model&, std::string>{"no-dense", no_dense, narrow_data},
+          std::tuple<std::string, const Model&, std::string>{"folded", folded, narrow_data},
+          std::tuple<std::string, const Model&, std::string>{"large", large, wide_data}}) {
         SCOPED_TRACE(name);
         RunConfig config;
         config.model_path = dir / (name + ".h5");
         agree_on_root(comm, 0, [&] { save_model(model, config.model_path); });
-        config.inputs = {data.data_path + ":/features"};
+        config.inputs = {data_path + ":/features"};
         config.output = dir / ("preds-" + name + ".h5");
         config.chunk_rows = 40;
         config.threads = 1;
         config.quiet = true;
         EXPECT_EQ(run(config, comm).rows, 301);
-        if (comm.rank() == 0) expect_matches_reference(config.output, data.data_path, model, 301);
+        if (comm.rank() == 0) expect_matches_reference(config.output, data_path, model, 301);
     }
 }
 
