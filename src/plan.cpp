@@ -214,7 +214,7 @@ void PaceMeter::add(std::int64_t rows, double seconds) {
 }
 
 double PaceMeter::pace() const {
-    return seconds_ > 0 ? rows_ / seconds_ : 0.0;
+    return seconds_ >= min_pace_seconds && seconds_ > 0 ? rows_ / seconds_ : 0.0;
 }
 
 std::vector<double> pace_weights(const std::vector<double>& paces) {

@@ -171,12 +171,16 @@ private:
 /// added to the earlier ones, which count pace_memory times less per round, so a pace rests on
 /// more chunks than one round's few (a wide model's 6 chunks per rank and round give a noisy
 /// pace) and still follows a core that slows down in the middle of a job.
+/// A pace rests on at least min_pace_seconds of work: a first round of a narrow model
+/// (20 ms on W2) warms up and stalls unevenly, 10 % apart between ranks whose later rounds
+/// run 1-2 % apart, and cut by it the next round kept one rank waiting 6 ms.
 inline constexpr double pace_memory = 0.5;
+inline constexpr double min_pace_seconds = 0.05;
 class PaceMeter {
 public:
     /// A round of `rows` rows that took `seconds`; a round without rows changes nothing.
     void add(std::int64_t rows, double seconds);
-    /// 0 until a round with items and measurable time.
+    /// 0 until rounds with items have taken min_pace_seconds (their weighted sum).
     [[nodiscard]] double pace() const;
 
 private:

@@ -208,6 +208,14 @@ TEST(WorkPlan, PaceMeterWeighsRecentRoundsMore) {
     // A core that slows down for good: the pace follows within a few rounds.
     for (int round = 0; round < 8; ++round) meter.add(10, 4.0);
     EXPECT_NEAR(meter.pace(), 2.5, 0.01);
+
+    // A short first round gives no pace yet; with the next one the rounds are long enough.
+    PaceMeter fresh;
+    fresh.add(100, min_pace_seconds / 2);
+    EXPECT_EQ(fresh.pace(), 0.0);
+    fresh.add(100, min_pace_seconds);
+    EXPECT_DOUBLE_EQ(fresh.pace(), (100.0 * pace_memory + 100.0) /
+                                       (min_pace_seconds / 2 * pace_memory + min_pace_seconds));
     meter.add(0, 0.0);
     EXPECT_NEAR(meter.pace(), 2.5, 0.01);
 }
