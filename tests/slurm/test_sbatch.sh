@@ -81,11 +81,13 @@ preempt() {
   directory=$(dirname "$output")
   partial="\.$(basename "$output" | sed 's/\./\\./g')\.h5infer-"
   job=$(sbatch --parsable --chdir="$work" --ntasks=2 --cpus-per-task=1 "$@")
-  for _ in $(seq 300); do  # until the ranks are writing
-    ls -a "$directory" | grep -q "$partial" && break
+  # Until the ranks are writing: the partial file, not the lock file that validation makes
+  # before any kernel is built (a notice then stops the job before it has progress to keep).
+  for _ in $(seq 300); do
+    ls -a "$directory" | grep -q "${partial}partial" && break
     sleep 0.1
   done
-  ls -a "$directory" | grep -q "$partial" || fail "$script: the job never started writing"
+  ls -a "$directory" | grep -q "${partial}partial" || fail "$script: the job never started writing"
   scancel -s USR1 -b "$job"
   for _ in $(seq 300); do squeue -h -j "$job" 2>/dev/null | grep -q . || break; sleep 0.2; done
   squeue -h -j "$job" 2>/dev/null | grep -q . && fail "$script: the job did not stop after USR1"
