@@ -1,6 +1,9 @@
 #include "progress.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
 
 namespace h5infer {
 namespace {
@@ -16,6 +19,13 @@ std::string format_duration(double seconds) {
 }
 
 }  // namespace
+
+bool interactive_terminal() {
+    for (const char* launcher : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "SLURM_JOB_ID"}) {
+        if (std::getenv(launcher) != nullptr) return false;
+    }
+    return isatty(1) != 0;
+}
 
 std::string format_progress(std::int64_t rows_done, std::int64_t rows_total, double seconds) {
     const double percent =

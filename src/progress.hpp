@@ -10,6 +10,11 @@ namespace h5infer {
 [[nodiscard]] std::string format_progress(std::int64_t rows_done, std::int64_t rows_total,
                                           double seconds);
 
+/// Whether this process draws progress in place: only when its stdout is a terminal and no MPI
+/// or Slurm launcher started it (mpirun gives ranks a pseudo-terminal even when the job's output
+/// goes to a file, so under a launcher isatty() cannot be trusted).
+[[nodiscard]] bool interactive_terminal();
+
 /// Rank 0's progress printer. On a terminal it redraws one line in place; otherwise (a Slurm
 /// log) it prints whole lines, at most one per `interval_seconds`, so logs stay readable.
 class Progress {

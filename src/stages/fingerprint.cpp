@@ -1,0 +1,56 @@
+#include "stages/fingerprint.hpp"
+
+#include <cstdlib>
+
+#include "h5infer/version.hpp"
+
+namespace h5infer::stages {
+
+std::string absolute_path(const std::string& path) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return path;
+    std::string result = resolved;
+    std::free(resolved);  // NOLINT: realpath's contract
+    return result;
+}
+
+std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
+                        std::int64_t chunk_rows, const io::InputInfo& input,
+                        const std::string& output_dataset, const std::vector<std::string>& copies) {
+    std::string text;
+    const auto field = [&text](const std::string& key, const std::string& value) {
+        text += key + "=" + value + "\n";
+    };
+    field("h5infer_version", version);
+    field("model_sha256", model_sha256);
+    field("input_file", absolute_path(input.file));
+    field("input_dataset", input.dataset);
+    field("input_bytes", std::to_string(input.file_bytes));
+    field("input_mtime_ns", std::to_string(input.file_mtime_ns));
+    field("input_shape", std::to_string(input.rows) + "x" + std::to_string(input.cols));
+    field("output_dataset", output_dataset);
+    field("chunk_rows", std::to_string(chunk_rows));
+    field("backend", std::string(kernels::backend_name(config.backend)));
+    field("precision", std::string(kernels::precision_name(config.precision)));
+    field("labels", config.labels ? "yes" : "no");
+    std::string joined;
+    for (const std::string& copy : copies) joined += (joined.empty() ? "" : ",") + copy;
+    field("copies", joined);
+    return text;
+}
+
+std::string first_difference(const std::string& found, const std::string& wanted) {
+    if (found.empty()) return "it records no h5infer fingerprint or cannot be read";
+    std::size_t begin = 0;
+    while (begin < wanted.size()) {
+        const std::size_t end = wanted.find('\n', begin);
+        const std::string line = wanted.substr(begin, end - begin);
+        if (found.find(line + "\n") == std::string::npos) {
+            return "its " + line.substr(0, line.find('=')) + " differs";
+        }
+        begin = end + 1;
+    }
+    return "its fingerprint differs";
+}
+
+}  // namespace h5infer::stages

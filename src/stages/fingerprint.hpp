@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h5infer/run.hpp"
+#include "io/input.hpp"
+
+namespace h5infer::stages {
+
+/// The fingerprint of a prediction file: one `key=value` line for everything its values depend
+/// on (h5infer's version, the model file's SHA-256, the input's absolute path, size, mtime,
+/// dataset and shape, the output dataset, the chunk rows, backend, precision, --labels and the
+/// copied datasets). Equal fingerprints mean a rerun would compute the same file, so it can be
+/// skipped or resumed.
+[[nodiscard]] std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
+                                      std::int64_t chunk_rows, const io::InputInfo& input,
+                                      const std::string& output_dataset,
+                                      const std::vector<std::string>& copies);
+
+/// Why a file recording fingerprint `found` is not reused for a run wanting `wanted`: the key
+/// of the first line of `wanted` that `found` lacks ("its model_sha256 differs"), or that the
+/// file records none.
+[[nodiscard]] std::string first_difference(const std::string& found, const std::string& wanted);
+
+/// `path` with every symbolic link and relative part resolved, or `path` itself when it does
+/// not exist.
+[[nodiscard]] std::string absolute_path(const std::string& path);
+
+}  // namespace h5infer::stages

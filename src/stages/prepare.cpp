@@ -1,0 +1,258 @@
+#include "stages/prepare.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "agree.hpp"
+#include "h5infer/error.hpp"
+#include "h5infer/model_file.hpp"
+#include "h5infer/plan.hpp"
+#include "io/job_list.hpp"
+#include "model/describe.hpp"
+#include "stages/fingerprint.hpp"
+
+namespace h5infer::stages {
+namespace {
+
+std::string utc_now() {
+    const std::time_t now = std::time(nullptr);
+    std::tm parts{};
+    gmtime_r(&now, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return text;
+}
+
+void say(const RunConfig& config, const std::string& line) {
+    if (config.quiet) return;
+    std::printf("h5infer: %s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+bool exists(const std::string& path) {
+    std::error_code error;
+    return std::filesystem::exists(path, error);
+}
+
+void check_config(const RunConfig& config) {
+    if (config.chunk_rows < 0) {
+        throw ConfigError("--chunk-rows must be at least 1, got " +
+                          std::to_string(config.chunk_rows));
+    }
+    if (config.threads < 0) {
+        throw ConfigError("--threads must be positive, got " + std::to_string(config.threads));
+    }
+}
+
+bool same_or_inside(const std::string& path, const std::string& name) {
+    return path == name || path.rfind(name + "/", 0) == 0 || name.rfind(path + "/", 0) == 0;
+}
+
+// --labels needs class labels in the model; /labels, the progress record and the copies must
+// not clash with the predictions or each other in the output file.
+void check_output_names(const RunConfig& config, const Model& model, const io::DatasetRef& output,
+                        const std::vector<std::string>& copies) {
+    if (config.labels && model.labels.empty()) {
+        throw ConfigError("--labels: model '" + config.model_path +
+                          "' has no class labels (only classifiers' models have them, e.g. "
+                          "from tools/h5infer-export-sklearn); drop --labels");
+    }
+    std::vector<std::pair<std::string, std::string>> names{
+        {output.dataset, "the output dataset"},
+        {std::string(io::progress_dataset), "h5infer's progress record"}};
+    if (config.labels) names.emplace_back(std::string(io::labels_dataset), "--labels");
+    for (const std::string& copy : copies) names.emplace_back(copy, "--copy " + copy);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (same_or_inside(names[i].first, names[j].first)) {
+                throw ConfigError(names[i].second + " writes '" + names[i].first + "', which " +
+                                  names[j].second + " ('" + names[j].first +
+                                  "') would clash with; choose another --output dataset or "
+                                  "drop one");
+            }
+        }
+    }
+}
+
+// On rank 0: the job's fingerprint, waiting for the model's hash if it is not known yet.
+std::string fingerprint_of(const RunConfig& config, Prepared& prepared, const PreparedJob& job) {
+    if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
+    return fingerprint(config, prepared.model_sha256, prepared.chunk_rows, job.input,
+                       job.output.dataset, job.copies);
+}
+
+// Whether the partial file of `job` can be resumed: then its progress record is in job.done.
+// Otherwise says why not and removes it.
+void resume_or_discard(const RunConfig& config, Prepared& prepared, PreparedJob& job) {
+    job.fingerprint = fingerprint_of(config, prepared, job);
+    const std::int64_t chunks = ChunkPlan(job.input.rows, prepared.chunk_rows, 1).chunk_count();
+    const std::string found = io::read_fingerprint(job.partial);
+    std::string reason = found == job.fingerprint ? "" : first_difference(found, job.fingerprint);
+    if (reason.empty()) {
+        try {
+            job.done = io::read_progress(job.partial, chunks);
+            job.resume = true;
+        } catch (const Error& error) {
+            reason = error.what();
+        }
+    }
+    if (job.resume) {
+        const auto done = std::count(job.done.begin(), job.done.end(), 1);
+        say(config, "resume " + job.output.file + ": " + std::to_string(done) + " of " +
+                        std::to_string(chunks) + " chunks already done in " + job.partial);
+        return;
+    }
+    say(config, "discard the partial file " + job.partial + " (" + reason + "); start over");
+    io::remove_file(job.partial);
+}
+
+// Decides, for one input, whether to skip it, resume its partial file or start afresh. The
+// fingerprint is computed here only when there is a file to compare it with: otherwise later
+// (share_fingerprints()), so that a fresh job does not wait for the model's hash.
+void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job) {
+    const std::string& final_path = job.output.file;
+    if (!config.force && exists(final_path)) {
+        job.fingerprint = fingerprint_of(config, prepared, job);
+        if (io::read_fingerprint(final_path) == job.fingerprint) {
+            job.skip = true;
+            say(config, "skip " + job.input.file + ": " + final_path +
+                            " is up to date (--force recomputes it)");
+            return;
+        }
+    }
+    io::check_output_path(final_path, config.overwrite || config.force);
+    prepared.locks.emplace_back(final_path);
+    job.partial = io::partial_path(final_path);
+    if (exists(job.partial)) resume_or_discard(config, prepared, job);
+}
+
+// Chunks narrower than a row make HDF5 move the values one at a time, several times slower
+// than whole rows (docs/performance.md): says so once, with the h5repack line that rewrites
+// the input.
+void note_slow_layouts(const RunConfig& config, const Prepared& prepared) {
+    const PreparedJob* first = nullptr;
+    std::int64_t count = 0;
+    for (const PreparedJob& job : prepared.jobs) {
+        const std::vector<std::int64_t>& chunk = job.input.chunk;
+        if (job.skip || chunk.size() != 2 || chunk[1] >= job.input.cols) continue;
+        if (first == nullptr) first = &job;
+        ++count;
+    }
+    if (first == nullptr) return;
+    const io::InputInfo& input = first->input;
+    const std::int64_t rows = std::min(prepared.chunk_rows, std::max<std::int64_t>(input.rows, 1));
+    say(config, "note: " + input.file + ":" + input.dataset +
+                    (count > 1 ? " (and " + std::to_string(count - 1) + " more inputs)" : "") +
+                    " is stored in chunks of " + std::to_string(input.chunk[0]) + " x " +
+                    std::to_string(input.chunk[1]) +
+                    ", narrower than its rows, which HDF5 reads several times slower than whole "
+                    "rows; rewriting it once speeds up every run: h5repack -l " +
+                    input.dataset + ":CHUNK=" + std::to_string(rows) + "x" +
+                    std::to_string(input.cols) + " " + input.file + " NEW.h5");
+}
+
+// One listed input validated and planned against `model`.
+PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::Job& listed) {
+    PreparedJob job;
+    job.input = io::inspect_input(listed.input, prepared.model.input_width);
+    job.output = listed.output;
+    for (const std::string& copy : config.copies) {
+        job.copies.push_back(io::check_copy(job.input, copy));
+    }
+    check_output_names(config, prepared.model, job.output, job.copies);
+    const std::string output_path = absolute_path(job.output.file);
+    if (output_path == absolute_path(job.input.file) || output_path == prepared.model_path) {
+        throw IoError("output '" + job.output.file +
+                      "' is the input or the model file; choose another output name");
+    }
+    plan_job(config, prepared, job);
+    return job;
+}
+
+Prepared prepare(const RunConfig& config, int ranks) {
+    check_config(config);
+    Prepared prepared;
+    prepared.start_time = utc_now();
+    const std::vector<io::Job> jobs = io::list_jobs(
+        io::expand_inputs(config.inputs, config.input_list), config.output, config.output_dir);
+    // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
+    // thread while it reads; with other ranks, the last one hashes while rank 0 prepares, and
+    // rank 0 only hashes itself if planning needs the hash first.
+    prepared.model_hash = std::async(ranks > 1 ? std::launch::deferred : std::launch::async,
+                                     file_sha256, config.model_path)
+                              .share();
+    prepared.model = read_model(config.model_path);
+    prepared.chunk_rows =
+        config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(prepared.model));
+    prepared.parameters = parameter_count(prepared.model);
+    if (ranks > 1) prepared.model_image = serialize(prepared.model, ImageContent::Structure);
+    prepared.model_path = absolute_path(config.model_path);
+    for (const io::Job& listed : jobs)
+        prepared.jobs.push_back(prepare_job(config, prepared, listed));
+    note_slow_layouts(config, prepared);
+    return prepared;
+}
+
+void broadcast(const mpi::Comm& comm, PreparedJob& job) {
+    for (std::string* text : {&job.input.file, &job.input.dataset, &job.input.dtype,
+                              &job.output.file, &job.output.dataset, &job.partial}) {
+        comm.broadcast(*text, 0);
+    }
+    for (std::int64_t* value : {&job.input.rows, &job.input.cols}) comm.broadcast(*value, 0);
+    auto copies = static_cast<std::int64_t>(job.copies.size());
+    comm.broadcast(copies, 0);
+    job.copies.resize(static_cast<std::size_t>(copies));
+    for (std::string& copy : job.copies) comm.broadcast(copy, 0);
+    comm.broadcast(job.skip, 0);
+    comm.broadcast(job.resume, 0);
+    comm.broadcast(job.done, 0);
+}
+
+void broadcast(const mpi::Comm& comm, Prepared& prepared) {
+    comm.broadcast(prepared.model_image, 0);
+    comm.broadcast(prepared.chunk_rows, 0);
+    comm.broadcast(prepared.parameters, 0);
+    for (std::string* text : {&prepared.model_path, &prepared.start_time}) {
+        comm.broadcast(*text, 0);
+    }
+    auto count = static_cast<std::int64_t>(prepared.jobs.size());
+    comm.broadcast(count, 0);
+    prepared.jobs.resize(static_cast<std::size_t>(count));
+    for (PreparedJob& job : prepared.jobs) broadcast(comm, job);
+}
+
+}  // namespace
+
+Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
+    // An unreadable model is rank 0's to report: the last rank then just has no hash.
+    std::string hashed;
+    if (comm.size() > 1 && comm.rank() == comm.size() - 1) {
+        try {
+            hashed = file_sha256(config.model_path);
+        } catch (const std::exception&) {
+            hashed.clear();
+        }
+    }
+    Prepared prepared;
+    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size()); });
+    broadcast(comm, prepared);
+    prepared.last_rank_sha256 = std::move(hashed);
+    return prepared;
+}
+
+void share_fingerprints(const RunConfig& config, const mpi::Comm& comm, Prepared& prepared) {
+    if (comm.size() > 1) comm.broadcast(prepared.last_rank_sha256, comm.size() - 1);
+    agree_on_root(comm, 0, [&] {
+        if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.last_rank_sha256;
+        for (PreparedJob& job : prepared.jobs) {
+            if (job.fingerprint.empty()) job.fingerprint = fingerprint_of(config, prepared, job);
+        }
+        if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
+    });
+    comm.broadcast(prepared.model_sha256, 0);
+    for (PreparedJob& job : prepared.jobs) comm.broadcast(job.fingerprint, 0);
+}
+
+}  // namespace h5infer::stages

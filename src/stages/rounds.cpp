@@ -1,0 +1,304 @@
+#include "stages/rounds.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "agree.hpp"
+#include "h5infer/error.hpp"
+#include "io/input.hpp"
+#include "progress.hpp"
+#include "stop.hpp"
+
+namespace h5infer::stages {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How far ahead of the rows it computes a rank asks the file system to read its share
+// (io::InputReader::read_ahead()): enough to keep a device busy while the rows before are
+// computed, small enough that the advice returns at once (docs/performance.md).
+constexpr std::int64_t read_ahead_bytes = std::int64_t{16} << 20U;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Asks the file system to read the rows of pieces[current] and of the pieces after it, up to
+// read_ahead_bytes of them, while they are of `job`, whose input `reader` reads. `advised`
+// counts the pieces asked for before, which are not asked for again.
+void read_ahead(const WorkPlan& plan, const std::vector<Piece>& pieces, std::size_t current,
+                std::int64_t job, const io::InputReader& reader, std::size_t& advised) {
+    if (!reader.can_fetch()) return;
+    std::int64_t ahead = 0;
+    for (std::size_t next = current; next < pieces.size() && ahead < read_ahead_bytes; ++next) {
+        const Piece& piece = pieces[next];
+        if (plan.items()[static_cast<std::size_t>(piece.item)].job != job) return;
+        if (next >= advised) {
+            reader.read_ahead(piece.rows.begin, piece.rows.size());
+            advised = next + 1;
+        }
+        ahead += piece.rows.size() * reader.row_bytes();
+    }
+}
+
+Progress make_progress(const RunConfig& config, const mpi::Comm& comm, std::int64_t rows) {
+    const bool terminal = interactive_terminal();
+    const double interval =
+        config.progress_interval >= 0 ? config.progress_interval : (terminal ? 1.0 : 10.0);
+    return {rows, interval, terminal, comm.rank() == 0 && !config.quiet ? stdout : nullptr};
+}
+
+// The state of the rounds of one run on one rank; run() streams them all.
+class RoundLoop {
+public:
+    RoundLoop(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
+              const RunPlan& plan, Engine& engine, OpenOutputs& outputs, StageTimes& times,
+              Clock::time_point start)
+        : config_(config),
+          comm_(comm),
+          prepared_(prepared),
+          plan_(plan),
+          engine_(engine),
+          outputs_(outputs),
+          times_(times),
+          start_(start),
+          root_(comm.rank() == 0),
+          progress_(make_progress(config, comm, plan.rows_to_do)),
+          weights_(static_cast<std::size_t>(comm.size()), 1.0),
+          round_size_(std::min(engine.first_steps, engine.most_steps)) {}
+
+    void run();
+
+private:
+    std::vector<std::vector<Piece>> next_round();
+    [[nodiscard]] bool holds(std::int64_t job, bool last) const;
+    void checkpoint_or_stop();
+    [[noreturn]] void stop();
+    double compute(const std::vector<Piece>& mine, std::int64_t& my_rows);
+    void compute_piece(const std::vector<Piece>& mine, std::size_t p, float* predictions,
+                       std::size_t& advised);
+    std::int64_t forward(Range rows, float* predictions);
+    void write(const std::vector<std::vector<Piece>>& shares, const std::vector<Piece>& mine);
+    void end_round(Clock::time_point round_start, std::int64_t my_rows, double busy);
+
+    const RunConfig& config_;
+    const mpi::Comm& comm_;
+    const Prepared& prepared_;
+    const RunPlan& plan_;
+    Engine& engine_;
+    OpenOutputs& outputs_;
+    StageTimes& times_;
+    Clock::time_point start_;
+    bool root_ = false;
+    Progress progress_;
+    std::optional<io::InputReader> reader_;
+    std::int64_t reader_job_ = -1;
+    PaceMeter pace_;
+    std::vector<double> weights_;  // each rank's share of the next round
+    std::int64_t round_size_ = 1;  // chunks per rank in the next round (rank 0's choice)
+    Range round_{0, 0};            // the items of the current round
+    std::int64_t rows_done_ = 0;
+    Clock::time_point last_checkpoint_ = Clock::now();
+    std::int64_t steps_since_checkpoint_ = 0;
+};
+
+void RoundLoop::run() {
+    const Clock::time_point stream_start = Clock::now();
+    last_checkpoint_ = stream_start;
+    do {
+        const Clock::time_point round_start = Clock::now();
+        const std::vector<std::vector<Piece>> shares = next_round();
+        const std::vector<Piece>& mine = shares[static_cast<std::size_t>(comm_.rank())];
+        checkpoint_or_stop();
+        for (std::int64_t j = 0; j < static_cast<std::int64_t>(prepared_.jobs.size()); ++j) {
+            if (!prepared_.jobs[j].skip && holds(j, false)) outputs_.open(j);
+        }
+        std::int64_t my_rows = 0;
+        const double busy = compute(mine, my_rows);
+        write(shares, mine);
+        end_round(round_start, my_rows, busy);
+    } while (round_.end < plan_.work.size());
+    progress_.finish();
+    reader_.reset();
+    times_.wait = std::max(0.0, seconds_since(stream_start) - times_.read - times_.compute -
+                                    times_.write - times_.finish);
+}
+
+// Rank 0's round size to every rank; the next items of the plan cut into one share per rank.
+std::vector<std::vector<Piece>> RoundLoop::next_round() {
+    comm_.broadcast(round_size_, 0);
+    const std::int64_t items = round_items(round_size_, weights_, engine_.most_steps);
+    round_ = {round_.end, std::min(plan_.work.size(), round_.end + items)};
+    return plan_.work.shares(round_, weights_, engine_.split_rows);
+}
+
+// Does this round hold the job's first (or last) item? Jobs without items have their output
+// opened and finished in the first round.
+bool RoundLoop::holds(std::int64_t job, bool last) const {
+    const auto& [first_item, last_item] = plan_.job_items[static_cast<std::size_t>(job)];
+    const std::int64_t item = last ? last_item : first_item;
+    return item < 0 ? round_.begin == 0 : round_.begin <= item && item < round_.end;
+}
+
+// Rank 0's clock decides checkpoints; any rank's signal stops everyone.
+void RoundLoop::checkpoint_or_stop() {
+    const bool checkpoint_due =
+        root_ &&
+        ((config_.checkpoint_seconds > 0 &&
+          seconds_since(last_checkpoint_) >= config_.checkpoint_seconds) ||
+         (config_.checkpoint_steps > 0 && steps_since_checkpoint_ >= config_.checkpoint_steps));
+    const std::int64_t action =
+        comm_.max(std::int64_t{StopRequest::signal_number() != 0 ? 2 : (checkpoint_due ? 1 : 0)});
+    if (action > 0) {
+        outputs_.checkpoint();
+        last_checkpoint_ = Clock::now();
+        steps_since_checkpoint_ = 0;
+    }
+    if (action == 2) stop();
+}
+
+void RoundLoop::stop() {
+    progress_.finish();
+    outputs_.keep_partial_files();
+    const std::int64_t signal_number =
+        comm_.max(static_cast<std::int64_t>(StopRequest::signal_number()));
+    if (!root_) throw ReportedElsewhere(ExitCode::Interrupted, 0);
+    throw InterruptedError("stopped by signal " + std::to_string(signal_number) + " after " +
+                           std::to_string(rows_done_) + " of " + std::to_string(plan_.rows_to_do) +
+                           " rows; progress is saved: rerun the same command to resume");
+}
+
+// My pieces of this round, their predictions one after another in engine.dst. Returns the
+// seconds it took.
+double RoundLoop::compute(const std::vector<Piece>& mine, std::int64_t& my_rows) {
+    double busy = 0;
+    agree(comm_, [&] {
+        const Clock::time_point busy_start = Clock::now();
+        std::size_t advised = 0;  // pieces of mine whose rows were asked for ahead
+        for (std::size_t p = 0; p < mine.size(); ++p) {
+            const std::int64_t rows = mine[p].rows.size();
+            H5INFER_ASSERT((my_rows + rows) * engine_.outputs <=
+                           static_cast<std::int64_t>(engine_.dst.size()));
+            compute_piece(mine, p, engine_.dst.data() + my_rows * engine_.outputs, advised);
+            my_rows += rows;
+        }
+        busy = seconds_since(busy_start);
+    });
+    return busy;
+}
+
+void RoundLoop::compute_piece(const std::vector<Piece>& mine, std::size_t p, float* predictions,
+                              std::size_t& advised) {
+    const Range rows = mine[p].rows;
+    const WorkItem& work = plan_.work.items()[static_cast<std::size_t>(mine[p].item)];
+    const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(work.job)];
+    const Clock::time_point t0 = Clock::now();
+    if (reader_job_ != work.job) {
+        reader_.reset();
+        reader_.emplace(job.input);
+        reader_job_ = work.job;
+    }
+    read_ahead(plan_.work, mine, p, reader_job_, *reader_, advised);
+    times_.read += seconds_since(t0);
+    const std::int64_t bad = forward(rows, predictions);
+    if (bad > 0 && config_.fail_on_nonfinite) {
+        throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
+                         "' has NaN or Inf values in rows " + std::to_string(rows.begin) + ".." +
+                         std::to_string(rows.end) +
+                         " (drop --fail-on-nonfinite to let them propagate)");
+    }
+    outputs_.count_nonfinite(work.job, bad);
+    engine_.verifier->check(engine_.src.data(), predictions, rows, job.input.rows, job.input.cols,
+                            engine_.outputs);
+    times_.rows += static_cast<double>(rows.size());
+    times_.chunks += 1;
+}
+
+// Input rows `rows` of the current reader's dataset into predictions; returns how many of them
+// hold NaN or Inf.
+std::int64_t RoundLoop::forward(Range rows, float* predictions) {
+    kernels::Network& network = *engine_.network;
+    Clock::time_point t0 = Clock::now();
+    if (reader_->can_fetch()) {
+        // The kernel's threads copy the rows from the file together (a page-cache copy is as
+        // costly per byte as a narrow model's compute); their time, shared out over the
+        // threads, counts as reading.
+        const double fetched = reader_->fetch_seconds();
+        const std::int64_t bad = network.forward_fetching(
+            [&](std::int64_t begin, std::int64_t count, float* into) {
+                reader_->fetch(rows.begin + begin, count, into);
+            },
+            engine_.src.data(), rows.size(), predictions);
+        const double read = (reader_->fetch_seconds() - fetched) / engine_.threads;
+        times_.read += read;
+        times_.compute += seconds_since(t0) - read;
+        return bad;
+    }
+    reader_->read(rows.begin, rows.size(), engine_.src.data());
+    times_.read += seconds_since(t0);
+    t0 = Clock::now();
+    const std::int64_t bad =
+        network.forward_counting_nonfinite(engine_.src.data(), rows.size(), predictions);
+    times_.compute += seconds_since(t0);
+    return bad;
+}
+
+// One collective write per output and run of adjacent rows (a run breaks only at chunks a
+// resumed file already has); ranks with fewer runs take part with none. My pieces are in job
+// order, so the runs of each job follow each other in engine.dst.
+void RoundLoop::write(const std::vector<std::vector<Piece>>& shares,
+                      const std::vector<Piece>& mine) {
+    const Clock::time_point t0 = Clock::now();
+    std::int64_t offset = 0;
+    for (std::int64_t j : plan_.work.jobs_in(round_)) {
+        const std::vector<Range> runs = plan_.work.row_runs(mine, j);
+        std::size_t writes = 0;
+        for (const std::vector<Piece>& share : shares) {
+            writes = std::max(writes, plan_.work.row_runs(share, j).size());
+        }
+        for (std::size_t w = 0; w < writes; ++w) {
+            const Range rows = w < runs.size() ? runs[w] : Range{};
+            outputs_.write(j, rows, engine_.dst.data() + offset * engine_.outputs);
+            offset += rows.size();
+        }
+    }
+    times_.write += seconds_since(t0);
+}
+
+// Marks the round's items done, commits the outputs it finished, and sizes the next round:
+// each rank's share from the paces, and (rank 0) its length from this round's.
+void RoundLoop::end_round(Clock::time_point round_start, std::int64_t my_rows, double busy) {
+    for (std::int64_t index = round_.begin; index < round_.end; ++index) {
+        const WorkItem& work = plan_.work.items()[static_cast<std::size_t>(index)];
+        outputs_.mark_done(work.job, work.chunk);
+        rows_done_ += work.rows.size();
+    }
+    const std::int64_t per_rank = (round_.size() + comm_.size() - 1) / comm_.size();
+    steps_since_checkpoint_ += per_rank;
+    for (std::int64_t j = 0; j < static_cast<std::int64_t>(prepared_.jobs.size()); ++j) {
+        if (prepared_.jobs[j].skip || !holds(j, true)) continue;
+        const Clock::time_point finish_start = Clock::now();
+        outputs_.finish(j);
+        times_.finish += seconds_since(finish_start);
+    }
+    pace_.add(my_rows, busy);
+    const std::vector<double> paces = comm_.all_gather(pace_.pace());
+    weights_ = engine_.most_steps > 1
+                   ? pace_weights(paces)
+                   : std::vector<double>(static_cast<std::size_t>(comm_.size()), 1.0);
+    if (root_) {
+        progress_.update(rows_done_, seconds_since(start_));
+        round_size_ = next_round_steps(per_rank, seconds_since(round_start), engine_.most_steps);
+    }
+}
+
+}  // namespace
+
+void stream_rounds(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
+                   const RunPlan& plan, Engine& engine, OpenOutputs& outputs, StageTimes& times,
+                   std::chrono::steady_clock::time_point start) {
+    RoundLoop(config, comm, prepared, plan, engine, outputs, times, start).run();
+}
+
+}  // namespace h5infer::stages
