@@ -1,0 +1,68 @@
+#include "stages/fingerprint.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace h5infer::stages {
+namespace {
+
+struct Fields {
+    RunConfig config;
+    std::string sha256 = "abc";
+    std::int64_t chunk_rows = 1024;
+    io::InputInfo input{"in.h5", "/x", 100, 4, "float32", 4096, 7, {}};
+    std::string output_dataset = "/predictions";
+    std::vector<std::string> copies;
+
+    [[nodiscard]] std::string text() const {
+        return fingerprint(config, sha256, chunk_rows, input, output_dataset, copies);
+    }
+};
+
+TEST(Fingerprint, ChangesWithEverythingThePredictionsDependOn) {
+    const std::string base = Fields().text();
+    const std::vector<std::pair<std::string, std::function<void(Fields&)>>> changes = {
+        {"model_sha256", [](Fields& f) { f.sha256 = "abd"; }},
+        {"input_file", [](Fields& f) { f.input.file = "other.h5"; }},
+        {"input_dataset", [](Fields& f) { f.input.dataset = "/y"; }},
+        {"input_bytes", [](Fields& f) { f.input.file_bytes += 1; }},
+        {"input_mtime_ns", [](Fields& f) { f.input.file_mtime_ns += 1; }},
+        {"input_shape", [](Fields& f) { f.input.rows += 1; }},
+        {"input_shape", [](Fields& f) { f.input.cols += 1; }},
+        {"output_dataset", [](Fields& f) { f.output_dataset = "/p"; }},
+        {"chunk_rows", [](Fields& f) { f.chunk_rows = 2048; }},
+        {"backend", [](Fields& f) { f.config.backend = kernels::Backend::Reference; }},
+        {"precision", [](Fields& f) { f.config.precision = kernels::Precision::Bf16; }},
+        {"labels", [](Fields& f) { f.config.labels = true; }},
+        {"copies", [](Fields& f) { f.copies = {"/ids"}; }},
+    };
+    for (const auto& [key, change] : changes) {
+        Fields fields;
+        change(fields);
+        const std::string changed = fields.text();
+        EXPECT_NE(changed, base) << key;
+        EXPECT_EQ(first_difference(base, changed), "its " + key + " differs");
+    }
+}
+
+TEST(Fingerprint, IgnoresWhatDoesNotChangeThePredictions) {
+    Fields fields;
+    const std::string base = fields.text();
+    fields.config.threads = 7;
+    fields.config.quiet = true;
+    fields.config.checkpoint_seconds = 1;
+    fields.config.report_path = "r.json";
+    EXPECT_EQ(fields.text(), base);
+}
+
+TEST(FirstDifference, SaysWhenTheFileHasNoFingerprint) {
+    EXPECT_EQ(first_difference("", Fields().text()),
+              "it records no h5infer fingerprint or cannot be read");
+    EXPECT_EQ(first_difference("a=1\n", "a=1\n"), "its fingerprint differs");
+}
+
+}  // namespace
+}  // namespace h5infer::stages
