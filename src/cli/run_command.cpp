@@ -44,7 +44,8 @@ void parse_checkpoint(const std::string& value, RunConfig& config) {
     throw CLI::ValidationError("--checkpoint-every", "'" + value + "' is not 60s, 10m or 50chunks");
 }
 
-void add_run_options(CLI::App& command, RunConfig& config) {
+// The model, the inputs and where their predictions go.
+void add_data_options(CLI::App& command, RunConfig& config) {
     command
         .add_option("--model", config.model_path,
                     "model file: native h5infer (.h5) or ONNX (.onnx)")
@@ -60,6 +61,10 @@ void add_run_options(CLI::App& command, RunConfig& config) {
     command.add_option("--output-dir", config.output_dir,
                        "directory for one prediction file per input: NAME.h5 -> "
                        "NAME.predictions.h5");
+}
+
+// How the rows are computed.
+void add_compute_options(CLI::App& command, RunConfig& config) {
     command
         .add_option("--chunk-rows", config.chunk_rows,
                     "rows per chunk (default: from the model's FLOPs per row, 1024-8192)")
@@ -83,6 +88,10 @@ void add_run_options(CLI::App& command, RunConfig& config) {
                     "recompute N rows per input (spread evenly) in f32 and print the largest "
                     "deviation")
         ->check(CLI::NonNegativeNumber);
+}
+
+// What the run may replace, what else it writes, and how it saves and reports progress.
+void add_output_options(CLI::App& command, RunConfig& config) {
     command.add_flag("--overwrite", config.overwrite,
                      "replace an existing output file that is not up to date");
     command.add_flag("--force", config.force,
@@ -109,6 +118,12 @@ void add_run_options(CLI::App& command, RunConfig& config) {
         .add_option("--progress-interval", config.progress_interval,
                     "seconds between progress lines (default 1 on a terminal, 10 otherwise)")
         ->check(CLI::NonNegativeNumber);
+}
+
+void add_run_options(CLI::App& command, RunConfig& config) {
+    add_data_options(command, config);
+    add_compute_options(command, config);
+    add_output_options(command, config);
 }
 
 void print_summary(const RunReport& report) {
