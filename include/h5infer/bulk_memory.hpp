@@ -21,9 +21,9 @@ inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20U;
 /// are first touched. Does nothing for ranges under huge_page_bytes; the advice is a hint, so
 /// its failure changes nothing but speed.
 ///
-/// Why: on the virtual machines measured here a first touch of a 4 KiB page costs about 13 us,
-/// so a fresh 30 MB array (a wide model's weights) cost 0.09 s before any work, several times
-/// per run; with 2 MiB pages 0.01-0.04 s.
+/// Why: the first touch of each 4 KiB page is a page fault, so a fresh array of a wide model's
+/// weights costs a visible part of the start-up, several times per run, before any work; one
+/// fault of a 2 MiB page covers 512 such pages (docs/performance.md, "2 MiB pages").
 inline void advise_huge_pages(void* data, std::size_t bytes) {
     if (data == nullptr || bytes < huge_page_bytes) return;
     constexpr std::uintptr_t page = 4096;
@@ -71,8 +71,8 @@ private:
 
 /// `count` uninitialized elements of a trivial type in a BulkBuffer: for buffers that are
 /// always written before they are read (a chunk's rows, its predictions). Unlike a vector's
-/// storage, a buffer of 2 MiB or more is 2 MiB aligned, so all of it can get huge pages (a 2 MiB
-/// vector got 4 KiB pages and cost 7 ms of page faults).
+/// storage, a buffer of 2 MiB or more is 2 MiB aligned, so all of it can get huge pages (a
+/// vector's storage of that size, not so aligned, got 4 KiB pages and their page faults).
 template <typename T>
 class BulkArray {
     static_assert(std::is_trivial_v<T>);
@@ -93,10 +93,8 @@ private:
 /// to malloc, which keeps them for the allocations under heap_mmap_threshold that follow:
 /// HDF5's metadata cache of every file it opens (half a MiB, zeroed), MPI's and oneDNN's
 /// bookkeeping, the model's small arrays. Without it each of those pages costs a first-touch
-/// fault, about 12 us on the virtual machines measured, where one madvise populates them at
-/// about 1 us a page. On the W2 benchmark (2 ranks) the faults inside a run went from about 900
-/// to 190 per rank, and the run from 0.310 to 0.302 s in-process and 0.641 to 0.628 s whole
-/// (medians of 8). Larger buffers are BulkBuffers of their own.
+/// fault during the run, where one madvise populates them all at start-up for much less per
+/// page (docs/performance.md, "Warming the heap"). Larger buffers are BulkBuffers of their own.
 inline constexpr std::size_t warm_heap_bytes = std::size_t{8} << 20U;
 inline constexpr std::size_t heap_mmap_threshold = std::size_t{4} << 20U;
 void warm_heap(std::size_t bytes = warm_heap_bytes);

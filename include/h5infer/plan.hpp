@@ -9,17 +9,17 @@ namespace h5infer {
 /// Bounds of the chunk rows chosen when --chunk-rows is not given (auto_chunk_rows()).
 inline constexpr std::int64_t min_auto_chunk_rows = 1024;
 inline constexpr std::int64_t max_auto_chunk_rows = 8192;
-/// FLOPs a chosen chunk aims at: about 50 ms on one core of the machines measured.
+/// FLOPs a chosen chunk aims at (docs/performance.md, "Chunk rows from the
+/// model's FLOPs per row").
 inline constexpr double auto_chunk_flops = 16e9;
 
 /// Rows per chunk when --chunk-rows is not given, from the model's FLOPs per row: about
 /// auto_chunk_flops of work, a multiple of min_auto_chunk_rows, between min_auto_chunk_rows and
 /// max_auto_chunk_rows. A chunk is the unit of work dealt to ranks, so it should be long against
-/// the fixed cost of a round (a few collectives, a read and a write call: tenths of a
-/// millisecond) yet short enough that ranks finish together: a wide model gets small chunks
-/// (the W1 benchmark, 512-2048-2048-1024-16, gets 1024 rows: 98 chunks split evenly on 2 ranks
-/// where 8192 rows made 13, split 7/6), a narrow one the largest (4-16k rows beat 64k rows by
-/// 20-35 % for narrow models on these machines, and 8192 was as fast as 16384 and 32768).
+/// the fixed cost of a round (a few collectives, a read and a write call) yet short enough that
+/// ranks finish together: a wide model gets small chunks, enough of them to split evenly over
+/// the ranks, and a narrow one the largest, since larger chunks were no faster for narrow models
+/// and much larger ones slower (docs/performance.md).
 [[nodiscard]] std::int64_t auto_chunk_rows(std::int64_t flops_per_row);
 
 /// Rounds: each rank computes some of its chunks, then every output gets one collective write
@@ -27,8 +27,7 @@ inline constexpr double auto_chunk_flops = 16e9;
 /// progress), instead of once per chunk. The first round has first_round_steps() chunks; rank 0
 /// then sizes each round from the pace of the last one to take about round_seconds, which
 /// bounds how long a stop signal or a failed rank waits, while a fast model's rounds grow until
-/// their fixed cost (on the narrow W2 benchmark, rounds of 16 chunks cost about 2 % of the run
-/// against rounds of 64) vanishes, and a wide model's rounds hold enough chunks that the ranks'
+/// their fixed cost vanishes, and a wide model's rounds hold enough chunks that the ranks'
 /// differences average out within them (every round ends with the slowest rank). A rank's
 /// share of a round holds at most round_buffer_bytes of predictions, and one chunk's more when
 /// it is cut inside a chunk: the buffer's touched pages count in the resident memory, which a
@@ -46,10 +45,10 @@ inline constexpr std::int64_t max_round_growth = 8;
                                             std::int64_t checkpoint_steps);
 
 /// Chunks per rank in the first round, for chunks of `chunk_rows` rows of `flops_per_row`:
-/// first_round_flops of work (about a quarter of a second on one core of the machines
-/// measured), at least 1 and at most max_first_round_steps. No pace is known before it, so it
-/// is shared equally: on the wide W1 benchmark (4 chunks, not 16) a rank on a core 6 % slower
-/// keeps the other waiting 6 % of a third of a second instead of 1.3 s.
+/// first_round_flops of work (a fraction of a second on one core), at least 1 and at most
+/// max_first_round_steps. No pace is known before it, so it is shared equally, and a short first
+/// round bounds how long a rank on a slower core keeps the others waiting; a wide model's first
+/// round gets fewer chunks than a narrow one's.
 inline constexpr std::int64_t max_first_round_steps = 16;
 inline constexpr double first_round_flops = 64e9;
 [[nodiscard]] std::int64_t first_round_steps(std::int64_t chunk_rows, std::int64_t flops_per_row);
@@ -169,11 +168,11 @@ private:
 
 /// A rank's pace, rows per second, over its recent rounds: each round's rows and seconds are
 /// added to the earlier ones, which count pace_memory times less per round, so a pace rests on
-/// more chunks than one round's few (a wide model's 6 chunks per rank and round give a noisy
+/// more chunks than one round's few (a wide model's few chunks per rank and round give a noisy
 /// pace) and still follows a core that slows down in the middle of a job.
-/// A pace rests on at least min_pace_seconds of work: a first round of a narrow model
-/// (20 ms on W2) warms up and stalls unevenly, 10 % apart between ranks whose later rounds
-/// run 1-2 % apart, and cut by it the next round kept one rank waiting 6 ms.
+/// A pace rests on at least min_pace_seconds of work: a short first round of a narrow model
+/// warms up and stalls unevenly, its paces further apart between ranks than those of later
+/// rounds, and a round cut by them keeps a rank waiting.
 inline constexpr double pace_memory = 0.5;
 inline constexpr double min_pace_seconds = 0.05;
 class PaceMeter {
@@ -190,15 +189,13 @@ private:
 
 /// Weights for the next round's cut from each rank's pace (PaceMeter; 0 where a rank has none
 /// yet): equal weights while every pace is within pace_tolerance of their mean (closer paces
-/// are the noise of a measurement on these machines), else the paces, each kept within a
-/// factor max_pace_spread of their mean so one noisy round cannot starve a rank. A rank
-/// without a pace counts at the mean. On 2 ranks, one core of this 2-core VM runs 10-15 %
-/// slower than the other; cut by pace, the narrow W2 benchmark's rounds end together instead
-/// of one rank waiting a tenth of every round, and with another process busy on one of the
-/// cores the run took 0.349 s instead of 0.389 s. Shares cut inside chunks (WorkPlan::shares())
-/// can follow paces 2 % apart, where whole chunks (a tenth of a wide model's round) could not:
-/// on the wide W1 benchmark with one core about 6 % slower, the ranks waited 0.10 s instead of
-/// 0.20 s and the run took 4.34 s instead of 4.39 s (tolerance 4 % and whole chunks before).
+/// are the noise of a measurement), else the paces, each kept within a factor max_pace_spread
+/// of their mean so one noisy round cannot starve a rank. A rank without a pace counts at the
+/// mean. Cores of one machine do not always run at the same speed, and other processes may
+/// share them: cut by pace, the ranks' rounds end together instead of the faster ranks waiting
+/// for the slowest in every round. Shares cut inside chunks (WorkPlan::shares()) can follow
+/// paces a few percent apart, where whole chunks (a tenth of a wide model's round) could not.
+/// Measurements: docs/performance.md, "Shares cut by each rank's pace".
 inline constexpr double pace_tolerance = 0.01;
 inline constexpr double max_pace_spread = 4.0;
 [[nodiscard]] std::vector<double> pace_weights(const std::vector<double>& paces);

@@ -26,10 +26,10 @@ std::string quoted(const std::string& text) {
 }
 
 // float64 inputs to float32. HDF5 narrows one value at a time, checking each for overflow;
-// reading the doubles as stored and narrowing them in a loop that vectorizes took the W3
-// benchmark's reads (1M x 40 on one rank) from about 0.055 to 0.036 s. The values are the same
-// (tests/e2e/run_test.cpp compares with HDF5's conversion bit for bit): round to nearest,
-// overflow to infinity, as HDF5's conversion does.
+// reading the doubles as stored and narrowing them in a loop that vectorizes is faster
+// (docs/performance.md, "float64 inputs"). The values are the same (tests/e2e/run_test.cpp
+// compares with HDF5's conversion bit for bit): round to nearest, overflow to infinity, as
+// HDF5's conversion does.
 void narrow(const double* from, std::size_t count, float* to) {
     for (std::size_t i = 0; i < count; ++i) to[i] = static_cast<float>(from[i]);
 }

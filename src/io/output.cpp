@@ -269,8 +269,8 @@ void create_copies(hid_t file, const OutputLayout& layout) {
 
 void create_output(const std::string& path, const OutputLayout& layout) {
     // Created by one process and closed, not collectively: closing writes the metadata without
-    // the fsync that flushing a parallel (MPI-IO) file costs (11 ms on a local disk here, more
-    // on a parallel filesystem), and the file on disk is complete before any rank writes.
+    // the fsync that flushing a parallel (MPI-IO) file costs (more on a parallel filesystem than
+    // on a local disk), and the file on disk is complete before any rank writes.
     h5::Handle file = h5::create_file(path);
     const h5::Handle predictions =
         h5::create_dataset(file.get(), layout.dataset, {layout.rows, layout.cols}, H5T_IEEE_F32LE);

@@ -19,17 +19,17 @@ namespace h5infer::mpi {
 /// address and returns how many it changed. Why: the PMIx client of Open MPI 4.1 (PMIx 4.2)
 /// talks to the launcher's daemon on its node over loopback TCP with Nagle's algorithm on, so
 /// a small request sent while the previous one is unacknowledged waits for the daemon's delayed
-/// ACK, 40 ms on Linux. MPI_Finalize's fence hit that in every run: 52 ms instead of 12 ms for
-/// one rank, 55-60 ms instead of 25-30 ms for two. Only when segments leave changes; the
-/// bytes do not.
+/// ACK. MPI_Finalize's fence hit that in every run, adding the delay to every job's end
+/// (docs/performance.md, "TCP_NODELAY"). Only when segments leave changes; the bytes do not.
 int disable_nagle_on_loopback();
 
 /// Owns MPI's lifetime: MPI_Init_thread in the constructor, MPI_Finalize in the destructor.
 /// Sets MPI_ERRORS_RETURN on MPI_COMM_WORLD so failed calls become MpiError exceptions.
 /// On one node, and unless OMPI_MCA_pml is set, it asks Open MPI for the ob1 point-to-point
-/// layer (shared memory) before MPI_Init: UCX, Open MPI's first choice, spends about 0.2 s of
-/// every start-up probing network devices that ranks on one node never use. After MPI_Init it
-/// turns Nagle's algorithm off on the connection to the launcher (disable_nagle_on_loopback()).
+/// layer (shared memory) before MPI_Init: UCX, Open MPI's first choice, spends part of every
+/// start-up probing network devices that ranks on one node never use (docs/performance.md,
+/// "ob1 on one node"). After MPI_Init it turns Nagle's algorithm off on the connection to the
+/// launcher (disable_nagle_on_loopback()).
 class Environment {
 public:
     Environment(int& argc, char**& argv);
