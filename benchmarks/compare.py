@@ -6,8 +6,8 @@
 
 Makes the data and models of each workload (W1 wide, W2 narrow, W3 the scikit-learn job; see
 benchmarks/README.md), runs them through h5infer (2 ranks x 1 thread, 1 rank x 2 threads, and
-bf16 when `h5infer run --help` offers --precision) and through the peers (NumPy, PyTorch,
-mpi4py, scikit-learn), each a command of its own that reads the input with h5py and writes its
+bf16 where the CPU has it natively) and through the peers (NumPy, PyTorch, mpi4py,
+scikit-learn), each a command of its own that reads the input with h5py and writes its
 predictions to an HDF5 file as h5infer does. It checks that every peer agrees with h5infer,
 measures the limits in the same run (oneDNN matmul peak, the MLP through oneDNN on data already
 in memory, reading and writing through the page cache) and prints a table with the targets of
@@ -42,6 +42,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field, replace  # noqa: E402
+from typing import NamedTuple  # noqa: E402
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
@@ -64,6 +65,11 @@ FLOOR_GFLOP = 300  # work the compute floor is measured on (at least 32768 rows)
 TOLERANCES = {"f32": (1e-4, 1e-5), "f64": (1e-4, 1e-6)}
 BF16_MAX_MEAN_DEVIATION = 5e-3
 BF16_MIN_ARGMAX_AGREEMENT = 0.97
+NOT_APPLICABLE = "not applicable here"
+# /proc/cpuinfo flags that decide which kernels oneDNN, OpenBLAS and PyTorch can use.
+KERNEL_FLAGS = re.compile(r"^(avx|avx2|fma|f16c|avx512.*|avx_vnni.*|amx.*)$")
+# oneDNN ISAs with bf16 instructions (the ISA honours ONEDNN_MAX_CPU_ISA).
+BF16_ISAS = ("avx512_core_bf16", "avx512_core_amx")
 
 
 @dataclass
@@ -488,9 +494,13 @@ def h5infer_runs(h5infer, workload, files, workdir, has_bf16, has_report):
     return runs
 
 
-def peer_runs(workload, files, workdir):
+def peer_runs(workload, files, workdir, bf16):
+    """The workload's peers, each a command of its own (PyTorch bf16 autocast only when
+    `bf16`: elsewhere PyTorch emulates it, extremely slowly)."""
     runs = []
     for peer in workload.peers:
+        if peer == "torch-bf16" and not bf16:
+            continue
         output = os.path.join(workdir, f"{workload.key.lower()}-{peer}.h5")
         kind = "torch" if peer == "torch-bf16" else peer
         command = [PYTHON, SCRIPT, "peer", kind, "--input", files.data + ":/features",
@@ -699,6 +709,50 @@ def machine_facts():
             f"{memory_kib / 2**20:.0f} GiB, Linux {os.uname().release}")
 
 
+def cpu_flags():
+    """The kernel-relevant flags of /proc/cpuinfo, sorted."""
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                      if line.startswith("flags")), [])
+    return sorted({flag for flag in flags if KERNEL_FLAGS.match(flag)})
+
+
+def onednn_isa(limits):
+    """oneDNN's effective ISA as `limits` reports it (a tiny GEMM): the CPU's best, lowered by
+    ONEDNN_MAX_CPU_ISA if that is set."""
+    _, output = run_command([limits, "gemm", "--threads", "1", "--m", "64", "--k", "64", "--n",
+                             "64", "--repeat", "1"])
+    return re.search(r'"isa": "(\w+)"', output).group(1)
+
+
+def isa_cap():
+    """The value of ONEDNN_MAX_CPU_ISA (or its old name DNNL_MAX_CPU_ISA), if set."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+
+
+class Bf16(NamedTuple):
+    """Whether this run measures bf16 (h5infer bf16, PyTorch bf16 autocast, bf16 limits), and
+    why not when it does not."""
+    run: bool
+    reason: str
+
+
+def decide_bf16(isa, flags, run_help):
+    """bf16 is measured only where it is native: oneDNN's ISA has bf16 (so h5infer accepts
+    --precision bf16) and the CPU has avx512_bf16 (elsewhere PyTorch's bf16 autocast is
+    emulated and extremely slow)."""
+    cap = isa_cap()
+    capped = f", capped by ONEDNN_MAX_CPU_ISA={cap}" if cap else ""
+    if "--precision" not in run_help:
+        return Bf16(False, "`h5infer run` has no --precision")
+    if isa not in BF16_ISAS:
+        return Bf16(False, f"oneDNN's ISA here is {isa}{capped}, without bf16 (needs "
+                           f"{' or '.join(BF16_ISAS)})")
+    if "avx512_bf16" not in flags:
+        return Bf16(False, "the CPU has no avx512_bf16 in /proc/cpuinfo")
+    return Bf16(True, "")
+
+
 def load_average():
     with open("/proc/loadavg") as loadavg:
         return " ".join(loadavg.read().split()[:3])
@@ -786,7 +840,7 @@ def table_rows(runs, context):
 
 
 def status(ok):
-    return "SKIP" if ok is None else "PASS" if ok else "**FAIL**"
+    return NOT_APPLICABLE if ok is None else "PASS" if ok else "**FAIL**"
 
 
 def peers_of(runs, key, engines=None):
@@ -816,11 +870,12 @@ def w1_targets(runs, context):
     yield ("W1 f32 >= 90 % of f32 matmul peak (in-process, each round against its own peak)",
            f"{100 * share:.0f} % ({best.label}; rounds {percents(shares)}; against the "
            f"highest peak of the whole run {100 * overall:.0f} %)", share >= 0.90)
-    bf16 = best_h5infer(runs, "W1", "bf16", by="in_process")
-    if bf16 is None:
-        yield "W1 bf16 >= 85 % of bf16 matmul peak", "h5infer run has no --precision", None
-        yield "W1 bf16 >= 1.15x PyTorch bf16 autocast", "h5infer run has no --precision", None
+    if not context["bf16"].run:
+        yield ("W1 bf16 >= 85 % of bf16 matmul peak (in-process, each round against its own "
+               "peak)", context["bf16"].reason, None)
+        yield "W1 bf16 >= 1.15x PyTorch bf16 autocast (whole command)", context["bf16"].reason, None
         return
+    bf16 = best_h5infer(runs, "W1", "bf16", by="in_process")
     share, shares, overall = peak_shares(bf16, facts, "bf16_gflops", gemm["bf16_gflops"])
     yield ("W1 bf16 >= 85 % of bf16 matmul peak (in-process, each round against its own peak)",
            f"{100 * share:.0f} % ({bf16.label}; rounds {percents(shares)}; against the "
@@ -883,7 +938,8 @@ def extra_targets(extras):
 
 
 def evaluate_targets(runs, context, extras):
-    """(target, measured, PASS/FAIL/SKIP) for each target of issue 4 that this run covers."""
+    """(target, measured, PASS/FAIL/not applicable here) for each target of issue 4 that this
+    run covers."""
     checks = {"W1": w1_targets, "W2": w2_targets, "W3": w3_targets}
     targets = []
     for key, check in checks.items():
@@ -915,7 +971,7 @@ def limits_rows(context):
              f"| oneDNN f32 matmul peak ({gemm['m']} x {gemm['k']} x {gemm['n']}) | "
              f"{gemm['f32_gflops']:.1f} GFLOP/s |",
              f"| oneDNN bf16 matmul peak (same GEMM) | "
-             f"{'-' if bf16 is None else f'{bf16:.1f} GFLOP/s'} |"]
+             f"{NOT_APPLICABLE if bf16 is None else f'{bf16:.1f} GFLOP/s'} |"]
     for key in ("W1", "W2", "W3"):
         if key not in context:
             continue
@@ -991,6 +1047,9 @@ def header_lines(context, meta):
         f"- Command: `{meta['command']}` (scale {meta['scale']}, median of {meta['repeat']}; "
         f"rows: {rows})",
         f"- Machine: {meta['machine']}",
+        f"- CPU flags: {' '.join(meta['cpu_flags'])}; oneDNN ISA: {meta['isa']}"
+        + (f", capped by ONEDNN_MAX_CPU_ISA={isa_cap()}" if isa_cap() else ""),
+        "- bf16: " + ("measured" if meta["bf16"].run else f"skipped: {meta['bf16'].reason}"),
         f"- Load average (1, 5, 15 min) before: {meta['load_before']}, after: "
         f"{meta['load_after']}." + (SHARED_NOTE if meta["shared"] else ""),
         f"- Versions: {meta['versions']}",
@@ -1122,10 +1181,11 @@ def find_binaries(build):
     return paths
 
 
-def workload_limits(limits, workload, files, facts, args, workdir, has_bf16_peak):
-    """The compute floors (f32, and bf16 for W1) and the I/O floor of one workload."""
+def workload_limits(limits, workload, files, facts, args, workdir, bf16):
+    """The compute floors (f32, and bf16 for W1 when `bf16`) and the I/O floor of one
+    workload."""
     facts["compute_floor"], facts["floor_how"] = {}, {}
-    for precision in ["f32"] + (["bf16"] if workload.key == "W1" and has_bf16_peak else []):
+    for precision in ["f32"] + (["bf16"] if workload.key == "W1" and bf16 else []):
         floor = compute_floor(limits, workload, facts["rows"], facts["flops"], precision,
                               args.repeat)
         facts["compute_floor"][precision] = floor["seconds"]
@@ -1174,10 +1234,9 @@ def run_workload(key, args, tools, workdir, context, extras):
     rows = max(int(round(workload.rows * args.scale)), 1000)
     files = prepare(h5infer, workload, rows, workdir)
     context[key] = facts = {"rows": rows, "flops": flops_per_row(h5infer, files.model)}
-    workload_limits(limits, workload, files, facts, args, workdir,
-                    context["gemm"].get("bf16_gflops") is not None)
+    workload_limits(limits, workload, files, facts, args, workdir, context["bf16"].run)
     runs = h5infer_runs(h5infer, workload, files, workdir, *features) + \
-        peer_runs(workload, files, workdir)
+        peer_runs(workload, files, workdir, context["bf16"].run)
     for round_number in range(args.repeat):
         round_limits(limits, workload, facts, args)
         for run in runs:
@@ -1199,18 +1258,22 @@ def main(argv):
     build = os.path.abspath(args.build)
     h5infer, limits, mpi_noop = find_binaries(build)
     _, run_help = run_command([h5infer, "run", "--help"])
-    features = ("--precision" in run_help, "--report" in run_help)
-    if not features[0]:
-        log("compare.py: `h5infer run` has no --precision: the bf16 h5infer rows are skipped")
+    isa, flags = onednn_isa(limits), cpu_flags()
+    bf16 = decide_bf16(isa, flags, run_help)
+    if not bf16.run:
+        log(f"compare.py: the bf16 rows are skipped: {bf16.reason}")
+    features = (bf16.run, "--report" in run_help)
     workdir = args.workdir or tempfile.mkdtemp(prefix="h5infer-compare-", dir="/tmp")
     os.makedirs(workdir, exist_ok=True)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": shlex.join([PYTHON, "benchmarks/compare.py"] + argv),
             "scale": args.scale, "repeat": args.repeat, "machine": machine_facts(),
-            "load_before": load_average(), "workdir": workdir, "build": build}
+            "load_before": load_average(), "workdir": workdir, "build": build,
+            "cpu_flags": flags, "isa": isa, "bf16": bf16}
     log(f"compare.py: load average {meta['load_before']}; files in {workdir}")
     try:
-        context, extras, runs = {"gemm": gemm_peak(limits)}, {"mpi_noop": mpi_noop}, []
+        context, extras, runs = {"gemm": gemm_peak(limits), "bf16": bf16}, \
+            {"mpi_noop": mpi_noop}, []
         for key in args.only:
             runs += run_workload(key, args, (h5infer, limits, features), workdir, context, extras)
     finally:
