@@ -101,12 +101,14 @@ def workload_title(record, key):
 # ---- one run in full -------------------------------------------------------------------------
 
 def commit_text(git):
+    """The commit measured, for the header of a run."""
     if git.get("commit"):
         return git["commit"][:7] + (" (with uncommitted changes)" if git.get("modified") else "")
     return f"not recorded (the run was committed in {git['recorded_in'][:7]})"
 
 
 def cpu_line(record):
+    """The CPU flags the kernels care about and oneDNN's ISA (and its cap)."""
     flags = " ".join(record["cpu_flags"]) if record["cpu_flags"] else "not recorded"
     cap = record.get("onednn_max_cpu_isa")
     capped = f", capped by ONEDNN_MAX_CPU_ISA={cap}" if cap else ""
@@ -114,6 +116,7 @@ def cpu_line(record):
 
 
 def versions_line(record):
+    """h5infer, oneDNN, MPI, HDF5 and the peers' libraries, in one line."""
     versions = record["versions"]
     return (f"- Versions: {versions['h5infer']} (binary {versions['h5infer_binary']}, built "
             f"{versions['h5infer_built']}), oneDNN {versions['onednn']} "
@@ -150,6 +153,8 @@ def header_lines(record):
 
 
 def floor_rows(key, facts, rows):
+    """A workload's compute floors, I/O floor and per-round limits, as rows of the limits
+    table."""
     lines = []
     for precision, floor in facts["compute_floor"].items():
         scaled = f", measured on {floor['rows']:,} rows and scaled" if floor["rows"] < rows else ""
@@ -168,6 +173,7 @@ def floor_rows(key, facts, rows):
 
 
 def limits_rows(record):
+    """The limits table: matmul peaks, then each workload's floors."""
     gemm = record["limits"]["gemm"]
     bf16 = gemm["bf16_gflops"]
     bf16_text = f"{bf16:.1f} GFLOP/s" if bf16 is not None else \
@@ -183,6 +189,7 @@ def limits_rows(record):
 
 
 def agreement_text(row):
+    """'reference', or yes/NO with the differences from h5infer 2x1 that matter for the row."""
     agreement = row["agreement"]
     if agreement is None:
         return "reference"
@@ -196,6 +203,7 @@ def agreement_text(row):
 
 
 def result_line(record, row):
+    """One row of the results table."""
     ratio = "**best**" if row["vs_best"] is None else \
         f"{row['vs_best'][0]:.2f}x, {row['vs_best'][1]:.2f}x"
     return (f"| {workload_title(record, row['workload'])} | {row['label']} | "
@@ -220,6 +228,7 @@ def target_rows(record):
 
 
 def rss_line(rss):
+    """W2's peak RSS per rank at a quarter and at all of its rows."""
     def sizes(values):
         return ", ".join(f"{size:.0f}" for size in values) + " MiB"
     return (f"Peak RSS per rank (W2, `mpirun -n 2`, GNU time): {rss['quarter_rows']:,} rows: "
@@ -242,6 +251,7 @@ def device_line(device):
 
 
 def breakdown_rows(record):
+    """h5infer's --report: the slowest rank's seconds per stage, one row per h5infer run."""
     stages = ["setup", "read", "compute", "write", "wait", "finish"]
     lines = ["| workload | run | " + " | ".join(f"{stage} s" for stage in stages) + " |",
              "|---|---|" + "---:|" * len(stages)]
@@ -287,17 +297,20 @@ def figure_text(target):
 
 
 def history_cell(record, ids):
+    """The figures of the targets `ids` of a run, '-' if it did not run them."""
     by_id = {target["id"]: target for target in record["targets"]}
     figures = [figure_text(by_id[key]) for key in ids if key in by_id]
     return ", ".join(figures) if figures else "-"
 
 
 def passed_text(record):
+    """'11 of 12': the targets passed of those that apply."""
     judged = [t for t in record["targets"] if t["status"] != NOT_APPLICABLE]
     return f"{sum(t['status'] == 'PASS' for t in judged)} of {len(judged)}"
 
 
 def history_commit(git):
+    """The short commit measured, or † and the commit that recorded the run."""
     if not git.get("commit"):
         return f"{git['recorded_in'][:7]}†"
     return git["commit"][:7] + (" (modified)" if git.get("modified") else "")
