@@ -23,6 +23,7 @@ def rendered(directory):
 
 
 def main(argv):
+    """render: write RESULTS.md; check: exit 1 with a diff if it is not what render writes."""
     parser = argparse.ArgumentParser(prog="results.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("render", "check"))
