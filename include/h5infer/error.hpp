@@ -5,7 +5,7 @@
 
 namespace h5infer {
 
-/// Process exit codes, one per class of problem the user must fix (documented in the README).
+/// Process exit codes, one per class of problem the user must fix (documented in docs/cli.md).
 enum class ExitCode : int {
     Ok = 0,
     Internal = 1,  ///< a bug in h5infer: report it

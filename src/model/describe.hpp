@@ -7,7 +7,7 @@
 
 namespace h5infer {
 
-// FLOPs convention (also in the README): every multiply, add, compare and elementary function
+// FLOPs convention (also in docs/cli.md): every multiply, add, compare and elementary function
 // (exp, log, tanh, erf) counts one; work done once per row (a softmax's final reciprocal, a
 // layer norm's square root) is not counted.
 
