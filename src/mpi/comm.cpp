@@ -97,9 +97,9 @@ int disable_nagle_on_loopback() {
 }
 
 Environment::Environment(int& argc, char**& argv) {
-    // Measured with Open MPI 4.1 on a node without InfiniBand: MPI_Init takes 0.43 s with the
-    // default pml selection (UCX is probed, then declined) and 0.21 s with ob1. Every rank sees
-    // the same variables, so all ranks make the same choice.
+    // Open MPI's default pml selection probes UCX for network devices, which ranks on one node
+    // never use, and that probe costs a large part of MPI_Init (docs/performance.md). Every rank
+    // sees the same variables, so all ranks make the same choice.
     if (std::getenv("OMPI_MCA_pml") == nullptr && launched_on_one_node(from_environment)) {
         ::setenv("OMPI_MCA_pml", "ob1", 0);
     }
