@@ -32,8 +32,7 @@ std::string_view isa_name(dnnl::cpu_isa isa) {
 // bf16 needs avx512_bf16: a clear error otherwise.
 void check_precision(Precision precision) {
     // Without avx512_bf16, oneDNN 2.6 has no bf16 matmul at all (AVX2: primitive creation
-    // fails) or emulates it (avx512_core: a third of f32's speed for 512 x 512 x 512 on one
-    // core): never what bf16 is asked for.
+    // fails) or emulates it (avx512_core: slower than f32): never what bf16 is asked for.
     if (precision == Precision::Bf16 && !onednn_supports_bf16()) {
         std::string cap;
         for (const char* variable : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {

@@ -10,11 +10,10 @@
 namespace h5infer::kernels {
 namespace {
 
-// Block rows: enough multiply-adds per block to amortize the per-primitive overhead of a few
-// microseconds and the reloading of the weights per block (at least 256 rows: on the W1
-// benchmark's 512-2048-2048-1024-16 MLP, 128 rows were 6 % slower in f32 and 2 % in bf16, and
-// 64 rows up to 9 % slower on 2048 x 2048 weights; 512 gained nothing more), but several blocks
-// per thread in a chunk of a few thousand rows.
+// Block rows: enough multiply-adds per block to amortize the fixed cost of executing each
+// primitive and the reloading of the weights per block (at least 256 rows: with fewer, a wide
+// layer reloads its weights too often for the multiply-adds they feed), but several blocks per
+// thread in a chunk of a few thousand rows.
 constexpr std::int64_t block_rows_step = 64;
 constexpr std::int64_t min_block_rows = 256;
 constexpr std::int64_t max_block_rows = 1024;

@@ -17,16 +17,13 @@
 
 // Why blocks of rows, each on one thread, instead of letting oneDNN thread each primitive:
 // oneDNN splits a primitive's work by the thread count it sees at creation, and the split can
-// change the order of the floating-point sums. Measured with oneDNN 2.6.3 over 468 matmul
-// shapes: with AVX-512 (brgemm) no shape changed bits for 2, 3 or 4 threads, but with
-// ONEDNN_MAX_CPU_ISA=AVX2 (jit gemm, what a node without AVX-512 runs) 277 of the 1404
-// (shape, thread count) pairs did: rows=1 with large K (the reduction is split) and 7, 64, 333
-// or 4096 rows (the row split lands on different kernel tails). Here the cut into blocks
-// depends only on the model and the row count, every primitive is created for one thread, and
-// OpenMP only decides which thread runs which block: the bits cannot depend on the thread
-// count, on any ISA. Cost on AVX-512 with two threads: none measurable for 4096 x 512 x 512,
-// about 3-5 % for 2048 x 2048 weights; narrow MLPs got 1.5-2x faster (a block stays in cache
-// through the whole model).
+// change the order of the floating-point sums. oneDNN 2.6's AVX2 gemm (what a node without
+// AVX-512 runs) does change bits with the thread count: where it splits the reduction of a
+// single row with large K, and where its row split lands on different kernel tails. Here the
+// cut into blocks depends only on the model and the row count, every primitive is created for
+// one thread, and OpenMP only decides which thread runs which block: the bits cannot depend on
+// the thread count, on any ISA. This costs little on wide layers, and narrow models gain from
+// it: a block stays in cache through the whole model.
 
 namespace h5infer::kernels::onednn {
 
