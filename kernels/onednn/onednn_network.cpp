@@ -176,24 +176,7 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
     const auto inference = dnnl::prop_kind::forward_inference;
     try {
         if (step.kind == Step::Kind::Matmul) {
-            if (step.eltwise) {
-                dnnl::post_ops post_ops;
-                post_ops.append_eltwise(1.0F, step.eltwise->algorithm, step.eltwise->alpha,
-                                        step.eltwise->beta);
-                attr.set_post_ops(post_ops);
-            }
-            // Weights in the src's type (oneDNN 2.6 has no mixed f32 x bf16 matmul); the bias
-            // stays f32, added to the f32 accumulator.
-            const memory::desc weights_md({step.inputs, step.outputs}, step.src_type,
-                                          plain_weights_ ? Tag::ab : Tag::any);
-            const auto desc = step.bias.empty()
-                                  ? dnnl::matmul::desc(kernel.src_md, weights_md, kernel.dst_md)
-                                  : dnnl::matmul::desc(kernel.src_md, weights_md,
-                                                       step.bias_memory.get_desc(), kernel.dst_md);
-            const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
-            kernel.weights = weights_in_layout(step, pd.weights_desc());
-            kernel.scratchpad_md = pd.scratchpad_desc();
-            kernel.primitive = dnnl::matmul(pd);
+            make_matmul(step, attr, kernel);
         } else if (step.kind == Step::Kind::ToBf16) {
             const dnnl::reorder::primitive_desc pd(engine_, kernel.src_md, engine_, kernel.dst_md,
                                                    attr);
@@ -232,6 +215,27 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
                          std::to_string(static_cast<int>(error.status)) + ")");
     }
     return kernel;
+}
+
+void OnednnNetwork::make_matmul(Step& step, dnnl::primitive_attr& attr, Kernel& kernel) {
+    if (step.eltwise) {
+        dnnl::post_ops post_ops;
+        post_ops.append_eltwise(1.0F, step.eltwise->algorithm, step.eltwise->alpha,
+                                step.eltwise->beta);
+        attr.set_post_ops(post_ops);
+    }
+    // Weights in the src's type (oneDNN 2.6 has no mixed f32 x bf16 matmul); the bias stays
+    // f32, added to the f32 accumulator.
+    const memory::desc weights_md({step.inputs, step.outputs}, step.src_type,
+                                  plain_weights_ ? Tag::ab : Tag::any);
+    const auto desc = step.bias.empty()
+                          ? dnnl::matmul::desc(kernel.src_md, weights_md, kernel.dst_md)
+                          : dnnl::matmul::desc(kernel.src_md, weights_md,
+                                               step.bias_memory.get_desc(), kernel.dst_md);
+    const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
+    kernel.weights = weights_in_layout(step, pd.weights_desc());
+    kernel.scratchpad_md = pd.scratchpad_desc();
+    kernel.primitive = dnnl::matmul(pd);
 }
 
 memory OnednnNetwork::weights_in_layout(Step& step, const memory::desc& layout) {

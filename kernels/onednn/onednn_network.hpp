@@ -91,6 +91,8 @@ private:
     void adopt(std::vector<PackedWeights>& packed);
     // The step's primitive for `rows` rows; throws ModelError naming the step on failure.
     Kernel make_kernel(Step& step, std::int64_t rows);
+    // make_kernel() of a matmul: its fused activation, its weights in the primitive's layout.
+    void make_matmul(Step& step, dnnl::primitive_attr& attr, Kernel& kernel);
     // The step's weights in `layout`: a copy made before, the model's own array, or a new one.
     memory weights_in_layout(Step& step, const memory::desc& layout);
     // Makes every thread's scratchpad at least `bytes` long.

@@ -91,6 +91,26 @@ void run_block(const std::vector<Step>& steps, const dnnl::engine& engine, const
     }
 }
 
+// Runs `work`; false if it threw. Exceptions cannot leave an OpenMP region: the first of any
+// thread is kept in `failure` and thrown after the region. Errors of h5infer's own (a failed
+// read) keep their kind and exit code.
+template <typename Work>
+bool attempt(std::exception_ptr& failure, const Work& work) {
+    std::exception_ptr error;
+    try {
+        work();
+    } catch (const Error&) {
+        error = std::current_exception();
+    } catch (const std::exception& other) {
+        error = std::make_exception_ptr(Error(ExitCode::Internal, other.what()));
+    }
+    if (error) {
+#pragma omp critical(h5infer_onednn_failure)
+        if (!failure) failure = error;
+    }
+    return !error;
+}
+
 }  // namespace
 
 std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst, bool count,
@@ -101,25 +121,8 @@ std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst,
     const Kernels* full = full_blocks > 0 ? &kernels_for(block_rows_) : nullptr;
     const Kernels* tail = tail_rows > 0 ? &kernels_for(tail_rows) : nullptr;
     const std::int64_t blocks = full_blocks + (tail_rows > 0 ? 1 : 0);
-    std::exception_ptr failure;
-    // Exceptions cannot leave an OpenMP region: keep the first, throw it after. Errors of
-    // h5infer's own (a failed read) keep their kind and exit code.
-    const auto attempt = [&failure](const auto& work) -> bool {
-        std::exception_ptr error;
-        try {
-            work();
-        } catch (const Error&) {
-            error = std::current_exception();
-        } catch (const std::exception& other) {
-            error = std::make_exception_ptr(Error(ExitCode::Internal, other.what()));
-        }
-        if (error) {
-#pragma omp critical(h5infer_onednn_failure)
-            if (!failure) failure = error;
-        }
-        return !error;
-    };
-    bool fetched = true;  // written only before the barrier below, read only after it
+    std::exception_ptr failure;  // the first of any thread's, see attempt()
+    bool fetched = true;         // written only before the barrier below, read only after it
     std::int64_t nonfinite = 0;
 #pragma omp parallel num_threads(threads_) reduction(+ : nonfinite)
     {
@@ -132,7 +135,7 @@ std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst,
             const std::int64_t team = omp_get_num_threads();
             const std::int64_t begin = rows * thread / team;
             const std::int64_t end = rows * (thread + 1) / team;
-            if (!attempt([&] {
+            if (!attempt(failure, [&] {
                     if (end > begin) {
                         (*source)(begin, end - begin, fetch_into + begin * input_width_);
                     }
@@ -148,7 +151,7 @@ std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst,
             for (std::int64_t block = 0; block < blocks; ++block) {
                 const bool is_tail = block == full_blocks;
                 const std::int64_t block_rows = is_tail ? tail_rows : block_rows_;
-                attempt([&] {
+                attempt(failure, [&] {
                     run_block(steps_, engine_, is_tail ? *tail : *full, block * block_rows_,
                               block_rows, src, dst, context);
                     // After the block, whose first matmul has just brought its rows into
