@@ -2,11 +2,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <string_view>
 #include <vector>
 
 #include "h5infer/model.hpp"
 #include "kernels/network.hpp"
+#include "kernels/onednn/isa.hpp"  // onednn_isa_name(), onednn_supports_bf16()
 
 namespace h5infer::kernels {
 
@@ -45,16 +45,9 @@ namespace h5infer::kernels {
 
 /// Up to this many rows per forward() call, f32 matmuls take the weights in the model's own
 /// row-major layout instead of oneDNN's blocked one: a job of a few rows would spend more on
-/// reordering the weights than on computing (a 1-row job of the wide W1 model reordered 29 MB
-/// in 5-50 ms, and its matmuls took 1.4 ms blocked against 3.5 ms row-major).
+/// reordering the weights than on computing: the reorder reads and writes every weight, while
+/// a matmul over a few rows reads each weight once for only a few multiply-adds.
 inline constexpr std::int64_t plain_weights_rows = 16;
-
-/// oneDNN's effective instruction set, as oneDNN names it ("avx512_core_bf16", "avx2", ...):
-/// the best the CPU has, lowered by ONEDNN_MAX_CPU_ISA if that is set.
-[[nodiscard]] std::string_view onednn_isa_name();
-
-/// Whether oneDNN's effective instruction set includes avx512_bf16, which Precision::Bf16 needs.
-[[nodiscard]] bool onednn_supports_bf16();
 
 /// Rows per block of the oneDNN network: enough work per block to hide the per-primitive
 /// overhead, few enough rows that a chunk yields blocks for every thread. Depends only on the

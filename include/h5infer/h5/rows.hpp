@@ -1,0 +1,52 @@
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace h5infer::h5 {
+
+/// Reads rows [row_begin, row_begin + rows) of a 2-D dataset as float32 (HDF5 converts any
+/// numeric type). Independent I/O. Throws IoError.
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               float* dst);
+
+/// As above, as float64 (HDF5 converts any numeric type).
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               double* dst);
+
+/// Reads rows [row_begin, row_begin + rows) of a 1-D or 2-D dataset, every column, as
+/// `memory_type` (independent I/O). Throws IoError.
+void read_rows_raw(hid_t dataset, std::int64_t row_begin, std::int64_t rows, hid_t memory_type,
+                   void* dst);
+
+/// Collective when the file is parallel; a rank without rows passes rows = 0. Writes rows
+/// [row_begin, row_begin + rows) of a 1-D or 2-D dataset, every column, from `memory_type`.
+void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                               hid_t memory_type, const void* src);
+
+/// Reads a whole dataset of at most two dimensions as float32, returning its dims.
+[[nodiscard]] std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims);
+
+/// Writes a whole float32 dataset (independent I/O, serial files).
+void write_all(hid_t dataset, const float* src);
+
+/// Collective when the file is parallel: every rank calls it, a rank without rows passes
+/// rows = 0. Writes rows [row_begin, row_begin + rows) of a 2-D float32 dataset.
+void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                           std::int64_t cols, const float* src);
+
+/// Writes rows of a 2-D dataset from float32 memory on this rank alone (serial files).
+void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                const float* src);
+
+/// Writes rows of a 2-D dataset from float64 memory on this rank alone (serial files).
+void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                const double* src);
+
+/// Why the last collective write on this rank was not collective, or "" when it was.
+[[nodiscard]] std::string last_write_not_collective_cause();
+
+}  // namespace h5infer::h5

@@ -1,0 +1,192 @@
+#include "kernels/onednn/steps.hpp"
+
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "h5infer/error.hpp"
+
+namespace h5infer::kernels::onednn {
+namespace {
+
+Eltwise eltwise_for(const ActivationLayer& layer) {
+    using A = dnnl::algorithm;
+    const float alpha = layer.alpha;
+    switch (layer.function) {
+        case Activation::Identity: return {A::eltwise_linear, 1.0F, 0.0F};
+        case Activation::Relu: return {A::eltwise_relu, 0.0F, 0.0F};
+        case Activation::LeakyRelu: return {A::eltwise_relu, alpha, 0.0F};
+        case Activation::Elu: return {A::eltwise_elu, alpha, 0.0F};
+        case Activation::Sigmoid: return {A::eltwise_logistic, 0.0F, 0.0F};
+        case Activation::Tanh: return {A::eltwise_tanh, 0.0F, 0.0F};
+        case Activation::GeluErf: return {A::eltwise_gelu_erf, 0.0F, 0.0F};
+        case Activation::GeluTanh: return {A::eltwise_gelu_tanh, 0.0F, 0.0F};
+        // In 2.6 soft_relu is log(1 + exp(x)) and ignores alpha (3.x gives alpha a meaning).
+        case Activation::Softplus: return {A::eltwise_soft_relu, 0.0F, 0.0F};
+        case Activation::Swish: return {A::eltwise_swish, alpha, 0.0F};
+        case Activation::Clip: return {A::eltwise_clip, alpha, layer.beta};
+        // In 2.6 hardswish is x * relu6(x + 3) / 6 and ignores alpha and beta.
+        case Activation::HardSwish: return {A::eltwise_hardswish, 0.0F, 0.0F};
+        case Activation::Softmax:
+        case Activation::Normalize:
+        case Activation::LogSoftmax:
+        case Activation::LayerNorm: break;
+    }
+    H5INFER_ASSERT(false && "row-wise activations are not eltwise");
+    return {};
+}
+
+// W' = diag(scale) W and b' = b + shift W, accumulated in double and rounded once.
+void fold_affine(const AffineLayer& affine, const std::vector<float>& weights, Step& step) {
+    step.owned = weights;
+    std::vector<double> bias(step.outputs, 0.0);
+    for (std::int64_t n = 0; n < step.outputs && !step.bias.empty(); ++n) bias[n] = step.bias[n];
+    for (std::int64_t k = 0; k < step.inputs; ++k) {
+        for (std::int64_t n = 0; n < step.outputs; ++n) {
+            float& weight = step.owned[k * step.outputs + n];
+            bias[n] += static_cast<double>(affine.shift[k]) * weight;
+            weight = static_cast<float>(static_cast<double>(affine.scale[k]) * weight);
+        }
+    }
+    step.bias.resize(bias.size());
+    for (std::size_t n = 0; n < bias.size(); ++n) step.bias[n] = static_cast<float>(bias[n]);
+}
+
+std::string layer_label(std::size_t index, std::string_view what) {
+    return "layer " + std::to_string(index) + " (" + std::string(what) + ")";
+}
+
+Step dense_step(const DenseLayer& dense, std::size_t index, const AffineLayer* folded) {
+    Step step;
+    step.kind = Step::Kind::Matmul;
+    step.label = layer_label(index, "dense");
+    step.inputs = dense.inputs;
+    step.outputs = dense.outputs;
+    step.bias = dense.bias;
+    if (folded != nullptr) fold_affine(*folded, dense.weights, step);
+    step.weights = folded != nullptr ? step.owned.data() : dense.weights.data();
+    return step;
+}
+
+Step activation_step(const ActivationLayer& activation, std::size_t index, std::int64_t width) {
+    Step step;
+    step.label = layer_label(index, activation_name(activation.function));
+    step.inputs = width;
+    step.outputs = width;
+    if (activation.function == Activation::Softmax) {
+        step.kind = Step::Kind::Softmax;
+    } else if (activation.function == Activation::Normalize) {
+        step.kind = Step::Kind::Normalize;
+    } else if (activation.function == Activation::LogSoftmax) {
+        step.kind = Step::Kind::LogSoftmax;
+    } else if (activation.function == Activation::LayerNorm) {
+        step.kind = Step::Kind::LayerNorm;
+        step.epsilon = activation.alpha;
+    } else {
+        step.kind = Step::Kind::Eltwise;
+        step.eltwise = eltwise_for(activation);
+    }
+    return step;
+}
+
+// Only the matmuls, where the time goes, compute in bf16. A matmul fed by a matmul reads the
+// bf16 its predecessor wrote; any other input (the caller's floats, an f32 step's output) is
+// converted by a reorder first. A matmul feeding anything else writes f32: the other steps are
+// cheap, and our own loops (affine, normalize) only read floats. So the last step, whatever it
+// is, writes floats into the caller's dst.
+std::vector<Step> with_bf16_matmuls(std::vector<Step> steps) {
+    std::vector<Step> converted;
+    bool after_matmul = false;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        Step& step = steps[i];
+        const bool is_matmul = step.kind == Step::Kind::Matmul;
+        if (is_matmul) {
+            if (!after_matmul) {
+                Step to_bf16;
+                to_bf16.kind = Step::Kind::ToBf16;
+                to_bf16.label = "input of " + step.label + " to bf16";
+                to_bf16.inputs = to_bf16.outputs = step.inputs;
+                to_bf16.dst_type = Dt::bf16;
+                converted.push_back(std::move(to_bf16));
+            }
+            step.src_type = Dt::bf16;
+            if (i + 1 < steps.size() && steps[i + 1].kind == Step::Kind::Matmul) {
+                step.dst_type = Dt::bf16;
+            }
+        }
+        converted.push_back(std::move(step));
+        after_matmul = is_matmul;
+    }
+    return converted;
+}
+
+// A matmul or a conversion needs distinct src and dst buffers; the other steps run in place,
+// except that they never write the caller's src and the last step writes straight into the
+// caller's dst.
+void assign_slots(std::vector<Step>& steps) {
+    Slot current = Slot::Src;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        Step& step = steps[i];
+        step.src = current;
+        const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16;
+        if (i + 1 == steps.size()) {
+            step.dst = Slot::Dst;
+        } else if (in_place && current != Slot::Src) {
+            step.dst = current;
+        } else {
+            step.dst = current == Slot::Buffer0 ? Slot::Buffer1 : Slot::Buffer0;
+        }
+        current = step.dst;
+    }
+}
+
+bool is_fusable_activation(const Layer* layer) {
+    const auto* activation = layer != nullptr ? std::get_if<ActivationLayer>(layer) : nullptr;
+    return activation != nullptr && !is_row_wise(activation->function);
+}
+
+}  // namespace
+
+// With `weights_given` the weights come ready from another network (PackedWeights): an affine
+// layer before a dense one is already folded into them.
+std::vector<Step> plan_steps(const Model& model, Precision precision, bool weights_given) {
+    std::vector<Step> steps;
+    const AffineLayer* pending_affine = nullptr;
+    std::int64_t width = model.input_width;
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+        const Layer& layer = model.layers[i];
+        const Layer* next = i + 1 < model.layers.size() ? &model.layers[i + 1] : nullptr;
+        width = layer_output_width(layer, width);
+        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+            Step step = dense_step(*dense, i, weights_given ? nullptr : pending_affine);
+            pending_affine = nullptr;
+            if (is_fusable_activation(next)) {
+                const auto& activation = std::get<ActivationLayer>(*next);
+                step.eltwise = eltwise_for(activation);
+                step.label =
+                    layer_label(i, "dense + " + std::string(activation_name(activation.function)));
+                ++i;
+            }
+            steps.push_back(std::move(step));
+        } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
+            if (next != nullptr && std::holds_alternative<DenseLayer>(*next)) {
+                pending_affine = affine;
+                continue;
+            }
+            Step step;
+            step.kind = Step::Kind::Affine;
+            step.label = layer_label(i, "affine");
+            step.inputs = step.outputs = width;
+            step.scale = affine->scale;
+            step.shift = affine->shift;
+            steps.push_back(std::move(step));
+        } else {
+            steps.push_back(activation_step(std::get<ActivationLayer>(layer), i, width));
+        }
+    }
+    if (precision == Precision::Bf16) steps = with_bf16_matmuls(std::move(steps));
+    assign_slots(steps);
+    return steps;
+}
+
+}  // namespace h5infer::kernels::onednn

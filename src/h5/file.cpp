@@ -1,0 +1,55 @@
+#include "h5infer/h5/file.hpp"
+
+#include <H5FDmpio.h>
+
+#include "h5/check.hpp"
+
+namespace h5infer::h5 {
+namespace {
+
+Handle file_access(bool parallel, MPI_Comm comm) {
+    Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access list"));
+    if (parallel) {
+        check_status(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL),
+                     "cannot select the MPI-IO driver");
+        // Metadata reads and writes done collectively scale to many ranks.
+        check_status(H5Pset_all_coll_metadata_ops(fapl.get(), true), "cannot set metadata ops");
+        check_status(H5Pset_coll_metadata_write(fapl.get(), true), "cannot set metadata writes");
+    }
+    return fapl;
+}
+
+}  // namespace
+
+bool is_hdf5(const std::string& path) {
+    return H5Fis_hdf5(path.c_str()) > 0;
+}
+
+Handle open_file(const std::string& path, bool writable) {
+    return Handle(
+        check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
+              "cannot open '" + path + "'"));
+}
+
+Handle create_file(const std::string& path) {
+    return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                        "cannot create '" + path + "'"));
+}
+
+Handle create_file_parallel(const std::string& path, const mpi::Comm& comm) {
+    Handle fapl = file_access(true, comm.native());
+    return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                        "cannot create '" + path + "'"));
+}
+
+Handle open_file_parallel(const std::string& path, const mpi::Comm& comm) {
+    Handle fapl = file_access(true, comm.native());
+    return Handle(
+        check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open '" + path + "'"));
+}
+
+void flush(hid_t file) {
+    check_status(H5Fflush(file, H5F_SCOPE_GLOBAL), "cannot flush a file");
+}
+
+}  // namespace h5infer::h5

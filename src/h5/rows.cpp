@@ -1,0 +1,176 @@
+#include "h5infer/h5/rows.hpp"
+
+#include <H5FDmpio.h>
+
+#include <array>
+
+#include "h5/check.hpp"
+#include "h5infer/bulk_memory.hpp"
+#include "h5infer/error.hpp"
+#include "h5infer/h5/dataset.hpp"
+
+namespace h5infer::h5 {
+namespace {
+
+std::string last_not_collective_cause;  // NOLINT: per-rank diagnostic, single-threaded HDF5
+
+// A collective H5Dwrite of the selections; src is null on a rank that selects nothing, and
+// whether HDF5 really did collective I/O is kept for last_write_not_collective_cause().
+void write_collective(hid_t dataset, hid_t memory_type, const Handle& memory_space,
+                      const Handle& file_space, const void* src, const std::string& context) {
+    Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer list"));
+    check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "cannot set collective I/O");
+    const std::int64_t placeholder = 0;  // HDF5 wants a buffer even when this rank selects nothing
+    check_status(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), dxpl.get(),
+                          src != nullptr ? src : &placeholder),
+                 context);
+    std::uint32_t local = 0;
+    std::uint32_t global = 0;
+    check_status(H5Pget_mpio_no_collective_cause(dxpl.get(), &local, &global),
+                 "cannot query collective I/O");
+    last_not_collective_cause =
+        (local | global) == H5D_MPIO_COLLECTIVE
+            ? ""
+            : "H5D_mpio_no_collective_cause local=" + std::to_string(local) +
+                  " global=" + std::to_string(global);
+}
+
+Handle select_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                   Handle& memory_space) {
+    Handle file_space(check(H5Dget_space(dataset), "cannot get the dataset's dataspace"));
+    if (rows == 0) {
+        check_status(H5Sselect_none(file_space.get()), "cannot select no rows");
+        memory_space = Handle(check(H5Scopy(file_space.get()), "cannot copy a dataspace"));
+        check_status(H5Sselect_none(memory_space.get()), "cannot select no rows");
+        return file_space;
+    }
+    const std::array<hsize_t, 2> start{static_cast<hsize_t>(row_begin), 0};
+    const std::array<hsize_t, 2> count{static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+    check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                     count.data(), nullptr),
+                 "cannot select rows " + std::to_string(row_begin) + ".." +
+                     std::to_string(row_begin + rows));
+    memory_space = Handle(
+        check(H5Screate_simple(2, count.data(), nullptr), "cannot create a memory dataspace"));
+    return file_space;
+}
+
+// Rows [row_begin, row_begin + rows) and every column of a 1-D or 2-D dataset.
+Handle select_all_columns(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                          Handle& memory_space) {
+    Handle space(check(H5Dget_space(dataset), "cannot get the dataset's dataspace"));
+    std::array<hsize_t, 2> dims{};
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 1 || rank > 2) throw IoError("expected a 1-D or 2-D dataset");
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (rank == 2)
+        return select_rows(dataset, row_begin, rows, static_cast<std::int64_t>(dims[1]),
+                           memory_space);
+    if (rows == 0) {
+        check_status(H5Sselect_none(space.get()), "cannot select no rows");
+        memory_space = Handle(check(H5Scopy(space.get()), "cannot copy a dataspace"));
+        check_status(H5Sselect_none(memory_space.get()), "cannot select no rows");
+        return space;
+    }
+    const std::array<hsize_t, 1> start{static_cast<hsize_t>(row_begin)};
+    const std::array<hsize_t, 1> count{static_cast<hsize_t>(rows)};
+    check_status(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                     count.data(), nullptr),
+                 "cannot select rows " + std::to_string(row_begin) + ".." +
+                     std::to_string(row_begin + rows));
+    memory_space = Handle(
+        check(H5Screate_simple(1, count.data(), nullptr), "cannot create a memory dataspace"));
+    return space;
+}
+
+void read_rows_as(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                  hid_t memory_type, void* dst) {
+    Handle memory_space;
+    Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
+    check_status(
+        H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
+        "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+}  // namespace
+
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               float* dst) {
+    read_rows_as(dataset, row_begin, rows, cols, H5T_NATIVE_FLOAT, dst);
+}
+
+void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+               double* dst) {
+    read_rows_as(dataset, row_begin, rows, cols, H5T_NATIVE_DOUBLE, dst);
+}
+
+void read_rows_raw(hid_t dataset, std::int64_t row_begin, std::int64_t rows, hid_t memory_type,
+                   void* dst) {
+    Handle memory_space;
+    Handle file_space = select_all_columns(dataset, row_begin, rows, memory_space);
+    check_status(
+        H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
+        "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                               hid_t memory_type, const void* src) {
+    Handle memory_space;
+    Handle file_space = select_all_columns(dataset, row_begin, rows, memory_space);
+    write_collective(
+        dataset, memory_type, memory_space, file_space, rows > 0 ? src : nullptr,
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
+    dims = dataset_info(dataset).dims;
+    std::size_t count = 1;
+    for (std::int64_t d : dims) count *= static_cast<std::size_t>(d);
+    std::vector<float> values;
+    resize_fresh(values, count);
+    if (count > 0) {
+        check_status(
+            H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+            "cannot read a dataset");
+    }
+    return values;
+}
+
+void write_all(hid_t dataset, const float* src) {
+    check_status(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, src),
+                 "cannot write a dataset");
+}
+
+void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                const float* src) {
+    Handle memory_space;
+    Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
+    check_status(
+        H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT, src),
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+void write_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
+                const double* src) {
+    Handle memory_space;
+    Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
+    check_status(
+        H5Dwrite(dataset, H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                 src),
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+void write_rows_collective(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                           std::int64_t cols, const float* src) {
+    Handle memory_space;
+    Handle file_space = select_rows(dataset, row_begin, rows, cols, memory_space);
+    write_collective(
+        dataset, H5T_NATIVE_FLOAT, memory_space, file_space, rows > 0 ? src : nullptr,
+        "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+std::string last_write_not_collective_cause() {
+    return last_not_collective_cause;
+}
+
+}  // namespace h5infer::h5
