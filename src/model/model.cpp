@@ -29,8 +29,9 @@ constexpr std::array<std::pair<Activation, std::string_view>, 16> activation_tab
     {Activation::LayerNorm, "layer_norm"},
 }};
 
-bool all_finite(const std::vector<float>& values) {
-    for (float v : values) {
+template <typename Value>
+bool all_finite(const std::vector<Value>& values) {
+    for (Value v : values) {
         if (!std::isfinite(v)) return false;
     }
     return true;

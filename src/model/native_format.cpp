@@ -206,9 +206,9 @@ void check_layer_members(hid_t group, const KindSpec& spec, const std::string& l
     }
 }
 
-/// A floating-point dataset of the given rank, read as float32; dims receives its shape.
-std::vector<float> read_parameters(hid_t group, const std::string& name, std::size_t rank,
-                                   std::vector<std::int64_t>& dims, const std::string& label) {
+/// A floating-point dataset of the given rank, checked and opened.
+h5::Handle open_parameters(hid_t group, const std::string& name, std::size_t rank,
+                           const std::string& label) {
     if (h5::object_type(group, name) == h5::ObjectType::Missing) {
         throw ModelError(label + ": the dataset '" + name + "' is missing");
     }
@@ -226,7 +226,20 @@ std::vector<float> read_parameters(hid_t group, const std::string& name, std::si
         throw ModelError(label + ": dataset '" + name + "' uses the filter " +
                          info.unavailable_filter + ", which this HDF5 cannot decode");
     }
-    return h5::read_all(dataset.get(), dims);
+    return dataset;
+}
+
+/// A floating-point dataset of the given rank, read as float32; dims receives its shape.
+std::vector<float> read_parameters(hid_t group, const std::string& name, std::size_t rank,
+                                   std::vector<std::int64_t>& dims, const std::string& label) {
+    return h5::read_all(open_parameters(group, name, rank, label).get(), dims);
+}
+
+/// A 1-D floating-point dataset read as float64 (an affine layer's, kept exact).
+std::vector<double> read_exact_parameters(hid_t group, const std::string& name,
+                                          std::vector<std::int64_t>& dims,
+                                          const std::string& label) {
+    return h5::read_all_doubles(open_parameters(group, name, 1, label).get(), dims);
 }
 
 DenseLayer read_dense(hid_t group, const std::string& label) {
@@ -250,8 +263,8 @@ AffineLayer read_affine(hid_t group, const std::string& label) {
     AffineLayer affine;
     std::vector<std::int64_t> scale_dims;
     std::vector<std::int64_t> shift_dims;
-    affine.scale = read_parameters(group, "scale", 1, scale_dims, label);
-    affine.shift = read_parameters(group, "shift", 1, shift_dims, label);
+    affine.scale = read_exact_parameters(group, "scale", scale_dims, label);
+    affine.shift = read_exact_parameters(group, "shift", shift_dims, label);
     if (scale_dims != shift_dims) {
         throw ModelError(label + ": dataset 'scale' has shape " + shape_text(scale_dims) +
                          " but 'shift' has shape " + shape_text(shift_dims) +
@@ -366,6 +379,12 @@ Model read_model(hid_t file, const std::string& label) {
 void write_parameters(hid_t group, const std::string& name, const std::vector<float>& values,
                       const std::vector<std::int64_t>& dims) {
     h5::Handle dataset = h5::create_dataset(group, name, dims, H5T_IEEE_F32LE);
+    if (!values.empty()) h5::write_all(dataset.get(), values.data());
+}
+
+void write_parameters(hid_t group, const std::string& name, const std::vector<double>& values,
+                      const std::vector<std::int64_t>& dims) {
+    h5::Handle dataset = h5::create_dataset(group, name, dims, H5T_IEEE_F64LE);
     if (!values.empty()) h5::write_all(dataset.get(), values.data());
 }
 
