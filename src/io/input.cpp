@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -28,10 +29,17 @@ std::string quoted(const std::string& text) {
 // float64 inputs to float32. HDF5 narrows one value at a time, checking each for overflow;
 // reading the doubles as stored and narrowing them in a loop that vectorizes is faster
 // (docs/performance.md, "float64 inputs"). The values are the same (tests/e2e/run_test.cpp
-// compares with HDF5's conversion bit for bit): round to nearest, overflow to infinity, as
-// HDF5's conversion does.
+// compares with HDF5's conversion bit for bit): round to nearest, and, as HDF5 does, every
+// magnitude above the largest float to infinity, also those that would round down to it.
 void narrow(const double* from, std::size_t count, float* to) {
-    for (std::size_t i = 0; i < count; ++i) to[i] = static_cast<float>(from[i]);
+    constexpr double largest = std::numeric_limits<float>::max();
+    constexpr float infinity = std::numeric_limits<float>::infinity();
+    for (std::size_t i = 0; i < count; ++i) {
+        const double value = from[i];
+        to[i] = value > largest    ? infinity
+                : value < -largest ? -infinity
+                                   : static_cast<float>(value);
+    }
 }
 
 std::string list_of(const std::vector<std::string>& items) {
