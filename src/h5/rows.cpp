@@ -128,7 +128,12 @@ template <typename Value>
 std::vector<Value> read_all_as(hid_t dataset, std::vector<std::int64_t>& dims, hid_t memory_type) {
     dims = dataset_info(dataset).dims;
     std::size_t count = 1;
-    for (std::int64_t d : dims) count *= static_cast<std::size_t>(d);
+    for (std::int64_t d : dims) {
+        if (__builtin_mul_overflow(count, static_cast<std::size_t>(d), &count)) {
+            throw IoError("a dataset of " + std::to_string(dims.size()) +
+                          " dimensions holds more values than can be addressed");
+        }
+    }
     std::vector<Value> values;
     resize_fresh(values, count);
     if (count > 0) {
