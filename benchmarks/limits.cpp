@@ -188,7 +188,7 @@ h5infer::Model random_mlp(const std::vector<std::int64_t>& widths, h5infer::Acti
     if (scaler) {
         const auto width = static_cast<std::size_t>(widths.front());
         model.layers.emplace_back(
-            h5infer::AffineLayer{std::vector<float>(width, 0.5F), std::vector<float>(width, 0.1F)});
+            h5infer::AffineLayer{std::vector<double>(width, 0.5), std::vector<double>(width, 0.1)});
     }
     for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
         h5infer::DenseLayer dense;

@@ -45,10 +45,12 @@ struct DenseLayer {
 };
 
 /// Per-feature affine map dst = src * scale + shift: standardization, min-max scaling and
-/// folded batch normalization all take this form.
+/// folded batch normalization all take this form. In double, as the model file (or the
+/// framework) has them: a scaler's shift is large where the features are far from zero
+/// (coordinates, timestamps, prices), and the kernels compute with its exact value.
 struct AffineLayer {
-    std::vector<float> scale;  ///< one value per feature
-    std::vector<float> shift;  ///< one value per feature
+    std::vector<double> scale;  ///< one value per feature
+    std::vector<double> shift;  ///< one value per feature
 };
 
 /// An activation applied to the output of the previous layer; keeps the width.

@@ -33,7 +33,7 @@ void save_model(const Model& model, const std::string& path);
 /// What a model's byte image holds.
 enum class ImageContent {
     Everything,  ///< the whole model
-    Structure,   ///< all but the values of the float arrays, whose sizes it records
+    Structure,   ///< all but the values of the float arrays (float_arrays()): their sizes
 };
 
 /// A compact byte image of a model, so rank 0 can load once and broadcast. With
@@ -49,9 +49,9 @@ enum class ImageContent {
 [[nodiscard]] Model deserialize(const std::vector<char>& bytes,
                                 DenseArrays dense_arrays = DenseArrays::Present);
 
-/// Every float array of `model` (dense weights and biases unless `dense_arrays` is Absent,
-/// affine scales and shifts), in layer order: the same list on every rank for models with the
-/// same structure.
+/// Every float array of `model`: its dense weights and biases unless `dense_arrays` is Absent
+/// (affine layers, in double, travel in every image), in layer order: the same list on every
+/// rank for models with the same structure.
 [[nodiscard]] std::vector<std::vector<float>*> float_arrays(
     Model& model, DenseArrays dense_arrays = DenseArrays::Present);
 

@@ -11,6 +11,7 @@
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 #include "kernels/onednn/onednn.hpp"
+#include "kernels/reference/reference.hpp"
 
 namespace h5infer::kernels::onednn {
 namespace {
@@ -38,7 +39,8 @@ OnednnNetwork::OnednnNetwork(const Model& model, std::int64_t max_rows, int thre
       max_rows_(max_rows),
       block_rows_(onednn_block_rows(model)),
       plain_weights_(max_rows <= plain_weights_rows && precision == Precision::F32),
-      steps_(plan_steps(model, precision, packed != nullptr)) {
+      steps_(plan_steps(model, precision, packed != nullptr)),
+      output_width_(model.output_width()) {
     // A handed-over model's arrays move into the steps that use them (a vector's elements stay
     // where they are when it moves): weights in the model's layout then cost no copy.
     if (donor != nullptr && plain_weights_) {
@@ -170,7 +172,10 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
     Kernel kernel;
     kernel.src_md = memory::desc({rows, step.inputs}, step.src_type, Tag::ab);
     kernel.dst_md = memory::desc({rows, step.outputs}, step.dst_type, Tag::ab);
-    if (step.kind == Step::Kind::Affine || step.kind == Step::Kind::Normalize) return kernel;
+    if (step.kind == Step::Kind::Affine || step.kind == Step::Kind::Normalize ||
+        step.kind == Step::Kind::SigmoidNormalize) {
+        return kernel;
+    }
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const auto inference = dnnl::prop_kind::forward_inference;
@@ -261,6 +266,50 @@ memory OnednnNetwork::weights_in_layout(Step& step, const memory::desc& layout) 
     contexts_.front().stream.wait();
     step.weight_layouts.push_back(reordered);
     return reordered;
+}
+
+Model OnednnNetwork::computed_model() const {
+    Model model;
+    model.input_width = input_width_;
+    dnnl::stream stream(engine_);
+    for (const Step& step : steps_) {
+        if (step.kind == Step::Kind::Matmul) {
+            std::vector<float> weights(static_cast<std::size_t>(step.inputs * step.outputs));
+            memory source = step.weight_layouts.front();
+            memory plain(memory::desc({step.inputs, step.outputs}, Dt::f32, Tag::ab), engine_,
+                         weights.data());
+            dnnl::reorder(source, plain).execute(stream, source, plain);
+            stream.wait();
+            model.layers.emplace_back(
+                DenseLayer{step.inputs, step.outputs, std::move(weights), step.bias});
+        } else if (step.kind == Step::Kind::Affine) {
+            model.layers.emplace_back(AffineLayer{step.scale, step.shift});
+        }
+        if (step.kind == Step::Kind::SigmoidNormalize) {
+            model.layers.emplace_back(ActivationLayer{Activation::Sigmoid});
+        }
+        if (step.activation) model.layers.emplace_back(*step.activation);
+    }
+    return model;
+}
+
+void OnednnNetwork::repair_nonfinite_rows(const float* src, std::int64_t rows, float* dst,
+                                          const std::vector<std::int64_t>& blocks) {
+    try {
+        if (!twin_) twin_ = make_reference_network(computed_model(), 1);
+    } catch (const dnnl::error& error) {
+        throw Error(
+            ExitCode::Internal,
+            std::string("cannot recover the weights for rows with NaN or Inf: ") + error.what());
+    }
+    for (const std::int64_t block : blocks) {
+        const std::int64_t end = std::min(rows, (block + 1) * block_rows_);
+        for (std::int64_t row = block * block_rows_; row < end; ++row) {
+            const float* values = src + row * input_width_;
+            if (count_nonfinite_rows(values, 1, input_width_) == 0) continue;
+            twin_->forward(values, 1, dst + row * output_width_);
+        }
+    }
 }
 
 void OnednnNetwork::grow_scratchpads(std::size_t bytes) {

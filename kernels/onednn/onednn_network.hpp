@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <vector>
 
@@ -24,6 +25,15 @@
 // one thread, and OpenMP only decides which thread runs which block: the bits cannot depend on
 // the thread count, on any ISA. This costs little on wide layers, and narrow models gain from
 // it: a block stays in cache through the whole model.
+//
+// Why rows with a NaN or an infinity are computed again: oneDNN computes ReLU, clip and hard
+// swish with max and min instructions, which return the other operand when one is NaN, so a
+// NaN that reaches them comes out as a plausible finite number, where every framework's result
+// is NaN. A NaN inside the network comes from a NaN or an infinity in its input row (barring a
+// hidden value beyond float's range), and those rows are counted anyway: each is computed
+// again, one row at a time, by the reference backend (kernels/reference), whose activations
+// propagate NaN as the frameworks do, from the weights this network holds. Finite rows, the
+// rule, cost nothing more.
 
 namespace h5infer::kernels::onednn {
 
@@ -81,10 +91,17 @@ public:
     [[nodiscard]] std::vector<PackedWeights> packed_weights() const override;
 
 private:
-    // forward(), counting the non-finite input rows of each block first when `count`, and
-    // fetching each block from `source` into `fetch_into` (which is `src`) first when given.
+    // forward(), returning the non-finite input rows when `count`, and fetching each block
+    // from `source` into `fetch_into` (which is `src`) first when given.
     std::int64_t run(const float* src, std::int64_t rows, float* dst, bool count,
                      const RowSource* source = nullptr, float* fetch_into = nullptr);
+    // Computes again, with the reference twin, each row of the blocks `blocks` of a run() over
+    // `rows` rows whose input holds a NaN or an infinity.
+    void repair_nonfinite_rows(const float* src, std::int64_t rows, float* dst,
+                               const std::vector<std::int64_t>& blocks);
+    // The model as this network computes it (affine layers folded into the dense ones, the
+    // weights as the kernels hold them, back in float and the model's layout).
+    [[nodiscard]] Model computed_model() const;
     // The kernels for blocks of `rows` rows, built on first use, each for one thread.
     const Kernels& kernels_for(std::int64_t rows);
     // Takes each matmul's bias and first weight layout from `packed`, checking that they fit.
@@ -108,6 +125,8 @@ private:
     std::vector<Context> contexts_;  // one per thread
     std::size_t scratchpad_bytes_ = 0;
     std::map<std::int64_t, Kernels> kernels_;  // by block rows; std::map keeps references
+    std::int64_t output_width_ = 0;
+    std::unique_ptr<Network> twin_;  // the reference backend's, made when first needed
 };
 
 }  // namespace h5infer::kernels::onednn

@@ -1,10 +1,14 @@
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "h5infer/error.hpp"
 #include "kernels/network.hpp"
@@ -17,11 +21,16 @@
 namespace h5infer::kernels::onednn {
 namespace {
 
+// In double: a scaler's shift is large where the features are far from zero, and cancels
+// against src * scale; float would round both before they cancel.
 void affine_rows(const Step& step, std::int64_t rows, const float* src, float* dst) {
     const std::int64_t width = step.inputs;
+    const double* scale = step.scale.data();
+    const double* shift = step.shift.data();
     for (std::int64_t r = 0; r < rows; ++r) {
         for (std::int64_t c = 0; c < width; ++c) {
-            dst[r * width + c] = src[r * width + c] * step.scale[c] + step.shift[c];
+            dst[r * width + c] =
+                static_cast<float>(static_cast<double>(src[r * width + c]) * scale[c] + shift[c]);
         }
     }
 }
@@ -33,6 +42,28 @@ void normalize_rows(std::int64_t width, std::int64_t rows, const float* src, flo
         for (std::int64_t c = 0; c < width; ++c) sum += src[r * width + c];
         for (std::int64_t c = 0; c < width; ++c) {
             dst[r * width + c] = static_cast<float>(src[r * width + c] / sum);
+        }
+    }
+}
+
+// log(sigmoid(x)), without overflow or underflow of the exponential.
+double log_sigmoid(double x) {
+    return x < 0.0 ? x - std::log1p(std::exp(x)) : -std::log1p(std::exp(-x));
+}
+
+// One-vs-rest probabilities sigmoid(x_j) / sum_k sigmoid(x_k), computed as the softmax of the
+// log-sigmoids, which equals them: the sigmoids of logits below about -88 underflow float
+// (below -745 double) and their sum with them, where this form stays finite. In double, in
+// column order: the same bits on any thread count.
+void sigmoid_normalize_rows(std::int64_t width, std::int64_t rows, const float* src, float* dst) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float* row = src + r * width;
+        double top = -std::numeric_limits<double>::infinity();
+        for (std::int64_t c = 0; c < width; ++c) top = std::max(top, log_sigmoid(row[c]));
+        double sum = 0.0;
+        for (std::int64_t c = 0; c < width; ++c) sum += std::exp(log_sigmoid(row[c]) - top);
+        for (std::int64_t c = 0; c < width; ++c) {
+            dst[r * width + c] = static_cast<float>(std::exp(log_sigmoid(row[c]) - top) / sum);
         }
     }
 }
@@ -69,6 +100,11 @@ void run_block(const std::vector<Step>& steps, const dnnl::engine& engine, const
         if (step.kind == Step::Kind::Normalize) {
             normalize_rows(step.inputs, rows, static_cast<const float*>(step_src),
                            static_cast<float*>(step_dst));
+            continue;
+        }
+        if (step.kind == Step::Kind::SigmoidNormalize) {
+            sigmoid_normalize_rows(step.inputs, rows, static_cast<const float*>(step_src),
+                                   static_cast<float*>(step_dst));
             continue;
         }
         try {
@@ -124,6 +160,7 @@ std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst,
     std::exception_ptr failure;  // the first of any thread's, see attempt()
     bool fetched = true;         // written only before the barrier below, read only after it
     std::int64_t nonfinite = 0;
+    std::vector<std::int64_t> repairs;  // the blocks with non-finite input rows
 #pragma omp parallel num_threads(threads_) reduction(+ : nonfinite)
     {
         // Only this thread's task: keeps any oneDNN call below from starting threads of its own
@@ -156,16 +193,20 @@ std::int64_t OnednnNetwork::run(const float* src, std::int64_t rows, float* dst,
                               block_rows, src, dst, context);
                     // After the block, whose first matmul has just brought its rows into
                     // cache: the count reads them there instead of from memory.
-                    if (count) {
-                        nonfinite += count_nonfinite_rows(src + block * block_rows_ * input_width_,
-                                                          block_rows, input_width_);
+                    const std::int64_t bad = count_nonfinite_rows(
+                        src + block * block_rows_ * input_width_, block_rows, input_width_);
+                    if (bad > 0) {
+                        nonfinite += bad;
+#pragma omp critical(h5infer_onednn_repairs)
+                        repairs.push_back(block);
                     }
                 });
             }
         }
     }
     if (failure) std::rethrow_exception(failure);
-    return nonfinite;
+    if (!repairs.empty()) repair_nonfinite_rows(src, rows, dst, repairs);
+    return count ? nonfinite : 0;
 }
 
 }  // namespace h5infer::kernels::onednn

@@ -1,5 +1,6 @@
 #include "kernels/onednn/steps.hpp"
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 #include <variant>
@@ -36,20 +37,25 @@ Eltwise eltwise_for(const ActivationLayer& layer) {
     return {};
 }
 
-// W' = diag(scale) W and b' = b + shift W, accumulated in double and rounded once.
+// W' = diag(scale) W, each weight rounded once.
 void fold_affine(const AffineLayer& affine, const std::vector<float>& weights, Step& step) {
     step.owned = weights;
-    std::vector<double> bias(step.outputs, 0.0);
-    for (std::int64_t n = 0; n < step.outputs && !step.bias.empty(); ++n) bias[n] = step.bias[n];
     for (std::int64_t k = 0; k < step.inputs; ++k) {
         for (std::int64_t n = 0; n < step.outputs; ++n) {
             float& weight = step.owned[k * step.outputs + n];
-            bias[n] += static_cast<double>(affine.shift[k]) * weight;
-            weight = static_cast<float>(static_cast<double>(affine.scale[k]) * weight);
+            weight = static_cast<float>(affine.scale[k] * weight);
         }
     }
-    step.bias.resize(bias.size());
-    for (std::size_t n = 0; n < bias.size(); ++n) step.bias[n] = static_cast<float>(bias[n]);
+}
+
+// Only an affine layer that does not shift is folded into the dense layer after it. A shift
+// would move into the bias as b + shift W, and the matmul would then add x W' and that bias,
+// two large terms that cancel where the features are far from zero (a scaler's shift is
+// -mean / std): float's rounding of them is then large against the prediction. Computed on its
+// own, in double, the affine layer gives the matmul centred features.
+bool folds_into_dense(const AffineLayer& affine) {
+    return std::all_of(affine.shift.begin(), affine.shift.end(),
+                       [](double shift) { return shift == 0.0; });
 }
 
 std::string layer_label(std::size_t index, std::string_view what) {
@@ -73,6 +79,7 @@ Step activation_step(const ActivationLayer& activation, std::size_t index, std::
     step.label = layer_label(index, activation_name(activation.function));
     step.inputs = width;
     step.outputs = width;
+    step.activation = activation;
     if (activation.function == Activation::Softmax) {
         step.kind = Step::Kind::Softmax;
     } else if (activation.function == Activation::Normalize) {
@@ -140,9 +147,23 @@ void assign_slots(std::vector<Step>& steps) {
     }
 }
 
-bool is_fusable_activation(const Layer* layer) {
+bool is_activation(const Layer* layer, Activation function) {
     const auto* activation = layer != nullptr ? std::get_if<ActivationLayer>(layer) : nullptr;
-    return activation != nullptr && !is_row_wise(activation->function);
+    return activation != nullptr && activation->function == function;
+}
+
+// Normalized sigmoids are computed from the logits in one step (see run_block()).
+bool starts_normalized_sigmoids(const Model& model, std::size_t index) {
+    return index + 1 < model.layers.size() &&
+           is_activation(&model.layers[index], Activation::Sigmoid) &&
+           is_activation(&model.layers[index + 1], Activation::Normalize);
+}
+
+bool is_fusable_activation(const Model& model, std::size_t index) {
+    const auto* activation =
+        index < model.layers.size() ? std::get_if<ActivationLayer>(&model.layers[index]) : nullptr;
+    return activation != nullptr && !is_row_wise(activation->function) &&
+           !starts_normalized_sigmoids(model, index);
 }
 
 }  // namespace
@@ -160,16 +181,18 @@ std::vector<Step> plan_steps(const Model& model, Precision precision, bool weigh
         if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
             Step step = dense_step(*dense, i, weights_given ? nullptr : pending_affine);
             pending_affine = nullptr;
-            if (is_fusable_activation(next)) {
+            if (is_fusable_activation(model, i + 1)) {
                 const auto& activation = std::get<ActivationLayer>(*next);
                 step.eltwise = eltwise_for(activation);
+                step.activation = activation;
                 step.label =
                     layer_label(i, "dense + " + std::string(activation_name(activation.function)));
                 ++i;
             }
             steps.push_back(std::move(step));
         } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
-            if (next != nullptr && std::holds_alternative<DenseLayer>(*next)) {
+            if (next != nullptr && std::holds_alternative<DenseLayer>(*next) &&
+                folds_into_dense(*affine)) {
                 pending_affine = affine;
                 continue;
             }
@@ -180,6 +203,12 @@ std::vector<Step> plan_steps(const Model& model, Precision precision, bool weigh
             step.scale = affine->scale;
             step.shift = affine->shift;
             steps.push_back(std::move(step));
+        } else if (starts_normalized_sigmoids(model, i)) {
+            Step step = activation_step(std::get<ActivationLayer>(model.layers[i + 1]), i, width);
+            step.kind = Step::Kind::SigmoidNormalize;
+            step.label = layer_label(i, "sigmoid + normalize");
+            steps.push_back(std::move(step));
+            ++i;
         } else {
             steps.push_back(activation_step(std::get<ActivationLayer>(layer), i, width));
         }

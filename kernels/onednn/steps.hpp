@@ -31,7 +31,18 @@ struct Eltwise {
 
 /// One step of the compiled model, independent of the row count.
 struct Step {
-    enum class Kind { Matmul, Eltwise, Softmax, Affine, Normalize, LogSoftmax, LayerNorm, ToBf16 };
+    /// SigmoidNormalize: a sigmoid then normalize (one-vs-rest probabilities), in one step.
+    enum class Kind {
+        Matmul,
+        Eltwise,
+        Softmax,
+        Affine,
+        Normalize,
+        SigmoidNormalize,
+        LogSoftmax,
+        LayerNorm,
+        ToBf16
+    };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
     std::int64_t inputs = 0;
@@ -48,9 +59,11 @@ struct Step {
     bool owned_in_use = false;
     std::vector<float> bias;         ///< matmul: outputs values, or empty
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
-    std::vector<float> scale;        ///< affine
-    std::vector<float> shift;        ///< affine
-    float epsilon = 0.0F;            ///< layer norm
+    /// The model's activation this step computes: fused into a matmul, or the step itself.
+    std::optional<ActivationLayer> activation;
+    std::vector<double> scale;  ///< affine
+    std::vector<double> shift;  ///< affine
+    float epsilon = 0.0F;       ///< layer norm
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
     std::vector<memory> weight_layouts;      ///< one reordered copy per layout a primitive wants
@@ -59,7 +72,9 @@ struct Step {
 };
 
 /// The steps that compute `model` in `precision`: each dense layer a matmul with the following
-/// eltwise activation fused and an affine layer before it folded into its weights (unless
+/// eltwise activation fused (but a sigmoid followed by normalize is one SigmoidNormalize step,
+/// which needs the logits) and an affine layer before it that only scales folded into its
+/// weights (unless
 /// `weights_given`: then the weights come ready from another network, see PackedWeights, with
 /// the affine layer already folded in), bf16 conversions before the matmuls of a bf16 network,
 /// and every step's src and dst slots assigned. The model must have passed validate().

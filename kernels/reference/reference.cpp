@@ -19,7 +19,8 @@ using RowVector = Eigen::Matrix<double, 1, Eigen::Dynamic>;
 
 constexpr double pi = 3.14159265358979323846;
 
-RowVector to_row_vector(const std::vector<float>& values) {
+template <typename Value>
+RowVector to_row_vector(const std::vector<Value>& values) {
     RowVector row(static_cast<Eigen::Index>(values.size()));
     for (std::size_t i = 0; i < values.size(); ++i) row(static_cast<Eigen::Index>(i)) = values[i];
     return row;
@@ -44,6 +45,14 @@ void softmax_rows(Matrix& values) {
         row.array() = (row.array() - row.maxCoeff()).exp();
         row /= row.sum();
     }
+}
+
+// One-vs-rest probabilities sigmoid(x_j) / sum_k sigmoid(x_k) as the softmax of the
+// log-sigmoids, which equals them but stays finite where the sigmoids underflow.
+void normalized_sigmoid_rows(Matrix& values) {
+    values = values.unaryExpr(
+        [](double x) { return x < 0.0 ? x - std::log1p(std::exp(x)) : -std::log1p(std::exp(-x)); });
+    softmax_rows(values);
 }
 
 // A row summing to zero gives NaN or Inf, as in NumPy.
@@ -80,6 +89,7 @@ struct LayerStep {
     Activation activation = Activation::Identity;
     double alpha = 0.0;
     double beta = 0.0;
+    bool of_sigmoids = false;  // normalize: of the sigmoids of `values`, in one stable step
     enum class Kind { Dense, Affine, Activation } kind = Kind::Activation;
 
     void apply(Matrix& values) const {
@@ -94,6 +104,8 @@ struct LayerStep {
             case Kind::Activation:
                 if (activation == Activation::Softmax) {
                     softmax_rows(values);
+                } else if (activation == Activation::Normalize && of_sigmoids) {
+                    normalized_sigmoid_rows(values);
                 } else if (activation == Activation::Normalize) {
                     normalize_rows(values);
                 } else if (activation == Activation::LogSoftmax) {
@@ -140,7 +152,17 @@ public:
           output_width_(model.output_width()),
           max_rows_(max_rows) {
         steps_.reserve(model.layers.size());
-        for (const Layer& layer : model.layers) steps_.push_back(make_step(layer));
+        for (const Layer& layer : model.layers) {
+            LayerStep step = make_step(layer);
+            // A sigmoid followed by normalize: the normalize step takes the logits.
+            if (!steps_.empty() && step.activation == Activation::Normalize &&
+                steps_.back().kind == LayerStep::Kind::Activation &&
+                steps_.back().activation == Activation::Sigmoid) {
+                step.of_sigmoids = true;
+                steps_.pop_back();
+            }
+            steps_.push_back(std::move(step));
+        }
     }
 
     void forward(const float* src, std::int64_t rows, float* dst) override {

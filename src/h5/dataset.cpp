@@ -74,13 +74,18 @@ DatasetInfo dataset_info(hid_t dataset) {
 
 Handle create_dataset(hid_t location, const std::string& path,
                       const std::vector<std::int64_t>& dims, hid_t file_type, Layout layout,
-                      std::int64_t chunk_rows) {
+                      std::int64_t chunk_rows, std::optional<std::int64_t> fill) {
     std::vector<hsize_t> extent(dims.begin(), dims.end());
     Handle space(check(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr),
                        "cannot create a dataspace"));
     Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset creation list"));
     // Predictions overwrite every element: writing a fill value first would double the I/O.
     check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "cannot set fill time");
+    if (fill) {
+        const std::int64_t value = *fill;
+        check_status(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_INT64, &value),
+                     "cannot set the fill value");
+    }
     const bool empty = std::find(dims.begin(), dims.end(), 0) != dims.end();
     if (layout != Layout::Contiguous && !empty) {
         std::vector<hsize_t> chunk = extent;

@@ -122,22 +122,44 @@ void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64
         "cannot write rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
 }
 
-std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
+namespace {
+
+template <typename Value>
+std::vector<Value> read_all_as(hid_t dataset, std::vector<std::int64_t>& dims, hid_t memory_type) {
     dims = dataset_info(dataset).dims;
     std::size_t count = 1;
-    for (std::int64_t d : dims) count *= static_cast<std::size_t>(d);
-    std::vector<float> values;
+    for (std::int64_t d : dims) {
+        if (__builtin_mul_overflow(count, static_cast<std::size_t>(d), &count)) {
+            throw IoError("a dataset of " + std::to_string(dims.size()) +
+                          " dimensions holds more values than can be addressed");
+        }
+    }
+    std::vector<Value> values;
     resize_fresh(values, count);
     if (count > 0) {
-        check_status(
-            H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
-            "cannot read a dataset");
+        check_status(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                     "cannot read a dataset");
     }
     return values;
 }
 
+}  // namespace
+
+std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims) {
+    return read_all_as<float>(dataset, dims, H5T_NATIVE_FLOAT);
+}
+
+std::vector<double> read_all_doubles(hid_t dataset, std::vector<std::int64_t>& dims) {
+    return read_all_as<double>(dataset, dims, H5T_NATIVE_DOUBLE);
+}
+
 void write_all(hid_t dataset, const float* src) {
     check_status(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, src),
+                 "cannot write a dataset");
+}
+
+void write_all(hid_t dataset, const double* src) {
+    check_status(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, src),
                  "cannot write a dataset");
 }
 

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -28,10 +30,24 @@ std::string quoted(const std::string& text) {
 // float64 inputs to float32. HDF5 narrows one value at a time, checking each for overflow;
 // reading the doubles as stored and narrowing them in a loop that vectorizes is faster
 // (docs/performance.md, "float64 inputs"). The values are the same (tests/e2e/run_test.cpp
-// compares with HDF5's conversion bit for bit): round to nearest, overflow to infinity, as
-// HDF5's conversion does.
+// compares with HDF5's conversion bit for bit): round to nearest, and, as HDF5 does, every
+// magnitude above the largest float to infinity, also those that would round down to it. Only
+// those give the largest float's magnitude: the first loop, which vectorizes, notes whether any
+// came, and only then the second looks for them.
 void narrow(const double* from, std::size_t count, float* to) {
-    for (std::size_t i = 0; i < count; ++i) to[i] = static_cast<float>(from[i]);
+    constexpr float largest = std::numeric_limits<float>::max();
+    int saturated = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto value = static_cast<float>(from[i]);
+        to[i] = value;
+        saturated |= static_cast<int>(std::fabs(value) == largest);
+    }
+    if (saturated == 0) return;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (std::fabs(from[i]) > static_cast<double>(largest)) {
+            to[i] = std::copysign(std::numeric_limits<float>::infinity(), to[i]);
+        }
+    }
 }
 
 std::string list_of(const std::vector<std::string>& items) {

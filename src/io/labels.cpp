@@ -30,7 +30,7 @@ void argmax_rows(const float* values, std::int64_t rows, std::int64_t cols, std:
         std::int64_t best = 0;
         for (std::int64_t c = 0; c < cols; ++c) {
             if (std::isnan(row[c])) {
-                best = c;
+                best = no_class;
                 break;
             }
             if (row[c] > row[best]) best = c;

@@ -248,7 +248,8 @@ void create_labels(hid_t file, hid_t predictions, const OutputLayout& layout) {
     }
     if (!layout.write_labels) return;
     if (integers) {
-        (void)h5::create_dataset(file, std::string(labels_dataset), {layout.rows}, H5T_STD_I64LE);
+        (void)h5::create_dataset(file, std::string(labels_dataset), {layout.rows}, H5T_STD_I64LE,
+                                 h5::Layout::Contiguous, 0, no_integer_label);
     } else {
         const h5::Handle type = h5::fixed_string_type(longest_label(layout.labels));
         (void)h5::create_dataset(file, std::string(labels_dataset), {layout.rows}, type.get());
@@ -344,13 +345,16 @@ void OutputWriter::write_labels(std::int64_t row_begin, std::int64_t rows, const
     std::vector<std::int64_t> classes(static_cast<std::size_t>(rows));
     argmax_rows(src, rows, layout_.cols, classes.data());
     if (integer_labels_) {
-        for (std::int64_t& value : classes) value = (*integer_labels_)[value];
+        for (std::int64_t& value : classes) {
+            value = value == no_class ? no_integer_label : (*integer_labels_)[value];
+        }
         h5::write_rows_raw_collective(labels_dataset_.get(), row_begin, rows, H5T_NATIVE_INT64,
                                       classes.data());
     } else {
         const std::size_t width = longest_label(layout_.labels);
         std::string text(classes.size() * width, '\0');
         for (std::size_t i = 0; i < classes.size(); ++i) {
+            if (classes[i] == no_class) continue;  // the empty string
             const std::string& label = layout_.labels[classes[i]];
             std::copy(label.begin(), label.end(), text.begin() + i * width);
         }

@@ -324,8 +324,8 @@ Model random_model(const GenerateConfig& config) {
         const FeatureStats stats = feature_stats(config);
         AffineLayer scaler;
         for (std::size_t j = 0; j < stats.mean.size(); ++j) {
-            scaler.scale.push_back(static_cast<float>(1.0 / stats.stddev[j]));
-            scaler.shift.push_back(static_cast<float>(-stats.mean[j] / stats.stddev[j]));
+            scaler.scale.push_back(1.0 / stats.stddev[j]);
+            scaler.shift.push_back(-stats.mean[j] / stats.stddev[j]);
         }
         model.layers.emplace_back(std::move(scaler));
     }

@@ -29,8 +29,9 @@ constexpr std::array<std::pair<Activation, std::string_view>, 16> activation_tab
     {Activation::LayerNorm, "layer_norm"},
 }};
 
-bool all_finite(const std::vector<float>& values) {
-    for (float v : values) {
+template <typename Value>
+bool all_finite(const std::vector<Value>& values) {
+    for (Value v : values) {
         if (!std::isfinite(v)) return false;
     }
     return true;
@@ -49,13 +50,18 @@ void validate_dense(const DenseLayer& dense, std::int64_t width, std::size_t ind
                          ": the layer widths do not chain");
     }
     if (dense.outputs <= 0) throw ModelError(label + " has no outputs");
+    std::int64_t weights = 0;
+    if (__builtin_mul_overflow(dense.inputs, dense.outputs, &weights)) {
+        throw ModelError(label + " declares " + std::to_string(dense.inputs) + " x " +
+                         std::to_string(dense.outputs) + " weights, more than can be addressed");
+    }
     if (arrays == DenseArrays::Absent) {
         if (!dense.weights.empty() || !dense.bias.empty()) {
             throw ModelError(label + " holds arrays where none are expected");
         }
         return;
     }
-    if (static_cast<std::int64_t>(dense.weights.size()) != dense.inputs * dense.outputs) {
+    if (static_cast<std::int64_t>(dense.weights.size()) != weights) {
         throw ModelError(label + " weights hold " + std::to_string(dense.weights.size()) +
                          " values, expected inputs x outputs = " + std::to_string(dense.inputs) +
                          " x " + std::to_string(dense.outputs));

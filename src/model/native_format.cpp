@@ -2,6 +2,8 @@
 // purpose: a typo in an attribute name or a layer kind from a newer writer must stop the run
 // with a message, not be skipped and silently change the predictions.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -206,9 +208,9 @@ void check_layer_members(hid_t group, const KindSpec& spec, const std::string& l
     }
 }
 
-/// A floating-point dataset of the given rank, read as float32; dims receives its shape.
-std::vector<float> read_parameters(hid_t group, const std::string& name, std::size_t rank,
-                                   std::vector<std::int64_t>& dims, const std::string& label) {
+/// A floating-point dataset of the given rank, checked and opened.
+h5::Handle open_parameters(hid_t group, const std::string& name, std::size_t rank,
+                           const std::string& label) {
     if (h5::object_type(group, name) == h5::ObjectType::Missing) {
         throw ModelError(label + ": the dataset '" + name + "' is missing");
     }
@@ -226,7 +228,20 @@ std::vector<float> read_parameters(hid_t group, const std::string& name, std::si
         throw ModelError(label + ": dataset '" + name + "' uses the filter " +
                          info.unavailable_filter + ", which this HDF5 cannot decode");
     }
-    return h5::read_all(dataset.get(), dims);
+    return dataset;
+}
+
+/// A floating-point dataset of the given rank, read as float32; dims receives its shape.
+std::vector<float> read_parameters(hid_t group, const std::string& name, std::size_t rank,
+                                   std::vector<std::int64_t>& dims, const std::string& label) {
+    return h5::read_all(open_parameters(group, name, rank, label).get(), dims);
+}
+
+/// A 1-D floating-point dataset read as float64 (an affine layer's, kept exact).
+std::vector<double> read_exact_parameters(hid_t group, const std::string& name,
+                                          std::vector<std::int64_t>& dims,
+                                          const std::string& label) {
+    return h5::read_all_doubles(open_parameters(group, name, 1, label).get(), dims);
 }
 
 DenseLayer read_dense(hid_t group, const std::string& label) {
@@ -250,8 +265,8 @@ AffineLayer read_affine(hid_t group, const std::string& label) {
     AffineLayer affine;
     std::vector<std::int64_t> scale_dims;
     std::vector<std::int64_t> shift_dims;
-    affine.scale = read_parameters(group, "scale", 1, scale_dims, label);
-    affine.shift = read_parameters(group, "shift", 1, shift_dims, label);
+    affine.scale = read_exact_parameters(group, "scale", scale_dims, label);
+    affine.shift = read_exact_parameters(group, "shift", shift_dims, label);
     if (scale_dims != shift_dims) {
         throw ModelError(label + ": dataset 'scale' has shape " + shape_text(scale_dims) +
                          " but 'shift' has shape " + shape_text(shift_dims) +
@@ -325,6 +340,70 @@ Layer read_layer(hid_t layers, const std::string& group_name, std::size_t index,
     }
 }
 
+// The dimensions of dataset `name` of `group`, or none when it is missing or not a dataset.
+std::vector<std::int64_t> declared_dims(hid_t group, const std::string& name) {
+    if (h5::object_type(group, name) != h5::ObjectType::Dataset) return {};
+    return h5::dataset_info(h5::open_dataset(group, name).get()).dims;
+}
+
+// The values a dense layer's weights declare, from their shape alone; throws ModelError when
+// the product overflows or the widths do not chain.
+std::uint64_t check_dense_shape(const std::vector<std::int64_t>& dims, std::int64_t& width,
+                                const std::string& label) {
+    if (dims.size() != 2) return 0;  // read_dense() says what is wrong with them
+    if (dims[0] != width) {
+        throw ModelError(label + ": weights of shape " + shape_text(dims) + " take " +
+                         std::to_string(dims[0]) + " inputs but the previous layer produces " +
+                         std::to_string(width) + ": the layer widths do not chain");
+    }
+    std::uint64_t values = 0;
+    if (dims[1] <= 0 || __builtin_mul_overflow(static_cast<std::uint64_t>(dims[0]),
+                                               static_cast<std::uint64_t>(dims[1]), &values)) {
+        throw ModelError(label + ": weights of shape " + shape_text(dims) +
+                         " are not a usable size");
+    }
+    width = dims[1];
+    return values;
+}
+
+// Every layer's shape from its datasets' dimensions, before any value is read: a file of a
+// few bytes can declare datasets of any size, which must not be read (or allocated) when the
+// widths do not chain or the model cannot fit in this machine's memory. What else is wrong with
+// a layer, read_layer() reports.
+void check_declared_shapes(hid_t layers, const std::vector<std::string>& names,
+                           const std::string& file_label, std::int64_t input_width) {
+    std::int64_t width = input_width;
+    std::uint64_t values = 0;
+    for (std::size_t i = 0; i < names.size() && width > 0; ++i) {
+        const std::string label = file_label + " layer " + std::to_string(i);
+        if (h5::object_type(layers, names[i]) != h5::ObjectType::Group) return;
+        h5::Handle group = h5::open_group(layers, names[i]);
+        if (!h5::has_attribute(group.get(), "kind")) return;
+        const std::string kind = h5::read_string_attribute(group.get(), "kind");
+        std::uint64_t layer_values = 0;
+        if (kind == "dense") {
+            layer_values =
+                check_dense_shape(declared_dims(group.get(), "weights"), width, label + " (dense)");
+        } else if (kind == "affine") {
+            const std::vector<std::int64_t> dims = declared_dims(group.get(), "scale");
+            if (dims.size() == 1 && dims[0] != width) {
+                throw ModelError(label + " (affine): scale of shape " + shape_text(dims) +
+                                 " but the previous layer produces " + std::to_string(width) +
+                                 " features: the layer widths do not chain");
+            }
+            layer_values = 2 * static_cast<std::uint64_t>(width);
+        }
+        if (__builtin_add_overflow(values, layer_values, &values)) values = UINT64_MAX;
+    }
+    const auto memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    if (values > memory / sizeof(float)) {
+        throw ModelError(file_label + " declares " + std::to_string(values) +
+                         " parameters, more than this machine's memory (" +
+                         std::to_string(memory >> 30U) + " GiB) holds");
+    }
+}
+
 Model read_model(hid_t file, const std::string& label) {
     check_marker_and_version(file, label);
     check_root_members(file, label);
@@ -355,6 +434,7 @@ Model read_model(hid_t file, const std::string& label) {
     }
     h5::Handle layers = h5::open_group(file, std::string(layers_group));
     const std::vector<std::string> names = layer_group_names(layers.get(), label);
+    check_declared_shapes(layers.get(), names, label, model.input_width);
     for (std::size_t i = 0; i < names.size(); ++i) {
         model.layers.push_back(read_layer(layers.get(), names[i], i, label));
     }
@@ -366,6 +446,12 @@ Model read_model(hid_t file, const std::string& label) {
 void write_parameters(hid_t group, const std::string& name, const std::vector<float>& values,
                       const std::vector<std::int64_t>& dims) {
     h5::Handle dataset = h5::create_dataset(group, name, dims, H5T_IEEE_F32LE);
+    if (!values.empty()) h5::write_all(dataset.get(), values.data());
+}
+
+void write_parameters(hid_t group, const std::string& name, const std::vector<double>& values,
+                      const std::vector<std::int64_t>& dims) {
+    h5::Handle dataset = h5::create_dataset(group, name, dims, H5T_IEEE_F64LE);
     if (!values.empty()) h5::write_all(dataset.get(), values.data());
 }
 

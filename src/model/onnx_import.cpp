@@ -378,10 +378,10 @@ void Importer::finish() {
         const auto* affine = std::get_if<AffineLayer>(&model_.layers[i + 1]);
         if (dense == nullptr || affine == nullptr || !dense->bias.empty()) continue;
         if (!std::all_of(affine->scale.begin(), affine->scale.end(),
-                         [](float s) { return s == 1.0F; })) {
+                         [](double s) { return s == 1.0; })) {
             continue;
         }
-        dense->bias = affine->shift;
+        dense->bias = to_floats(affine->shift);
         model_.layers.erase(model_.layers.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     }
     if (model_.layers.empty()) model_.layers.emplace_back(activation(Activation::Identity));

@@ -102,7 +102,7 @@ void Importer::map_arithmetic(int index, const std::string& label) {
             scale[j] = 1.0 / c[j];
         }
     }
-    model_.layers.emplace_back(AffineLayer{to_floats(scale), to_floats(shift)});
+    model_.layers.emplace_back(AffineLayer{scale, shift});
 }
 
 void Importer::map_activation(int index, const std::string& label) {
@@ -119,15 +119,15 @@ void Importer::map_activation(int index, const std::string& label) {
         const auto alpha = to_float(attributes.real("alpha", selu_alpha));
         model_.layers.emplace_back(ActivationLayer{Activation::Elu, alpha, 0.0F});
         const auto width = static_cast<std::size_t>(flat_width(label));
-        model_.layers.emplace_back(AffineLayer{std::vector<float>(width, to_float(gamma)),
-                                               std::vector<float>(width, 0.0F)});
+        model_.layers.emplace_back(
+            AffineLayer{std::vector<double>(width, gamma), std::vector<double>(width, 0.0)});
     } else if (op == "HardSigmoid") {
         // max(0, min(1, alpha * x + beta)): the affine map, then a clip to [0, 1].
         const Attributes attributes(graph_.node(index), {"alpha", "beta"}, label);
         const auto width = static_cast<std::size_t>(flat_width(label));
         model_.layers.emplace_back(
-            AffineLayer{std::vector<float>(width, to_float(attributes.real("alpha", 0.2))),
-                        std::vector<float>(width, to_float(attributes.real("beta", 0.5)))});
+            AffineLayer{std::vector<double>(width, attributes.real("alpha", 0.2)),
+                        std::vector<double>(width, attributes.real("beta", 0.5))});
         model_.layers.emplace_back(ActivationLayer{Activation::Clip, 0.0F, 1.0F});
     } else if (op == "Gelu") {
         const Attributes attributes(graph_.node(index), {"approximate"}, label);
@@ -215,7 +215,7 @@ void Importer::map_batch_norm(int index, const std::string& label) {
         scale[j] = inputs[0][j] / std::sqrt(variance);
         shift[j] = inputs[1][j] - inputs[2][j] * scale[j];
     }
-    model_.layers.emplace_back(AffineLayer{to_floats(scale), to_floats(shift)});
+    model_.layers.emplace_back(AffineLayer{scale, shift});
 }
 
 void Importer::map_layer_norm(int index, const std::string& label) {
@@ -235,7 +235,7 @@ void Importer::map_layer_norm(int index, const std::string& label) {
         shift = per_feature(graph_.require_constant(index, 2), width, label + ": the bias");
     }
     model_.layers.emplace_back(ActivationLayer{Activation::LayerNorm, epsilon, 0.0F});
-    model_.layers.emplace_back(AffineLayer{to_floats(scale), to_floats(shift)});
+    model_.layers.emplace_back(AffineLayer{scale, shift});
 }
 
 void Importer::map_flatten(int index, const std::string& label) {

@@ -4,10 +4,11 @@
 //   u64 label count and that many strings, u64 layer count, then per layer a u8 tag and its
 //   fields:
 //     dense:      i64 inputs, i64 outputs, floats weights, floats bias
-//     affine:     floats scale, floats shift
+//     affine:     doubles scale, doubles shift
 //     activation: string function name, f32 alpha, f32 beta
 //   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values (or
-//   the count alone in a structure image).
+//   the count alone in a structure image); doubles = u64 count + count IEEE-754 binary64
+//   values, in every image (an affine layer has one per feature: small).
 // Byte order is fixed rather than native so an image stays valid across heterogeneous nodes.
 
 #include <array>
@@ -27,7 +28,8 @@ namespace h5infer {
 namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
-constexpr std::uint32_t image_version = 3;  // 2: class labels, activation beta; 3: structure
+// 2: class labels, activation beta; 3: structure; 4: affine layers in double
+constexpr std::uint32_t image_version = 4;
 // An array of a structure image is allocated before its values arrive: at most what one MPI
 // message carries.
 constexpr std::uint64_t max_structure_floats = std::uint64_t{1} << 29U;
@@ -64,6 +66,15 @@ public:
     void string(const std::string& value) {
         unsigned_le(static_cast<std::uint64_t>(value.size()));
         bytes(value.data(), value.size());
+    }
+
+    void doubles(const std::vector<double>& values) {
+        unsigned_le(static_cast<std::uint64_t>(values.size()));
+        for (double v : values) {
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &v, sizeof(bits));
+            unsigned_le(bits);
+        }
     }
 
     void floats(const std::vector<float>& values) {
@@ -127,6 +138,17 @@ public:
         float value = 0;
         std::memcpy(&value, &bits, sizeof(value));
         return value;
+    }
+
+    std::vector<double> doubles(const char* what) {
+        const auto count = unsigned_le<std::uint64_t>(what);
+        checked_size(count, sizeof(double), what);
+        std::vector<double> values(static_cast<std::size_t>(count));
+        for (double& v : values) {
+            const auto bits = unsigned_le<std::uint64_t>(what);
+            std::memcpy(&v, &bits, sizeof(v));
+        }
+        return values;
     }
 
     std::string string(const char* what) {
@@ -197,8 +219,8 @@ void write_layer(Writer& out, const Layer& layer) {
         out.floats(dense->bias);
     } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Affine));
-        out.floats(affine->scale);
-        out.floats(affine->shift);
+        out.doubles(affine->scale);
+        out.doubles(affine->shift);
     } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Activation));
         out.string(std::string(activation_name(activation->function)));
@@ -234,8 +256,8 @@ Layer read_layer(Reader& in, DenseArrays dense_arrays) {
         }
         case LayerTag::Affine: {
             AffineLayer affine;
-            affine.scale = in.floats("affine scale");
-            affine.shift = in.floats("affine shift");
+            affine.scale = in.doubles("affine scale");
+            affine.shift = in.doubles("affine shift");
             return affine;
         }
         case LayerTag::Activation: {
@@ -322,9 +344,6 @@ std::vector<std::vector<float>*> float_arrays(Model& model, DenseArrays dense_ar
             if (dense_arrays == DenseArrays::Absent) continue;
             arrays.push_back(&dense->weights);
             arrays.push_back(&dense->bias);
-        } else if (auto* affine = std::get_if<AffineLayer>(&layer)) {
-            arrays.push_back(&affine->scale);
-            arrays.push_back(&affine->shift);
         }
     }
     return arrays;

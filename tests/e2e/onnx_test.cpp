@@ -109,6 +109,57 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, OnnxFixture, ::testing::ValuesIn(case_names()
                              return name;
                          });
 
+// PyTorch's ReLU, ReLU6, Hardtanh and torch.clamp (ONNX Relu and Clip), hard swish and hard
+// sigmoid keep a NaN a NaN. Rows of the fixtures' inputs with a NaN or an infinity must come out
+// as the reference backend (which propagates them as PyTorch does) gives them, on 1 and 3 ranks.
+TEST(OnnxNonFinite, RowsWithNanOrInfGiveWhatTheReferenceGives) {
+    TempDir dir;
+    for (const char* name : {"relu", "relu6", "hardtanh", "dropout_constant_clip6", "hardswish",
+                             "hardsigmoid", "leaky_relu", "deep_narrow"}) {
+        SCOPED_TRACE(name);
+        std::vector<std::int64_t> dims;
+        std::vector<float> rows;
+        {
+            h5::Handle file = h5::open_file(cases_file);
+            h5::Handle input = h5::open_dataset(file.get(), "/" + std::string(name) + "/input");
+            rows = h5::read_all(input.get(), dims);
+        }
+        const float specials[] = {NAN, INFINITY, -INFINITY};
+        for (std::int64_t r = 0; r < dims[0]; r += 3) {
+            rows[r * dims[1] + r % dims[1]] = specials[(r / 3) % 3];
+        }
+        const std::string data = dir / (std::string(name) + "-nan.h5");
+        {
+            h5::Handle file = h5::create_file(data);
+            h5::Handle dataset = h5::create_dataset(file.get(), "/x", dims, H5T_IEEE_F32LE);
+            h5::write_all(dataset.get(), rows.data());
+        }
+        const std::string reference = dir / (std::string(name) + "-reference.h5");
+        ASSERT_EQ(run_h5infer({"run", "--model", model_file(name), "--input", data + ":/x",
+                               "--output", reference, "--backend", "reference", "--quiet"},
+                              {1})
+                      .exit_code,
+                  0);
+        const Matrix want = read_matrix(reference, "/predictions");
+        for (int ranks : {1, 3}) {
+            const std::string output = dir / (std::string(name) + std::to_string(ranks) + ".h5");
+            const CommandResult result = run_model(model_file(name), data + ":/x", output, ranks);
+            ASSERT_EQ(result.exit_code, 0) << result.err;
+            const Matrix got = read_matrix(output, "/predictions");
+            ASSERT_EQ(got.values.size(), want.values.size());
+            for (std::size_t i = 0; i < got.values.size(); ++i) {
+                const float a = got.values[i];
+                const float b = want.values[i];
+                ASSERT_EQ(std::isnan(a), std::isnan(b)) << "element " << i << ": " << a << " " << b;
+                if (!std::isnan(a) && a != b) {
+                    ASSERT_LE(std::abs(a - b), tolerance * std::max(std::abs(b), 1.0F))
+                        << "element " << i;
+                }
+            }
+        }
+    }
+}
+
 struct BadFile {
     std::string file;
     std::vector<std::string> message;

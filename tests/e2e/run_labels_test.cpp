@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -130,6 +132,66 @@ TEST(Labels, TextLabelsAreWrittenAsFixedLengthStringsOnOneThreeAndFourRanks) {
         }
         h5::Handle predictions = h5::open_dataset(file.get(), "/predictions");
         EXPECT_EQ(h5::read_string_list_attribute(predictions.get(), "labels"), classes);
+    }
+}
+
+// Rows 0, 10, 20, ... of the data get a NaN, an infinity or a negative infinity.
+void spoil_rows(const TempDir& dir) {
+    h5::Handle file = h5::open_file(dir / "data.h5", true);
+    h5::Handle dataset = h5::open_dataset(file.get(), "/features");
+    std::vector<std::int64_t> dims;
+    std::vector<float> values = h5::read_all(dataset.get(), dims);
+    const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity()};
+    for (std::int64_t r = 0; r < dims[0]; r += 10) {
+        values[r * dims[1] + (r / 10) % dims[1]] = specials[(r / 10) % 3];
+    }
+    h5::write_all(dataset.get(), values.data());
+}
+
+// A row whose input holds NaN or an infinity has NaN predictions through the model's ReLU (as
+// in every framework) and gets no class: the smallest int64 or the empty string, which is also
+// the labels dataset's fill value.
+TEST(Labels, RowsWithNanPredictionsGetNoClassOnOneAndThreeRanks) {
+    for (const bool integers : {true, false}) {
+        TempDir dir;
+        make_job(dir, integers ? std::vector<std::string>{"-1", "7", "42"}
+                               : std::vector<std::string>{"a", "bb", "c"});
+        spoil_rows(dir);
+        for (int ranks : {1, 3}) {
+            SCOPED_TRACE(std::string(integers ? "integer" : "string") + " labels, " +
+                         std::to_string(ranks) + " ranks");
+            const std::string output = dir / ("preds" + std::to_string(ranks) + ".h5");
+            const CommandResult result = run_with_labels(dir, output, ranks);
+            ASSERT_EQ(result.exit_code, 0) << result.err;
+            const Matrix predictions = read_matrix(output, "/predictions");
+            h5::Handle file = h5::open_file(output);
+            const std::vector<std::int64_t> numbers =
+                integers ? read_int64(file.get(), "/labels", false) : std::vector<std::int64_t>{};
+            const std::vector<std::string> texts =
+                integers ? std::vector<std::string>{} : read_fixed_strings(file.get(), "/labels");
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const bool spoiled = r % 10 == 0;
+                for (std::int64_t c = 0; c < predictions.cols; ++c) {
+                    ASSERT_EQ(std::isnan(predictions.values[r * predictions.cols + c]), spoiled)
+                        << "row " << r;
+                }
+                if (!spoiled) continue;
+                if (integers) {
+                    ASSERT_EQ(numbers[r], std::numeric_limits<std::int64_t>::min()) << "row " << r;
+                } else {
+                    ASSERT_EQ(texts[r], "") << "row " << r;
+                }
+            }
+            if (integers) {
+                h5::Handle labels = h5::open_dataset(file.get(), "/labels");
+                h5::Handle plist(H5Dget_create_plist(labels.get()));
+                std::int64_t fill = 0;
+                H5Pget_fill_value(plist.get(), H5T_NATIVE_INT64, &fill);
+                EXPECT_EQ(fill, std::numeric_limits<std::int64_t>::min());
+            }
+        }
     }
 }
 

@@ -250,9 +250,10 @@ TEST(Run, InProcessRunIsCollectiveAndMatchesTheReference) {
 
 TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
     // Beyond one rank, the dense weights and biases of a model of packed_parameters or more
-    // reach the other ranks packed by rank 0's kernels (an affine layer folded in, a dense
-    // layer without bias); smaller models are sent as they are and every rank converts them;
-    // a model without dense layers sends its affine arrays as they are.
+    // reach the other ranks packed by rank 0's kernels (an affine layer that only scales folded
+    // in, a dense layer without bias); smaller models are sent as they are and every rank
+    // converts them; a model without dense layers has only its affine arrays, which travel with
+    // the model's structure.
     const mpi::Comm comm = mpi::Comm::world();
     SharedDir dir(comm);
     const auto data_with = [&](std::int64_t features) {
@@ -271,8 +272,9 @@ TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
     no_dense.layers.emplace_back(
         AffineLayer{{0.5F, -2.0F, 1.5F, 3.0F}, {0.25F, 1.0F, -1.0F, 0.0F}});
     no_dense.layers.emplace_back(ActivationLayer{Activation::Sigmoid, 0.0F});
-    Model folded = no_dense;
-    folded.layers.pop_back();
+    Model folded;
+    folded.input_width = 4;
+    folded.layers.emplace_back(AffineLayer{{0.5F, -2.0F, 1.5F, 3.0F}, {0, 0, 0, 0}});
     folded.layers.emplace_back(
         DenseLayer{4, 3, {1, -2, 3, 0.5F, 0, 1, -1, 2, 0.25F, 4, -3, 1}, {}});
     folded.layers.emplace_back(ActivationLayer{Activation::Relu, 0.0F});
@@ -289,7 +291,9 @@ TEST(Run, ModelsWithAndWithoutDenseLayersMatchTheReference) {
     constexpr std::int64_t wide = 1024;
     Model large;
     large.input_width = wide;
-    large.layers.emplace_back(AffineLayer{values(wide, 2.0F), values(wide, 0.5F)});
+    const std::vector<float> scale = values(wide, 2.0F);
+    large.layers.emplace_back(AffineLayer{{scale.begin(), scale.end()},
+                                          std::vector<double>(static_cast<std::size_t>(wide))});
     large.layers.emplace_back(DenseLayer{wide, wide, values(wide * wide, 0.01F), {}});
     large.layers.emplace_back(ActivationLayer{Activation::Relu, 0.0F});
     large.layers.emplace_back(DenseLayer{wide, 2, values(wide * 2, 0.02F), {0.1F, -0.2F}});

@@ -262,6 +262,97 @@ class ExportTest(unittest.TestCase):
         ties = [i for i in wrong if top[i, -1] - top[i, -2] <= 1e-5]
         self.assertEqual(wrong, ties, f"labels differ from predict() on rows {wrong[:10]}")
 
+    # ---- rows far from the training data, missing values, large offsets -------------------------
+
+    def predict(self, model, x, name, ranks, extra=()):
+        """h5infer's predictions of `x` on `ranks` ranks, and the output file."""
+        data = self.path(name + "-data.h5")
+        with h5py.File(data, "w") as f:
+            f["x"] = x
+        output = self.path(f"{name}-{ranks}.h5")
+        result = run_h5infer(model, data, output, ranks, extra)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(output, "r") as f:
+            return f["predictions"][()], output
+
+    def test_rows_with_nan_or_inf_get_nan_probabilities_and_no_class(self):
+        # ReLU (scikit-learn's default MLP activation) must not turn NaN into a number: NumPy's
+        # maximum propagates it, so every class's probability is NaN, and --labels names none.
+        x, y = digits()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator = make_pipeline(MinMaxScaler(), MLPClassifier(
+                (32,), max_iter=30, random_state=0)).fit(x, y)
+        model = self.export(estimator, "nan-rows")
+        spoiled = x.copy()
+        spoiled[::7, 5] = np.nan
+        spoiled[3::14, 9] = np.inf
+        bad = ~np.isfinite(spoiled).all(axis=1)
+        want = np.full((len(x), 10), np.nan)
+        want[~bad] = estimator.predict_proba(spoiled[~bad])
+        for ranks in RANKS:
+            got, output = self.predict(model, spoiled, "nan-rows", ranks, ["--labels"])
+            np.testing.assert_array_equal(np.isnan(got), np.repeat(bad[:, None], 10, axis=1))
+            self.assertLessEqual(compare(got[~bad], want[~bad], True), RELATIVE)
+            with h5py.File(output, "r") as f:
+                labels = f["labels"][()]
+            self.assertTrue(np.all(labels[bad] == np.iinfo(np.int64).min))
+            self.assertTrue(np.all(labels[~bad] == estimator.predict(spoiled[~bad])))
+
+    def test_one_vs_rest_far_from_the_training_data_stays_finite(self):
+        # Rows where every class's logit is -100 to -600: the float32 sigmoids underflow, and
+        # scikit-learn (float64: down to -745) still gives finite probabilities and a class.
+        x, y = wine_shifted()
+        for name, classifier in [
+                ("ovr-logistic", LogisticRegression(multi_class="ovr", max_iter=500)),
+                ("ovr-sgd", SGDClassifier(loss="log_loss", random_state=0))]:
+            estimator = make_pipeline(StandardScaler(), classifier).fit(x, y)
+            model = self.export(estimator, name)
+            scaler, linear = estimator[0], estimator[1]
+            # The least-norm direction along which every class's logit falls by one per unit.
+            weights = linear.coef_
+            direction = -np.linalg.pinv(weights) @ np.ones(len(weights))
+            steps = np.array([100.0, 200.0, 350.0, 500.0, 600.0])
+            far = scaler.mean_ + scaler.scale_ * (steps[:, None] * direction)
+            logits = estimator.decision_function(far)
+            self.assertTrue(np.all((logits < -88) & (logits > -740)), logits)
+            want = estimator.predict_proba(far)
+            self.assertTrue(np.all(np.isfinite(want)))
+            for ranks in RANKS:
+                got, output = self.predict(model, far, name, ranks, ["--labels"])
+                self.assertTrue(np.all(np.isfinite(got)), got)
+                # Logits of hundreds carry float32's absolute error of about 1e-5 x |logit|.
+                np.testing.assert_allclose(got, want, atol=1e-3)
+                with h5py.File(output, "r") as f:
+                    labels = f["labels"][()]
+                self.assertEqual(list(labels), list(estimator.predict(far)))
+
+    def test_large_offset_features_are_as_exact_as_plain_float32(self):
+        # House-price-like features far from zero (coordinates, years, zip codes, epoch
+        # seconds): the scaler must not lose more than float32 input itself does.
+        rng = np.random.default_rng(0)
+        mean = np.array([47.56, -122.21, 2080.0, 1971.0, 98077.0, 1.4e9])
+        spread = np.array([0.14, 0.14, 900.0, 29.0, 53.0, 1.5e7])
+        x = mean + spread * rng.standard_normal((20000, 6))
+        x[:, 3:5] = np.round(x[:, 3:5])
+        effect = np.array([30000.0, -20000.0, 200000.0, -25000.0, 2000.0, 5000.0])
+        y = 540000 + ((x - mean) / spread) @ effect + 50000 * rng.standard_normal(len(x))
+        estimator = make_pipeline(StandardScaler(), LinearRegression()).fit(x, y)
+        model = self.export(estimator, "large-offsets")
+        want = estimator.predict(x)
+        scaler, linear = estimator[0], estimator[1]
+        x32 = x.astype(np.float32)
+        plain = ((x32 - scaler.mean_.astype(np.float32)) / scaler.scale_.astype(np.float32)) \
+            @ linear.coef_.astype(np.float32) + np.float32(linear.intercept_)
+        # compare()'s measure; a plain float32 computation is within about 6e-5 of scikit-learn
+        # here, and folding the scaler's shift into the bias was within about 3e-4.
+        plain_error = compare(plain[:, None], want[:, None], False)
+        for ranks in RANKS:
+            got, _ = self.predict(model, x, "large-offsets", ranks)
+            error = compare(got, want[:, None], False)
+            self.assertLessEqual(error, 1.5 * plain_error,
+                                 f"plain float32 is within {plain_error:.2e}")
+
     # ---- refusals -----------------------------------------------------------------------------
 
     def refused(self, estimator, name, separate_process=False):

@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -156,6 +158,57 @@ TEST_F(InputReaderTest, FetchGivesWhatReadGivesForContiguousFloatsAndDoubles) {
                 << name << ": rows " << begin << " + " << count;
         }
         EXPECT_GT(reader.fetch_seconds(), 0.0) << name;
+    }
+}
+
+// h5infer narrows float64 itself; HDF5's conversion is the reference, also where a value is
+// above the largest float but would round down to it (HDF5 makes it infinite).
+TEST_F(InputReaderTest, NarrowsDoublesAsHdf5Does) {
+    const double largest = std::numeric_limits<float>::max();
+    const std::vector<double> edges = {3.4028235e38,
+                                       -3.4028235e38,
+                                       largest,
+                                       -largest,
+                                       1e39,
+                                       -1e39,
+                                       1e-46,
+                                       -1e-40,
+                                       0.1,
+                                       1.0 / 3.0,
+                                       std::numeric_limits<double>::quiet_NaN(),
+                                       std::numeric_limits<double>::infinity(),
+                                       -std::numeric_limits<double>::infinity(),
+                                       0.0};
+    const std::string path = dir_.file("edges.h5");
+    {
+        const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        const hsize_t dims[2] = {2, 7};
+        const hid_t space = H5Screate_simple(2, dims, nullptr);
+        const hid_t dataset =
+            H5Dcreate2(file, "x", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, edges.data());
+        H5Dclose(dataset);
+        H5Sclose(space);
+        H5Fclose(file);
+    }
+    std::vector<float> converted(edges.size());
+    {
+        const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        const hid_t dataset = H5Dopen2(file, "x", H5P_DEFAULT);
+        H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, converted.data());
+        H5Dclose(dataset);
+        H5Fclose(file);
+    }
+    EXPECT_TRUE(std::isinf(converted[0])) << "HDF5 made " << converted[0];
+    InputReader reader(inspect_input({path, "/x"}, 7));
+    ASSERT_TRUE(reader.can_fetch());
+    std::vector<float> read(edges.size(), -1.0F);
+    std::vector<float> fetched(edges.size(), -2.0F);
+    reader.read(0, 2, read.data());
+    reader.fetch(0, 2, fetched.data());
+    for (std::size_t i = 0; i < edges.size(); ++i) {
+        EXPECT_EQ(std::memcmp(&read[i], &converted[i], 4), 0) << edges[i] << ": " << read[i];
+        EXPECT_EQ(std::memcmp(&fetched[i], &converted[i], 4), 0) << edges[i] << ": " << fetched[i];
     }
 }
 

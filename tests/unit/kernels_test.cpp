@@ -83,9 +83,17 @@ public:
 
     ModelBuilder& affine() {
         AffineLayer layer;
-        layer.scale = random_values(width_, 0.5, 2.0);
-        layer.shift = random_values(width_, -1.0, 1.0);
+        for (float value : random_values(width_, 0.5, 2.0)) layer.scale.push_back(value);
+        for (float value : random_values(width_, -1.0, 1.0)) layer.shift.push_back(value);
         model_.layers.emplace_back(std::move(layer));
+        return *this;
+    }
+
+    /// An affine layer that only scales (no shift): the kind folded into a dense layer after it.
+    ModelBuilder& scaling() {
+        affine();
+        auto& layer = std::get<AffineLayer>(model_.layers.back());
+        std::fill(layer.shift.begin(), layer.shift.end(), 0.0);
         return *this;
     }
 
@@ -323,14 +331,22 @@ TEST(OnednnBackend, MatchesReferenceForAffineAlone) {
     }
 }
 
-TEST(OnednnBackend, MatchesReferenceForAffineFoldedIntoDense) {
+// A scaling is folded into the dense layer after it; an affine layer that shifts is not (see
+// kernels/onednn/steps.cpp).
+TEST(OnednnBackend, MatchesReferenceForAffineBeforeDense) {
     const std::vector<std::pair<std::string, Model>> models = {
         {"affine, dense", ModelBuilder(13).affine().dense(127).build()},
+        {"scaling, dense", ModelBuilder(13).scaling().dense(127).build()},
         {"affine, dense without bias", ModelBuilder(127).affine().dense(3, false).build()},
+        {"scaling, dense without bias", ModelBuilder(127).scaling().dense(3, false).build()},
         {"affine, affine, dense + tanh",
          ModelBuilder(3).affine().affine().dense(257).activation(Activation::Tanh).build()},
+        {"affine, scaling, dense + tanh",
+         ModelBuilder(3).affine().scaling().dense(257).activation(Activation::Tanh).build()},
         {"dense, affine, dense + relu",
          ModelBuilder(257).dense(13).affine().dense(1).activation(Activation::Relu).build()},
+        {"dense, scaling, dense + relu",
+         ModelBuilder(257).dense(13).scaling().dense(1).activation(Activation::Relu).build()},
     };
     for (const auto& [what, model] : models) {
         SCOPED_TRACE(what);
@@ -447,6 +463,172 @@ TEST(OnednnBackend, MatchesReferenceForNormalizeAlone) {
     expect_close(run(model, Backend::Onednn, src, 333), run(model, Backend::Reference, src, 333));
 }
 
+// Random rows where every third row holds a NaN, an infinity or a negative infinity in one of
+// its columns.
+std::vector<float> input_with_nonfinite_rows(std::int64_t rows, std::int64_t width) {
+    std::vector<float> src = random_input(rows, width, 5);
+    const std::array<float, 3> specials = {std::numeric_limits<float>::quiet_NaN(),
+                                           std::numeric_limits<float>::infinity(),
+                                           -std::numeric_limits<float>::infinity()};
+    for (std::int64_t row = 0; row < rows; row += 3) {
+        src[row * width + (row / 3) % width] = specials[(row / 3) % specials.size()];
+    }
+    return src;
+}
+
+// NaN exactly where the reference has NaN, the same infinities, the finite values within
+// `limit` (compare_outputs() counts a mismatch of either kind as an infinite deviation).
+void expect_same_nonfinite_values(const std::vector<float>& got, const std::vector<float>& want,
+                                  double limit) {
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const Deviation one = compare_outputs(&got[i], &want[i], 1);
+        if (!(one.relative <= limit)) {
+            ADD_FAILURE() << "element " << i << ": got " << got[i] << ", reference " << want[i];
+            return;
+        }
+    }
+}
+
+// oneDNN computes ReLU, clip and hard swish with max and min, which turn NaN into a number:
+// every activation must give what the reference (and the frameworks) give on such rows.
+TEST(OnednnBackend, PropagatesNanAndInfinityAsTheReferenceForEveryActivation) {
+    for (Activation function : all_activations) {
+        const std::vector<std::pair<std::string, Model>> models = {
+            {"dense + activation, dense",
+             ModelBuilder(13).dense(127).activation(function).dense(3).build()},
+            {"activation first", ModelBuilder(13).activation(function).dense(3).build()},
+            {"affine, activation alone", ModelBuilder(13).affine().activation(function).build()},
+        };
+        for (const auto& [what, model] : models) {
+            SCOPED_TRACE(name_of(function) + ", " + what);
+            for (std::int64_t rows : odd_rows) {
+                const std::vector<float> src = input_with_nonfinite_rows(rows, 13);
+                expect_same_nonfinite_values(run(model, Backend::Onednn, src, rows),
+                                             run(model, Backend::Reference, src, rows), tolerance);
+            }
+        }
+    }
+}
+
+TEST(OnednnBackend, NanThroughReluStaysNanAndTheOtherRowsKeepTheirBits) {
+    const Model model = ModelBuilder(13)
+                            .dense(64)
+                            .activation(Activation::Relu)
+                            .dense(3)
+                            .activation(Activation::Softmax)
+                            .build();
+    const std::int64_t rows = 1000;  // several blocks
+    const std::vector<float> finite = random_input(rows, 13, 5);
+    const std::vector<float> mixed = input_with_nonfinite_rows(rows, 13);
+    for (int threads : {1, 2}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads");
+        const auto network = make_network(model, Backend::Onednn, rows, threads);
+        std::vector<float> got(rows * 3);
+        std::vector<float> clean(rows * 3);
+        EXPECT_EQ(network->forward_counting_nonfinite(mixed.data(), rows, got.data()),
+                  (rows + 2) / 3);
+        network->forward(finite.data(), rows, clean.data());
+        for (std::int64_t row = 0; row < rows; ++row) {
+            for (std::int64_t c = 0; c < 3; ++c) {
+                const float value = got[row * 3 + c];
+                if (row % 3 == 0) {
+                    ASSERT_TRUE(std::isnan(value)) << "row " << row << ": " << value;
+                } else {
+                    ASSERT_EQ(std::memcmp(&value, &clean[row * 3 + c], sizeof value), 0)
+                        << "row " << row;
+                }
+            }
+        }
+    }
+}
+
+// The sigmoids of logits below about -88 underflow float: their normalization must not divide
+// zero by zero (one-vs-rest classifiers far from their training data).
+TEST(ReferenceBackend, NormalizedSigmoidsOfVeryNegativeLogitsAreTheirSoftmax) {
+    Model model;
+    model.input_width = 3;
+    model.layers.emplace_back(ActivationLayer{Activation::Sigmoid});
+    model.layers.emplace_back(ActivationLayer{Activation::Normalize});
+    const std::vector<float> logits = {-100.0F, -101.0F, -102.0F, -1000.0F, -1000.0F,
+                                       -999.0F, 2.0F,    -3.0F,   0.5F};
+    const std::vector<float> got = run(model, Backend::Reference, logits, 3);
+    const auto sigmoid = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+    const double e = std::exp(1.0);
+    const double ratio = sigmoid(2.0) + sigmoid(-3.0) + sigmoid(0.5);
+    // sigmoid(x) = exp(x) to double precision far below zero: the softmax of the logits there.
+    const std::vector<double> want = {1.0 / (1.0 + 1.0 / e + 1.0 / (e * e)),
+                                      (1.0 / e) / (1.0 + 1.0 / e + 1.0 / (e * e)),
+                                      (1.0 / (e * e)) / (1.0 + 1.0 / e + 1.0 / (e * e)),
+                                      1.0 / (2.0 + e),
+                                      1.0 / (2.0 + e),
+                                      e / (2.0 + e),
+                                      sigmoid(2.0) / ratio,
+                                      sigmoid(-3.0) / ratio,
+                                      sigmoid(0.5) / ratio};
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << i;
+}
+
+TEST(OnednnBackend, NormalizedSigmoidsOfVeryNegativeLogitsMatchTheReference) {
+    // Logits straight from the input, and from a dense layer whose bias pushes them all below
+    // -88 (sigmoid fused after the matmul otherwise).
+    Model far = ModelBuilder(13)
+                    .dense(5)
+                    .activation(Activation::Sigmoid)
+                    .activation(Activation::Normalize)
+                    .build();
+    for (float& bias : std::get<DenseLayer>(far.layers[0]).bias) bias -= 300.0F;
+    const std::vector<std::pair<std::string, Model>> models = {
+        {"sigmoid, normalize",
+         ModelBuilder(5).activation(Activation::Sigmoid).activation(Activation::Normalize).build()},
+        {"dense + sigmoid, normalize", far}};
+    for (const auto& [what, model] : models) {
+        for (std::int64_t rows : odd_rows) {
+            SCOPED_TRACE(what + ", rows " + std::to_string(rows));
+            std::vector<float> src = random_input(rows, model.input_width, 7);
+            if (model.input_width == 5) {
+                for (float& value : src) value = value * 10.0F - 100.0F;  // -130 .. -70
+            }
+            const std::vector<float> got = run(model, Backend::Onednn, src, rows);
+            for (float value : got) ASSERT_TRUE(std::isfinite(value)) << value;
+            expect_same_nonfinite_values(got, run(model, Backend::Reference, src, rows), tolerance);
+        }
+    }
+}
+
+// A scaler of features far from zero (coordinates, timestamps, prices) before a dense layer:
+// the prediction must be as exact as float input allows, not the difference of two large
+// rounded terms.
+TEST(OnednnBackend, ScalerOfLargeOffsetsKeepsTheDenseLayersPrecision) {
+    constexpr std::int64_t width = 6;
+    const std::array<double, width> mean = {47.56, -122.21, 2080.0, 1971.0, 98077.0, 1.4e9};
+    const std::array<double, width> spread = {0.14, 0.14, 900.0, 29.0, 53.0, 1.5e7};
+    Model model = ModelBuilder(width).affine().dense(1).build();
+    auto& scaler = std::get<AffineLayer>(model.layers[0]);
+    for (std::int64_t j = 0; j < width; ++j) {
+        scaler.scale[j] = 1.0 / spread[j];
+        scaler.shift[j] = -mean[j] / spread[j];
+    }
+    const std::int64_t rows = 333;
+    std::vector<float> src = random_input(rows, width, 9);
+    for (std::int64_t i = 0; i < rows * width; ++i) {
+        src[i] = static_cast<float>(mean[i % width] + spread[i % width] * src[i] / 3.0);
+    }
+    const auto& dense = std::get<DenseLayer>(model.layers[1]);
+    for (Backend backend : {Backend::Onednn, Backend::Reference}) {
+        SCOPED_TRACE(std::string(backend_name(backend)));
+        const std::vector<float> got = run(model, backend, src, rows);
+        for (std::int64_t row = 0; row < rows; ++row) {
+            double want = dense.bias[0];
+            for (std::int64_t j = 0; j < width; ++j) {
+                want +=
+                    (src[row * width + j] * scaler.scale[j] + scaler.shift[j]) * dense.weights[j];
+            }
+            ASSERT_NEAR(got[row], want, 1e-5 * std::max(1.0, std::abs(want))) << "row " << row;
+        }
+    }
+}
+
 TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
     const Model model = ModelBuilder(127)
                             .dense(257)
@@ -475,7 +657,7 @@ TEST(OnednnBackend, FewerRowsThanMaxRowsAndBack) {
 // Layers: 0 affine (folded into 1), 1 dense, 2 relu, 3 dense, 4 softmax.
 Model scaled_mlp() {
     return ModelBuilder(127)
-        .affine()
+        .scaling()
         .dense(257)
         .activation(Activation::Relu)
         .dense(13)

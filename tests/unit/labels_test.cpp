@@ -11,16 +11,20 @@
 namespace h5infer::io {
 namespace {
 
-TEST(ArgmaxRows, PicksTheLargestFirstOnTiesAndTheFirstNanLikeNumpy) {
+TEST(ArgmaxRows, PicksTheLargestFirstOnTiesAndNoClassForARowWithNan) {
     const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
     const std::vector<float> values = {0.1F, 0.7F, 0.2F,   // 1
                                        0.4F, 0.2F, 0.4F,   // tie: 0
-                                       0.5F, nan,  nan,    // first NaN: 1
+                                       0.5F, nan,  nan,    // no class
+                                       nan,  0.9F, 0.1F,   // no class
+                                       0.2F, 0.3F, nan,    // no class
                                        -3.F, -1.F, -2.F,   // 1
+                                       0.0F, inf,  0.0F,   // 1
                                        0.0F, 0.0F, 0.0F};  // 0
-    std::vector<std::int64_t> got(5, -1);
-    argmax_rows(values.data(), 5, 3, got.data());
-    EXPECT_EQ(got, (std::vector<std::int64_t>{1, 0, 1, 1, 0}));
+    std::vector<std::int64_t> got(8, 7);
+    argmax_rows(values.data(), 8, 3, got.data());
+    EXPECT_EQ(got, (std::vector<std::int64_t>{1, 0, no_class, no_class, no_class, 1, 1, 0}));
 }
 
 TEST(ArgmaxRows, OneColumnIsAlwaysZero) {

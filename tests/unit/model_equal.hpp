@@ -10,10 +10,11 @@
 
 namespace h5infer::testing {
 
-/// Success when two values are bitwise-equal float vectors; otherwise names the first difference.
-inline ::testing::AssertionResult floats_equal(const std::vector<float>& a,
-                                               const std::vector<float>& b,
-                                               const std::string& what) {
+/// Success when two vectors of float or double hold equal values; otherwise names the first
+/// difference.
+template <typename Value>
+::testing::AssertionResult floats_equal(const std::vector<Value>& a, const std::vector<Value>& b,
+                                        const std::string& what) {
     if (a.size() != b.size()) {
         return ::testing::AssertionFailure()
                << what << " sizes differ: " << a.size() << " vs " << b.size();

@@ -448,6 +448,56 @@ TEST_F(NativeFormat, MissingWeightsAreRejected) {
     expect_load_error({"layer 0 (dense)", "'weights' is missing"});
 }
 
+// A file of a few kilobytes declaring weights of any size (chunked, never written): refused
+// from the declared shapes, before anything is read or allocated.
+class DeclaredShapes : public NativeFormat {
+protected:
+    void write_declared(std::int64_t input_width, hsize_t inputs, hsize_t outputs) const {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "input_width", input_width);
+        h5::Handle layer = new_layer(file.get(), "0000", "dense");
+        const hsize_t dims[2] = {inputs, outputs};
+        const hsize_t chunk[2] = {64, 64};
+        h5::Handle space(H5Screate_simple(2, dims, nullptr));
+        h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        H5Pset_chunk(dcpl.get(), 2, chunk);
+        h5::Handle weights(H5Dcreate2(layer.get(), "weights", H5T_IEEE_F32LE, space.get(),
+                                      H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+        ASSERT_TRUE(weights.valid());
+    }
+};
+
+TEST_F(DeclaredShapes, WeightsThatDoNotChainAreRefusedBeforeTheyAreRead) {
+    write_declared(2, 16384, 16384);
+    EXPECT_LT(std::filesystem::file_size(path_), 100000U);
+    expect_load_error({"layer 0 (dense)",
+                       "weights of shape [16384, 16384] take 16384 inputs but the "
+                       "previous layer produces 2: the layer widths do not chain"});
+}
+
+TEST_F(DeclaredShapes, WeightsWhoseSizeOverflowsAreRefused) {
+    write_declared(std::int64_t{1} << 32, hsize_t{1} << 32, hsize_t{1} << 32);
+    expect_load_error({"layer 0 (dense)", "are not a usable size"});
+}
+
+TEST_F(DeclaredShapes, WeightsBeyondThisMachinesMemoryAreRefused) {
+    write_declared(std::int64_t{1} << 20, hsize_t{1} << 20, hsize_t{1} << 20);
+    expect_load_error({"declares 1099511627776 parameters, more than this machine's memory"});
+}
+
+TEST(ValidateDense, ShapesWhoseProductOverflowsAreRefused) {
+    Model model;
+    model.input_width = std::int64_t{1} << 32;
+    model.layers.emplace_back(DenseLayer{std::int64_t{1} << 32, std::int64_t{1} << 32, {}, {}});
+    try {
+        validate(model);
+        ADD_FAILURE() << "validated";
+    } catch (const ModelError& error) {
+        EXPECT_NE(std::string(error.what()).find("more than can be addressed"), std::string::npos)
+            << error.what();
+    }
+}
+
 TEST_F(NativeFormat, WeightsOfWrongRankAreRejected) {
     {
         h5::Handle file = new_model_file();

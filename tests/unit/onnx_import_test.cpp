@@ -247,13 +247,13 @@ TEST_F(OnnxImport, ArithmeticWithConstantsBecomesAffine) {
         .node("Add", {"d", "s"}, {"y"});
     const Model model = import_onnx(graph.save(dir_));
     ASSERT_EQ(model.layers.size(), 5U);
-    EXPECT_EQ(affine_at(model, 0).scale, (std::vector<float>{1, 1}));
-    EXPECT_EQ(affine_at(model, 0).shift, (std::vector<float>{-2, -4}));
-    EXPECT_EQ(affine_at(model, 1).scale, (std::vector<float>{-1, -1}));
-    EXPECT_EQ(affine_at(model, 1).shift, (std::vector<float>{0.5F, 0.5F}));
-    EXPECT_EQ(affine_at(model, 2).scale, (std::vector<float>{2, 4}));
-    EXPECT_EQ(affine_at(model, 3).scale, (std::vector<float>{0.5F, 0.25F}));
-    EXPECT_EQ(affine_at(model, 4).shift, (std::vector<float>{0.5F, 0.5F}));
+    EXPECT_EQ(affine_at(model, 0).scale, (std::vector<double>{1, 1}));
+    EXPECT_EQ(affine_at(model, 0).shift, (std::vector<double>{-2, -4}));
+    EXPECT_EQ(affine_at(model, 1).scale, (std::vector<double>{-1, -1}));
+    EXPECT_EQ(affine_at(model, 1).shift, (std::vector<double>{0.5F, 0.5F}));
+    EXPECT_EQ(affine_at(model, 2).scale, (std::vector<double>{2, 4}));
+    EXPECT_EQ(affine_at(model, 3).scale, (std::vector<double>{0.5F, 0.25F}));
+    EXPECT_EQ(affine_at(model, 4).shift, (std::vector<double>{0.5F, 0.5F}));
 }
 
 TEST_F(OnnxImport, ArithmeticThatIsNotAnAffineMapIsRejected) {
@@ -288,8 +288,8 @@ TEST_F(OnnxImport, BatchNormalizationFoldsIntoAffine) {
     graph.node("BatchNormalization", {"x", "gamma", "beta", "mean", "var"}, {"y"},
                {float_attribute("epsilon", 0.0F)});
     const AffineLayer affine = affine_at(import_onnx(graph.save(dir_)), 0);
-    EXPECT_EQ(affine.scale, (std::vector<float>{1.0F, 2.0F}));    // gamma / sqrt(var)
-    EXPECT_EQ(affine.shift, (std::vector<float>{-0.5F, -7.0F}));  // beta - mean * scale
+    EXPECT_EQ(affine.scale, (std::vector<double>{1.0F, 2.0F}));    // gamma / sqrt(var)
+    EXPECT_EQ(affine.shift, (std::vector<double>{-0.5F, -7.0F}));  // beta - mean * scale
 }
 
 TEST_F(OnnxImport, TrainingModeIsRejected) {
@@ -322,8 +322,8 @@ TEST_F(OnnxImport, LayerNormalizationBecomesLayerNormAndAffine) {
     ASSERT_EQ(model.layers.size(), 2U);
     EXPECT_EQ(activation_at(model, 0).function, Activation::LayerNorm);
     EXPECT_FLOAT_EQ(activation_at(model, 0).alpha, 1e-3F);
-    EXPECT_EQ(affine_at(model, 1).scale, (std::vector<float>{1, 2, 3}));
-    EXPECT_EQ(affine_at(model, 1).shift, (std::vector<float>{0, 0.5F, 1}));
+    EXPECT_EQ(affine_at(model, 1).scale, (std::vector<double>{1, 2, 3}));
+    EXPECT_EQ(affine_at(model, 1).shift, (std::vector<double>{0, 0.5F, 1}));
 
     GraphBuilder axis0({-1, 3});
     axis0.initializer("scale", {3}, {1, 2, 3});
@@ -368,13 +368,13 @@ TEST_F(OnnxImport, SeluHardSigmoidAndClipMapExactly) {
     const Model selu_model = import_onnx(selu.save(dir_));
     EXPECT_EQ(activation_at(selu_model, 0).function, Activation::Elu);
     EXPECT_FLOAT_EQ(activation_at(selu_model, 0).alpha, 1.67326319F);
-    EXPECT_EQ(affine_at(selu_model, 1).scale, (std::vector<float>(2, 1.05070102F)));
+    EXPECT_EQ(affine_at(selu_model, 1).scale, (std::vector<double>(2, 1.05070102F)));
 
     GraphBuilder hard({-1, 2});
     hard.node("HardSigmoid", {"x"}, {"y"}, {float_attribute("alpha", 0.25F)});
     const Model hard_model = import_onnx(hard.save(dir_));
-    EXPECT_EQ(affine_at(hard_model, 0).scale, (std::vector<float>(2, 0.25F)));
-    EXPECT_EQ(affine_at(hard_model, 0).shift, (std::vector<float>(2, 0.5F)));
+    EXPECT_EQ(affine_at(hard_model, 0).scale, (std::vector<double>(2, 0.25F)));
+    EXPECT_EQ(affine_at(hard_model, 0).shift, (std::vector<double>(2, 0.5F)));
     EXPECT_EQ(activation_at(hard_model, 1).function, Activation::Clip);
     EXPECT_EQ(activation_at(hard_model, 1).alpha, 0.0F);
     EXPECT_EQ(activation_at(hard_model, 1).beta, 1.0F);
@@ -541,7 +541,7 @@ TEST_F(OnnxImport, TensorsFromTypedFieldsDoublesConstantsAndExternalFiles) {
     EXPECT_EQ(dense_at(model, 0).weights, (std::vector<float>{1, 2, 3, 4}));
     EXPECT_EQ(dense_at(model, 1).weights, (std::vector<float>{0.5F, 0.25F, 0.125F, 1e-40F}));
     EXPECT_EQ(dense_at(model, 2).weights, (std::vector<float>{7.0F, -7.0F}));
-    EXPECT_EQ(affine_at(model, 3).scale, (std::vector<float>{3.0F}));
+    EXPECT_EQ(affine_at(model, 3).scale, (std::vector<double>{3.0F}));
 }
 
 TEST_F(OnnxImport, MalformedTensorsAreRejected) {

@@ -26,11 +26,12 @@ struct DatasetInfo {
 enum class Layout { Contiguous, Chunked, ChunkedGzip };
 
 /// Creates a dataset of shape `dims` (chunk rows for chunked layouts), never filled; a
-/// contiguous one gets its space at creation.
+/// contiguous one gets its space at creation. An integer dataset may record `fill` as its fill
+/// value (what h5py's Dataset.fillvalue reports), still without writing it.
 [[nodiscard]] Handle create_dataset(hid_t location, const std::string& path,
                                     const std::vector<std::int64_t>& dims, hid_t file_type,
-                                    Layout layout = Layout::Contiguous,
-                                    std::int64_t chunk_rows = 0);
+                                    Layout layout = Layout::Contiguous, std::int64_t chunk_rows = 0,
+                                    std::optional<std::int64_t> fill = std::nullopt);
 
 /// Creates a 2-D dataset of 0 rows x `cols` that grows along rows without limit (chunked by
 /// `chunk_rows` rows, which must be at least 1); grow it with set_rows() before writing.

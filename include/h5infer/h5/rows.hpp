@@ -30,8 +30,14 @@ void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64
 /// Reads a whole dataset of at most two dimensions as float32, returning its dims.
 [[nodiscard]] std::vector<float> read_all(hid_t dataset, std::vector<std::int64_t>& dims);
 
+/// Reads a whole dataset of at most two dimensions as float64, returning its dims.
+[[nodiscard]] std::vector<double> read_all_doubles(hid_t dataset, std::vector<std::int64_t>& dims);
+
 /// Writes a whole float32 dataset (independent I/O, serial files).
 void write_all(hid_t dataset, const float* src);
+
+/// Writes a whole float64 dataset (independent I/O, serial files).
+void write_all(hid_t dataset, const double* src);
 
 /// Collective when the file is parallel: every rank calls it, a rank without rows passes
 /// rows = 0. Writes rows [row_begin, row_begin + rows) of a 2-D float32 dataset.
