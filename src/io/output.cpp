@@ -86,30 +86,30 @@ void sync_directory(const std::string& directory) {
 
 }  // namespace
 
-void check_output_path(const std::string& path, bool overwrite) {
+void check_output_path(const std::string& path, bool overwrite, const std::string& what) {
     if (path.empty() || path.back() == '/') {
-        throw IoError("output " + quoted(path) + " names a directory; give a file name");
+        throw IoError(what + " " + quoted(path) + " names a directory; give a file name");
     }
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0) {
         if (S_ISDIR(info.st_mode)) {
-            throw IoError("output " + quoted(path) + " is a directory; give a file name");
+            throw IoError(what + " " + quoted(path) + " is a directory; give a file name");
         }
         if (!overwrite) {
-            throw IoError("output " + quoted(path) +
+            throw IoError(what + " " + quoted(path) +
                           " exists; pass --overwrite to replace it or choose another name");
         }
     }
     const std::string directory = directory_of(path);
     if (::stat(directory.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
-        throw IoError("output directory " + quoted(directory) +
+        throw IoError(what + " directory " + quoted(directory) +
                       " does not exist; create it first (mkdir -p " + directory + ")");
     }
     // access() says yes to root even on read-only mounts: try creating a file instead.
     const std::string probe = directory + "/.h5infer-probe-" + std::to_string(::getpid());
     const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
     if (fd < 0) {
-        throw IoError("output directory " + quoted(directory) + " is not writable: " +
+        throw IoError(what + " directory " + quoted(directory) + " is not writable: " +
                       std::strerror(errno) + " (choose a directory you can write to)");
     }
     ::close(fd);

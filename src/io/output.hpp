@@ -14,8 +14,10 @@ namespace h5infer::io {
 
 /// Checks on one rank that `path` can become the output: it is not a directory, it does not
 /// exist unless `overwrite`, and its directory exists and accepts new files (tried for real,
-/// so read-only mounts and permissions are caught). Throws IoError with the fix.
-void check_output_path(const std::string& path, bool overwrite);
+/// so read-only mounts and permissions are caught). Throws IoError with the fix; the message
+/// calls the path `what` ("output", "--report").
+void check_output_path(const std::string& path, bool overwrite,
+                       const std::string& what = "output");
 
 /// The hidden temporary name the output is written under: "<dir>/.<name>.h5infer-<tag>.tmp",
 /// in the same directory so the final rename stays on one filesystem.

@@ -12,6 +12,7 @@
 #include "io/job_list.hpp"
 #include "model/describe.hpp"
 #include "stages/fingerprint.hpp"
+#include "stages/report.hpp"
 
 namespace h5infer::stages {
 namespace {
@@ -189,8 +190,10 @@ Prepared prepare(const RunConfig& config, int ranks) {
     prepared.parameters = parameter_count(prepared.model);
     if (ranks > 1) prepared.model_image = serialize(prepared.model, ImageContent::Structure);
     prepared.model_path = absolute_path(config.model_path);
-    for (const io::Job& listed : jobs)
+    for (const io::Job& listed : jobs) {
         prepared.jobs.push_back(prepare_job(config, prepared, listed));
+    }
+    check_report_path(config, prepared);
     note_slow_layouts(config, prepared);
     return prepared;
 }

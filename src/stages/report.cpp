@@ -4,12 +4,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agree.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/version.hpp"
+#include "io/output.hpp"
 
 namespace h5infer::stages {
 namespace {
@@ -30,12 +33,28 @@ std::vector<double> report_values(const StageTimes& times) {
             times.wait,  times.finish, times.rows,    times.chunks};
 }
 
-void write_report_json(const std::string& path, const RunReport& report, const std::string& layout,
+// How every report begins: what tells an earlier report, which a run may replace, from any
+// other file.
+constexpr std::string_view report_start = "{\n  \"h5infer_version\": ";
+
+bool is_report(const std::string& path) {
+    std::FILE* in = std::fopen(path.c_str(), "rb");
+    if (in == nullptr) return false;
+    std::string start(report_start.size(), '\0');
+    const std::size_t got = std::fread(start.data(), 1, start.size(), in);
+    std::fclose(in);
+    return got == start.size() && start == report_start;
+}
+
+std::string resolved(const std::string& path) {
+    std::error_code error;
+    const std::filesystem::path full = std::filesystem::weakly_canonical(path, error);
+    return error ? path : full.string();
+}
+
+// The JSON, to the temporary file `out` made for `path`.
+void write_report_json(std::FILE* out, const RunReport& report, const std::string& layout,
                        const std::vector<double>& per_rank) {
-    std::FILE* out = std::fopen(path.c_str(), "w");
-    if (out == nullptr) {
-        throw IoError("--report '" + path + "' cannot be written: " + std::strerror(errno));
-    }
     const char* names[] = {"setup_seconds", "read_seconds", "compute_seconds",
                            "write_seconds", "wait_seconds", "finish_seconds",
                            "rows",          "chunks"};
@@ -57,10 +76,52 @@ void write_report_json(const std::string& path, const RunReport& report, const s
         std::fprintf(out, "}%s\n", rank + 1 < report.ranks ? "," : "");
     }
     std::fprintf(out, "  ]\n}\n");
+}
+
+// Written under a temporary name and renamed into place: the report's name never holds a
+// partial report, nor loses an earlier one to a failed write.
+void write_report(const std::string& path, const RunReport& report, const std::string& layout,
+                  const std::vector<double>& per_rank) {
+    const std::string temporary = io::temporary_path(path, "report");
+    io::TemporaryOutput owner(temporary);
+    std::FILE* out = std::fopen(temporary.c_str(), "wx");
+    if (out == nullptr) {
+        throw IoError("--report '" + path + "' cannot be written: " + std::strerror(errno));
+    }
+    write_report_json(out, report, layout, per_rank);
     if (std::fclose(out) != 0) throw IoError("--report '" + path + "' could not be written");
+    io::commit_output(temporary, path, true);
+    owner.dismiss();
 }
 
 }  // namespace
+
+void check_report_path(const RunConfig& config, const Prepared& prepared) {
+    const std::string& path = config.report_path;
+    if (path.empty()) return;
+    const std::string report = resolved(path);
+    const auto refuse_if_same = [&](const std::string& other, const std::string& what) {
+        if (!other.empty() && report == resolved(other)) {
+            throw IoError("--report '" + path + "' is " + what +
+                          "; give the report a name of its own");
+        }
+    };
+    refuse_if_same(config.model_path, "the model");
+    for (const PreparedJob& job : prepared.jobs) {
+        refuse_if_same(job.input.file, "an input of this run");
+        refuse_if_same(job.output.file, "an output of this run");
+        refuse_if_same(io::partial_path(job.output.file), "the partial file of an output");
+        refuse_if_same(io::temporary_path(job.output.file, "lock"), "the lock of an output");
+    }
+    std::error_code error;
+    if (std::filesystem::exists(path, error) && !std::filesystem::is_directory(path, error) &&
+        !is_report(path) && !config.overwrite && !config.force) {
+        throw IoError("--report '" + path +
+                      "' exists and is not an h5infer report; choose another name or pass "
+                      "--overwrite to replace it");
+    }
+    io::check_output_path(path, true, "--report");
+}
 
 void announce(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
               const RunPlan& plan, const Engine& engine) {
@@ -108,7 +169,7 @@ RunReport report(const RunConfig& config, const mpi::Comm& comm, const Prepared&
     const std::vector<double> per_rank = comm.gather(report_values(times), 0);
     if (!config.report_path.empty()) {
         agree_on_root(comm, 0, [&] {
-            write_report_json(config.report_path, report, engine.thread_layout, per_rank);
+            write_report(config.report_path, report, engine.thread_layout, per_rank);
         });
     }
     return report;

@@ -25,6 +25,12 @@ struct StageTimes {
     double chunks = 0;  ///< a chunk whose rows two ranks shared counts for both
 };
 
+/// On rank 0, before any work: checks that --report (if given) can be written without harm. It
+/// may not be the model, an input, an output (or its partial or lock file) of the run; an
+/// existing file is replaced only when it is an earlier h5infer report or with --overwrite or
+/// --force; its directory must exist and be writable. Throws IoError naming the path and the fix.
+void check_report_path(const RunConfig& config, const Prepared& prepared);
+
 /// On rank 0, unless --quiet: the line that starts a run (ranks, threads, backend, rows,
 /// chunks, inputs and outputs).
 void announce(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,

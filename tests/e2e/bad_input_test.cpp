@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -270,6 +271,61 @@ TEST_F(BadInput, NonFiniteInputOnTheLastRankFailsTheWholeJob) {
     EXPECT_NE(result.err.find("NaN or Inf values in rows 250..300"), std::string::npos);
     EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
     EXPECT_TRUE(list_dir(out_dir()).empty());
+}
+
+// --report follows the rules of an output: it never names a file the run reads or writes, and
+// is checked before any work.
+TEST_F(BadInput, ReportNamingTheModelAnInputOrAnOutputIsRefusedAndTouchesNothing) {
+    const std::string data = dir_ / "data.h5";
+    const std::string model_file = dir_ / "model.h5";
+    for (const auto& [report, what] : std::vector<std::pair<std::string, std::string>>{
+             {data, "an input of this run"},
+             {model_file, "the model"},
+             {output(), "an output of this run"},
+             {out_dir() + "/./preds.h5", "an output of this run"}}) {
+        SCOPED_TRACE(report);
+        const std::string data_before = read_text(data);
+        const std::string model_before = read_text(model_file);
+        expect_failure(model_file, data + ":/features", ExitCode::Io,
+                       "--report '" + report + "' is " + what, {"--report", report});
+        EXPECT_EQ(read_text(data), data_before);
+        EXPECT_EQ(read_text(model_file), model_before);
+    }
+}
+
+TEST_F(BadInput, ReportInAMissingDirectoryFailsBeforeAnyOutputIsWritten) {
+    expect_failure(dir_ / "model.h5", dir_ / "data.h5:/features", ExitCode::Io,
+                   "--report directory '" + (dir_ / "nowhere") + "' does not exist",
+                   {"--report", dir_ / "nowhere/run.json"});
+}
+
+TEST_F(BadInput, ReportOverAFileThatIsNotAReportNeedsOverwrite) {
+    const std::string notes = write_bytes("notes.txt", "my notes\n");
+    expect_failure(dir_ / "model.h5", dir_ / "data.h5:/features", ExitCode::Io,
+                   "--report '" + notes + "' exists and is not an h5infer report",
+                   {"--report", notes});
+    EXPECT_EQ(read_text(notes), "my notes\n");
+    const CommandResult replaced =
+        run_h5infer({"run", "--model", dir_ / "model.h5", "--input", dir_ / "data.h5:/features",
+                     "--output", output(), "--report", notes, "--overwrite", "--quiet"},
+                    {2});
+    ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+    EXPECT_EQ(read_text(notes).rfind("{\n  \"h5infer_version\": ", 0), 0U) << read_text(notes);
+}
+
+TEST_F(BadInput, AnEarlierReportIsReplacedAndNoTemporaryFileStays) {
+    const std::string report = out_dir() + "/run.json";
+    for (int run = 0; run < 2; ++run) {
+        const CommandResult result =
+            run_h5infer({"run", "--model", dir_ / "model.h5", "--input", dir_ / "data.h5:/features",
+                         "--output", output(), "--report", report, "--force", "--quiet"},
+                        {2});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        EXPECT_NE(read_text(report).find("\"per_rank\""), std::string::npos);
+    }
+    std::vector<std::string> names = list_dir(out_dir());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"preds.h5", "run.json"}));
 }
 
 }  // namespace
