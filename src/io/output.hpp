@@ -16,8 +16,7 @@ namespace h5infer::io {
 /// exist unless `overwrite`, and its directory exists and accepts new files (tried for real,
 /// so read-only mounts and permissions are caught). Throws IoError with the fix; the message
 /// calls the path `what` ("output", "--report").
-void check_output_path(const std::string& path, bool overwrite,
-                       const std::string& what = "output");
+void check_output_path(const std::string& path, bool overwrite, const std::string& what = "output");
 
 /// The hidden temporary name the output is written under: "<dir>/.<name>.h5infer-<tag>.tmp",
 /// in the same directory so the final rename stays on one filesystem.

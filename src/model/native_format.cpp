@@ -392,6 +392,8 @@ void check_declared_shapes(hid_t layers, const std::vector<std::string>& names,
                                  " features: the layer widths do not chain");
             }
             layer_values = 2 * static_cast<std::uint64_t>(width);
+        } else if (kind != "activation") {
+            return;  // an unknown kind: read_layer() names it
         }
         if (__builtin_add_overflow(values, layer_values, &values)) values = UINT64_MAX;
     }
