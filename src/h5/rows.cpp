@@ -106,25 +106,6 @@ void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::in
     read_rows_as(dataset, row_begin, rows, cols, H5T_NATIVE_DOUBLE, dst);
 }
 
-void read_column(hid_t dataset, std::int64_t row_begin, std::int64_t rows, float* dst,
-                 std::int64_t dst_cols, std::int64_t dst_column) {
-    if (rows == 0) return;
-    Handle memory_space;
-    Handle file_space = select_all_columns(dataset, row_begin, rows, memory_space);
-    // The rows land in one column of the block: a strided selection of its memory.
-    const std::array<hsize_t, 2> extent{static_cast<hsize_t>(rows), static_cast<hsize_t>(dst_cols)};
-    Handle block_space(
-        check(H5Screate_simple(2, extent.data(), nullptr), "cannot create a memory dataspace"));
-    const std::array<hsize_t, 2> start{0, static_cast<hsize_t>(dst_column)};
-    const std::array<hsize_t, 2> count{static_cast<hsize_t>(rows), 1};
-    check_status(H5Sselect_hyperslab(block_space.get(), H5S_SELECT_SET, start.data(), nullptr,
-                                     count.data(), nullptr),
-                 "cannot select a column");
-    check_status(
-        H5Dread(dataset, H5T_NATIVE_FLOAT, block_space.get(), file_space.get(), H5P_DEFAULT, dst),
-        "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
-}
-
 void read_members(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
                   const std::vector<MemberColumn>& members, std::int64_t dst_cols, float* dst) {
     H5INFER_ASSERT(static_cast<std::int64_t>(members.size()) == dst_cols);

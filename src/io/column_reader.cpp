@@ -42,7 +42,13 @@ void ColumnReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {
         if (!part.members.empty()) {
             h5::read_members(part.dataset.get(), row_begin, rows, part.members, width_, dst);
         } else if (part.column >= 0) {
-            h5::read_column(part.dataset.get(), row_begin, rows, dst, width_, part.column);
+            // Read whole, then placed: HDF5 writing into one column of the rows (a strided
+            // memory selection) moves one value at a time (docs/performance.md).
+            const auto count = static_cast<std::size_t>(rows);
+            if (block_.size() < count) block_ = BulkArray<float>(count);
+            h5::read_rows_raw(part.dataset.get(), row_begin, rows, H5T_NATIVE_FLOAT, block_.data());
+            const float* from = block_.data();
+            for (std::int64_t i = 0; i < rows; ++i) dst[i * width_ + part.column] = from[i];
         } else {
             const auto count = static_cast<std::size_t>(rows * part.cols);
             if (block_.size() < count) block_ = BulkArray<float>(count);

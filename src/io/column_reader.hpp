@@ -13,7 +13,8 @@ namespace h5infer::io {
 /// Assembles rows of the model's columns from where they lie (ColumnSource): 1-D datasets,
 /// columns of 2-D datasets (in any order), or the fields of a compound dataset. Reads through
 /// HDF5 (which converts any numeric type to float32), a block of rows at a time, in memory
-/// bounded by the block: a 2-D dataset's rows pass through one buffer of their own width.
+/// bounded by the block: a 1-D dataset's values and a 2-D dataset's rows pass through one
+/// buffer before their columns are placed; a compound dataset's fields are read in place.
 class ColumnReader {
 public:
     /// Opens the datasets of `sources` (one per model column) in `file`. Throws IoError.
@@ -35,7 +36,7 @@ private:
 
     std::int64_t width_ = 0;
     std::vector<Part> parts_;
-    BulkArray<float> block_;  ///< rows of a 2-D dataset, before their columns are picked
+    BulkArray<float> block_;  ///< a 1-D dataset's values or a 2-D one's rows, before placing
 };
 
 }  // namespace h5infer::io

@@ -17,12 +17,6 @@ void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::in
 void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
                double* dst);
 
-/// Reads rows [row_begin, row_begin + rows) of a 1-D numeric dataset as float32 (HDF5 converts)
-/// into column `dst_column` of `dst`, a row-major block of rows x `dst_cols` floats whose other
-/// columns it leaves alone. Independent I/O. Throws IoError.
-void read_column(hid_t dataset, std::int64_t row_begin, std::int64_t rows, float* dst,
-                 std::int64_t dst_cols, std::int64_t dst_column);
-
 /// A member of a compound dataset and the column of a row-major block it is read into.
 struct MemberColumn {
     std::string member;
