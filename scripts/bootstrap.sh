@@ -28,8 +28,9 @@ packages=(
 )
 
 if [ "${1:-}" = test ]; then
-  # tests/slurm starts its own munged, slurmctld and slurmd on 127.0.0.1.
-  packages+=(munge slurmctld slurmd slurm-client libpmix-dev)
+  # tests/slurm starts its own munged, slurmctld and slurmd on 127.0.0.1; tests/sklearn fits a
+  # model on a pandas DataFrame and writes it with DataFrame.to_hdf (PyTables).
+  packages+=(munge slurmctld slurmd slurm-client libpmix-dev python3-pandas python3-tables)
 fi
 
 if [ "${1:-}" = bench ]; then

@@ -73,6 +73,9 @@ struct Model {
     /// Class label of each output column (a classifier's probabilities), or empty when the
     /// columns are not class probabilities (regressors, transformers, multilabel models).
     std::vector<std::string> labels;
+    /// Name of each input column (scikit-learn's `feature_names_in_`), or empty when the
+    /// columns are known only by position. `run` matches an input's column names against them.
+    std::vector<std::string> feature_names;
 
     /// Width of the model's output: the last layer's output width.
     [[nodiscard]] std::int64_t output_width() const;
@@ -110,7 +113,8 @@ enum class DenseArrays {
 };
 
 /// Checks that layer widths chain, weight shapes match, every parameter is finite, the model
-/// has at least one layer and labels, if any, name every output column. Throws ModelError
+/// has at least one layer, labels, if any, name every output column, and feature names, if
+/// any, name every input column once. Throws ModelError
 /// naming the layer index and the problem. With DenseArrays::Absent the dense layers' arrays
 /// must be empty.
 void validate(const Model& model, DenseArrays dense_arrays = DenseArrays::Present);

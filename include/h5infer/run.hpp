@@ -15,6 +15,14 @@ namespace h5infer {
 /// are sent as they are and each rank converts them itself, at the same time (oneDNN).
 inline constexpr std::int64_t packed_parameters = std::int64_t{1} << 20;
 
+/// How `run` treats the column names an input carries (a `columns` attribute, a pandas block's
+/// items, a group's datasets, a compound dataset's fields) when the model has feature names.
+enum class ColumnNames {
+    Reorder,  ///< match them: another order of the model's names is reordered (default)
+    Strict,   ///< match them: another order of the model's names is an input error
+    Ignore,   ///< take a 2-D dataset's columns by position, as if it carried no names
+};
+
 /// Everything `h5infer run` needs; filled by the CLI, or directly by a program or test.
 struct RunConfig {
     std::string model_path;
@@ -36,6 +44,7 @@ struct RunConfig {
     bool fail_on_nonfinite = false;
     bool labels = false;              ///< also write /labels, the predicted class label of each row
     std::vector<std::string> copies;  ///< input datasets copied row by row into the output
+    ColumnNames column_names = ColumnNames::Reorder;  ///< --column-names
     /// Save progress every this many seconds (0: only when stopped by a signal) ...
     double checkpoint_seconds = 60;
     /// ... or every this many chunks per rank, at the end of a round (0: by time only).

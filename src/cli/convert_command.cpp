@@ -65,6 +65,13 @@ std::string convert(const ConvertArguments& arguments) {
         std::to_string(model.input_width) + " inputs -> " + std::to_string(model.output_width()) +
         " outputs, " + std::to_string(model.layers.size()) + " layers, " +
         std::to_string(parameter_count(model)) + " parameters\n" + layer_summary(model);
+    if (!model.feature_names.empty()) {
+        std::string names;
+        for (const std::string& name : model.feature_names) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        report += "  feature names: " + names + "\n";
+    }
     if (!model.description.empty()) report += "  note: " + model.description + "\n";
     return report;
 }

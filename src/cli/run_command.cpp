@@ -11,6 +11,10 @@ namespace {
 const std::map<std::string, kernels::Precision> precisions{{"f32", kernels::Precision::F32},
                                                            {"bf16", kernels::Precision::Bf16}};
 
+const std::map<std::string, ColumnNames> column_name_modes{{"reorder", ColumnNames::Reorder},
+                                                           {"strict", ColumnNames::Strict},
+                                                           {"ignore", ColumnNames::Ignore}};
+
 const std::map<std::string, kernels::Backend> backends{{"onednn", kernels::Backend::Onednn},
                                                        {"reference", kernels::Backend::Reference}};
 
@@ -55,6 +59,13 @@ void add_data_options(CLI::App& command, RunConfig& config) {
                        "glob); DATASET may be omitted when the file holds one 2-D dataset");
     command.add_option("--input-list", config.input_list,
                        "text file listing inputs, one FILE[:DATASET] per line");
+    command
+        .add_option("--column-names", config.column_names,
+                    "when the input and the model both name their columns: reorder (match by "
+                    "name, reordering another order), strict (another order is an error) or "
+                    "ignore (take a 2-D dataset's columns by position)")
+        ->transform(CLI::CheckedTransformer(column_name_modes, CLI::ignore_case))
+        ->default_str("reorder");
     command.add_option("--output", config.output,
                        "prediction FILE[:DATASET] for one input (dataset defaults to "
                        "/predictions)");

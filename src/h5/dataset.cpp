@@ -26,25 +26,6 @@ void for_each_filter(hid_t dataset, Visit visit) {
     }
 }
 
-std::string describe_type(hid_t type) {
-    const H5T_class_t type_class = H5Tget_class(type);
-    const std::size_t bits = H5Tget_size(type) * 8;
-    switch (type_class) {
-        case H5T_INTEGER:
-            return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
-        case H5T_FLOAT: return "float" + std::to_string(bits);
-        case H5T_STRING: return "string";
-        case H5T_COMPOUND: return "compound";
-        case H5T_ENUM: return "enum";
-        case H5T_ARRAY: return "array";
-        case H5T_VLEN: return "variable-length";
-        case H5T_REFERENCE: return "reference";
-        case H5T_BITFIELD: return "bitfield";
-        case H5T_OPAQUE: return "opaque";
-        default: return "unknown";
-    }
-}
-
 }  // namespace
 
 Handle open_dataset(hid_t location, const std::string& path) {

@@ -2,7 +2,9 @@
 
 #include <H5FDmpio.h>
 
+#include <algorithm>
 #include <array>
+#include <utility>
 
 #include "h5/check.hpp"
 #include "h5infer/bulk_memory.hpp"
@@ -102,6 +104,63 @@ void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::in
 void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
                double* dst) {
     read_rows_as(dataset, row_begin, rows, cols, H5T_NATIVE_DOUBLE, dst);
+}
+
+void read_members(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                  const std::vector<MemberColumn>& members, std::int64_t dst_cols, float* dst) {
+    H5INFER_ASSERT(static_cast<std::int64_t>(members.size()) == dst_cols);
+    if (rows == 0) return;
+    // A memory type of one float per column, each named after the member it receives: HDF5
+    // matches members by name and converts each, so a read fills the block row by row.
+    Handle type(check(H5Tcreate(H5T_COMPOUND, static_cast<std::size_t>(dst_cols) * sizeof(float)),
+                      "cannot create a compound type"));
+    for (const MemberColumn& member : members) {
+        check_status(
+            H5Tinsert(type.get(), member.member.c_str(),
+                      static_cast<std::size_t>(member.column) * sizeof(float), H5T_NATIVE_FLOAT),
+            "cannot add member '" + member.member + "' to a compound type");
+    }
+    Handle memory_space;
+    Handle file_space = select_all_columns(dataset, row_begin, rows, memory_space);
+    check_status(
+        H5Dread(dataset, type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, dst),
+        "cannot read rows " + std::to_string(row_begin) + ".." + std::to_string(row_begin + rows));
+}
+
+std::vector<std::string> read_strings(hid_t dataset) {
+    Handle type(check(H5Dget_type(dataset), "cannot get a dataset's type"));
+    if (H5Tget_class(type.get()) != H5T_STRING) throw IoError("the dataset does not hold strings");
+    Handle space(check(H5Dget_space(dataset), "cannot get the dataset's dataspace"));
+    const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+    if (points < 0) throw_error("cannot size a dataset");
+    const auto count = static_cast<std::size_t>(points);
+    std::vector<std::string> values;
+    if (count == 0) return values;
+    if (H5Tis_variable_str(type.get()) > 0) {
+        Handle memory_type(check(H5Tcopy(H5T_C_S1), "cannot copy a string type"));
+        check_status(H5Tset_size(memory_type.get(), H5T_VARIABLE), "cannot size a string type");
+        check_status(H5Tset_cset(memory_type.get(), H5Tget_cset(type.get())),
+                     "cannot set a string charset");
+        std::vector<char*> texts(count, nullptr);
+        check_status(H5Dread(dataset, memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             static_cast<void*>(texts.data())),
+                     "cannot read strings");
+        for (char* text : texts) values.emplace_back(text != nullptr ? text : "");
+        (void)H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, texts.data());
+        return values;
+    }
+    const std::size_t size = H5Tget_size(type.get());
+    std::string buffer(size * count, '\0');
+    check_status(H5Dread(dataset, type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+                 "cannot read strings");
+    const bool space_padded = H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD;
+    for (std::size_t i = 0; i < count; ++i) {
+        std::string value = buffer.substr(i * size, size);
+        value.resize(std::min(value.find('\0'), size));
+        if (space_padded) value.erase(value.find_last_not_of(' ') + 1);
+        values.push_back(std::move(value));
+    }
+    return values;
 }
 
 void read_rows_raw(hid_t dataset, std::int64_t row_begin, std::int64_t rows, hid_t memory_type,

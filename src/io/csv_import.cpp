@@ -108,7 +108,15 @@ CsvImportReport import_csv(const CsvImportConfig& config) {
         h5::Handle dataset = h5::create_extensible_dataset(
             file.get(), config.dataset, report.cols, file_type(config.options.type), chunk_rows);
         report.rows = write_rows(reader, dataset.get(), config.options.type);
-        h5::write_attribute(dataset.get(), "columns", report.columns);
+        if (report.header) {
+            h5::write_attribute(dataset.get(), "columns", report.columns);
+        } else {
+            // Without a header there are no names, only positions: `run` matches `columns`
+            // with a model's feature names, which indices would never match.
+            std::vector<std::int64_t> indices;
+            for (const std::string& index : report.columns) indices.push_back(std::stoll(index));
+            h5::write_attribute(dataset.get(), "column_indices", indices);
+        }
         dataset.close();
         file.close();
     }

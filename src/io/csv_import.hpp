@@ -26,7 +26,8 @@ struct CsvImportReport {
 };
 
 /// Streams `config.csv_path` into a new HDF5 file holding one 2-D dataset (rows x selected
-/// columns, float32 or float64, chunked) with the column names in its `columns` attribute.
+/// columns, float32 or float64, chunked) with the header's column names in its `columns`
+/// attribute, or, without a header, the columns' 0-based indices in `column_indices`.
 /// Runs on one rank. The file is written under a temporary name in the output directory and
 /// renamed into place only when complete: on any error nothing is left under either name.
 /// Throws ConfigError (flags), InputError (CSV missing or malformed), IoError (output).

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "h5infer/error.hpp"
@@ -90,8 +91,7 @@ std::string absolute_dataset(const std::string& path) {
     return path.rfind('/', 0) == 0 ? path : "/" + path;
 }
 
-void check_dataset(const h5::DatasetInfo& info, const std::string& where,
-                   std::int64_t model_width) {
+void check_dataset(const h5::DatasetInfo& info, const std::string& where) {
     if (info.dims.size() != 2) {
         throw InputError(where + " is " + std::to_string(info.dims.size()) +
                          "-D; h5infer needs a 2-D dataset of rows x features");
@@ -105,11 +105,58 @@ void check_dataset(const h5::DatasetInfo& info, const std::string& where,
                          ", which this HDF5 cannot decode; rewrite it with gzip or no "
                          "compression (e.g. h5repack -f GZIP=4)");
     }
-    if (info.dims[1] != model_width) {
-        throw InputError(where + " has " + std::to_string(info.dims[1]) +
+}
+
+void check_width(std::int64_t cols, std::int64_t model_width, const std::string& where) {
+    if (cols != model_width) {
+        throw InputError(where + " has " + std::to_string(cols) +
                          " features per row but the model expects " + std::to_string(model_width) +
                          ": check the dataset or the model");
     }
+}
+
+// A 2-D dataset: its columns are the model's by position, unless both it and the model name
+// them; then they are matched by name, and sources say how to reorder them.
+void match_names(hid_t file, InputInfo& info, const ColumnRequest& request,
+                 const std::string& where) {
+    const std::string label = info.file + ":" + info.dataset;
+    const bool by_name = !request.names.empty() && request.mode != ColumnNames::Ignore;
+    const std::optional<MatrixNames> names =
+        by_name ? matrix_names(file, info.dataset, info.cols, where) : std::nullopt;
+    if (!names) {
+        check_width(info.cols, request.width, where);
+        if (by_name) {
+            info.notes.push_back("note: " + label +
+                                 " has no column names; its columns are taken by position as "
+                                 "the model's " +
+                                 name_list(request.names));
+        }
+        return;
+    }
+    const std::vector<std::int64_t> order = match_columns(
+        request.names, names->names, request.mode, where + " (named by " + names->origin + ")");
+    if (in_order(order)) return;
+    std::vector<std::string> positions;
+    for (const std::int64_t column : order) {
+        info.sources.push_back({info.dataset, "", column});
+        positions.push_back(std::to_string(column));
+    }
+    info.notes.push_back("note: " + label +
+                         " has the model's columns in another order: they are reordered by "
+                         "name (the model's " +
+                         name_list(request.names) + " are its columns " + name_list(positions) +
+                         "; --column-names strict refuses this)");
+}
+
+// A group or a table: the model's columns are taken from it by name.
+void use_named(InputInfo& info, NamedColumns named, const ColumnRequest& request) {
+    info.rows = named.rows;
+    info.cols = request.width;
+    info.dtype = named.dtype;
+    info.sources = std::move(named.sources);
+    info.notes.push_back("note: " + info.file + ":" + info.dataset + " is " + named.layout +
+                         ": the model's " + std::to_string(request.width) +
+                         " columns are taken from it by name");
 }
 
 // A file's size and modification time (ns since the epoch); false if it cannot be stat'ed.
@@ -142,6 +189,10 @@ DatasetRef parse_output_ref(const std::string& argument, const std::string& defa
 }
 
 InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
+    return inspect_input(ref, ColumnRequest{model_width, {}, ColumnNames::Reorder});
+}
+
+InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request) {
     check_file(ref.file);
     h5::Handle file;
     try {
@@ -155,33 +206,44 @@ InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width) {
     info.dataset = ref.dataset.empty() ? find_only_matrix(file.get(), ref.file)
                                        : absolute_dataset(ref.dataset);
     const std::string where = "dataset " + quoted(info.dataset) + " in " + quoted(ref.file);
-    switch (h5::object_type(file.get(), info.dataset)) {
-        case h5::ObjectType::Missing: {
-            std::vector<std::string> paths;
-            try {
-                paths = h5::dataset_paths(file.get());
-            } catch (const Error&) {
-                // Listing is only a hint; the missing dataset is the error to report.
-            }
-            throw InputError(where + " does not exist (datasets in the file: " + list_of(paths) +
-                             ")");
-        }
-        case h5::ObjectType::Group:
-            throw InputError(quoted(info.dataset) + " in " + quoted(ref.file) +
-                             " is a group, not a dataset: give the dataset inside it");
-        case h5::ObjectType::Other:
-            throw InputError(quoted(info.dataset) + " in " + quoted(ref.file) +
-                             " is not a dataset");
-        case h5::ObjectType::Dataset: break;
-    }
     try {
-        h5::Handle dataset = h5::open_dataset(file.get(), info.dataset);
-        const h5::DatasetInfo dataset_info = h5::dataset_info(dataset.get());
-        check_dataset(dataset_info, where, model_width);
-        info.rows = dataset_info.dims[0];
-        info.cols = dataset_info.dims[1];
-        info.dtype = dataset_info.type_description;
-        info.chunk = h5::chunk_dims(dataset.get());
+        switch (h5::object_type(file.get(), info.dataset)) {
+            case h5::ObjectType::Missing: {
+                std::vector<std::string> paths;
+                try {
+                    paths = h5::dataset_paths(file.get());
+                } catch (const Error&) {
+                    // Listing is only a hint; the missing dataset is the error to report.
+                }
+                throw InputError(where +
+                                 " does not exist (datasets in the file: " + list_of(paths) + ")");
+            }
+            case h5::ObjectType::Group:
+                use_named(info,
+                          group_columns(file.get(), info.dataset, request,
+                                        quoted(info.dataset) + " in " + quoted(ref.file)),
+                          request);
+                break;
+            case h5::ObjectType::Other:
+                throw InputError(quoted(info.dataset) + " in " + quoted(ref.file) +
+                                 " is not a dataset");
+            case h5::ObjectType::Dataset: {
+                h5::Handle dataset = h5::open_dataset(file.get(), info.dataset);
+                const h5::DatasetInfo dataset_info = h5::dataset_info(dataset.get());
+                if (dataset_info.type_class == H5T_COMPOUND) {
+                    use_named(info, table_columns(file.get(), info.dataset, request, where),
+                              request);
+                    break;
+                }
+                check_dataset(dataset_info, where);
+                info.rows = dataset_info.dims[0];
+                info.cols = dataset_info.dims[1];
+                info.dtype = dataset_info.type_description;
+                info.chunk = h5::chunk_dims(dataset.get());
+                match_names(file.get(), info, request, where);
+                break;
+            }
+        }
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }
@@ -240,6 +302,10 @@ InputReader::InputReader(const InputInfo& info) : info_(info) {
     std::optional<h5::ContiguousData> data;
     try {
         file_ = h5::open_file(info_.file);
+        if (!info_.sources.empty()) {
+            columns_.emplace(file_.get(), info_.sources);
+            return;
+        }
         dataset_ = h5::open_dataset(file_.get(), info_.dataset);
         data = h5::contiguous_data(dataset_.get(), H5T_NATIVE_FLOAT);
         if (!data) {
@@ -264,6 +330,10 @@ InputReader::~InputReader() = default;
 
 void InputReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {
     try {
+        if (columns_) {
+            columns_->read(row_begin, rows, dst);
+            return;
+        }
         if (info_.dtype != "float64") {
             h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, dst);
             return;

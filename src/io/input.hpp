@@ -2,11 +2,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/h5/h5.hpp"
+#include "io/column_layout.hpp"
+#include "io/column_reader.hpp"
+#include "io/columns.hpp"
 #include "io/descriptor.hpp"
 
 namespace h5infer::io {
@@ -29,18 +33,30 @@ struct DatasetRef {
 /// What rank 0 learned about the input while validating it.
 struct InputInfo {
     std::string file;
-    std::string dataset;  ///< absolute path, resolved when the argument omitted it
+    std::string dataset;  ///< absolute path, resolved when the argument omitted it; or a group
     std::int64_t rows = 0;
-    std::int64_t cols = 0;
-    std::string dtype;                ///< e.g. "float64"
+    std::int64_t cols = 0;            ///< the model's columns read per row
+    std::string dtype;                ///< e.g. "float64"; of a group or table "float32,int64"
     std::int64_t file_bytes = 0;      ///< the file's size when validated
     std::int64_t file_mtime_ns = 0;   ///< the file's modification time, ns since the epoch
     std::vector<std::int64_t> chunk;  ///< the dataset's chunk shape; empty when not chunked
+    /// Where each of the model's columns is read from, when the input is not the 2-D dataset
+    /// `dataset` read in its own column order (a reordered 2-D dataset, a group of columns, a
+    /// table); empty otherwise.
+    std::vector<ColumnSource> sources;
+    std::vector<std::string> notes;  ///< what rank 0 says about the columns (not broadcast)
 };
 
-/// Validates the input for a model taking `model_width` features: the file exists and is
-/// HDF5, the dataset exists (or is the file's only 2-D dataset), is 2-D and numeric, its
-/// filters are available and its width matches. Throws InputError naming file, dataset and fix.
+/// Validates the input for a model: the file exists and is HDF5, and the dataset exists (or is
+/// the file's only 2-D dataset). A 2-D numeric dataset is the model's rows: when both it
+/// (import-csv's `columns` attribute, a pandas block's items) and the model name their columns,
+/// the names are matched as `request.mode` says (sources then say how to reorder them);
+/// otherwise its width must be the model's. A group (of 1-D datasets, or a pandas frame) or a
+/// 1-D compound dataset gives the model's columns by name (sources). Throws InputError naming
+/// file, dataset, columns and fix.
+[[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request);
+
+/// inspect_input() for a model of `model_width` columns without names.
 [[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width);
 
 /// On one rank, when the input's predictions are complete: throws InputError if its file's
@@ -53,7 +69,9 @@ void check_unchanged(const InputInfo& info);
 /// Returns its absolute path. Throws InputError naming file, dataset and fix.
 [[nodiscard]] std::string check_copy(const InputInfo& input, const std::string& path);
 
-/// Reads row blocks of a validated input dataset as float32 on this rank (independent I/O).
+/// Reads row blocks of a validated input as float32 on this rank (independent I/O): the 2-D
+/// dataset as it is, or, when the input has sources, the model's columns assembled from them
+/// (ColumnReader).
 class InputReader {
 public:
     explicit InputReader(const InputInfo& info);
@@ -63,12 +81,13 @@ public:
     InputReader(InputReader&&) = delete;
     InputReader& operator=(InputReader&&) = delete;
 
-    /// Reads rows [row_begin, row_begin + rows) into `dst` (rows x cols floats).
+    /// Reads rows [row_begin, row_begin + rows) into `dst` (rows x cols floats, in the model's
+    /// column order).
     void read(std::int64_t row_begin, std::int64_t rows, float* dst);
 
-    /// Whether fetch() is available: the dataset's values lie in the file as one run of this
-    /// machine's floats or doubles (a contiguous float32 or float64 dataset, h5py's and
-    /// h5infer's default layout).
+    /// Whether fetch() is available: the input is one 2-D dataset in the model's column order,
+    /// whose values lie in the file as one run of this machine's floats or doubles (a
+    /// contiguous float32 or float64 dataset, h5py's and h5infer's default layout).
     [[nodiscard]] bool can_fetch() const { return descriptor_.valid(); }
 
     /// read() without HDF5 for a dataset that can_fetch(): the bytes are read from the file
@@ -96,9 +115,10 @@ private:
     InputInfo info_;
     h5::Handle file_;
     h5::Handle dataset_;
-    BulkArray<double> doubles_;   ///< float64 inputs: the rows as stored, before narrowing
-    Descriptor descriptor_;       ///< the file opened for fetch(), or none
-    bool fetch_doubles_ = false;  ///< the dataset holds doubles, which fetch() narrows
+    BulkArray<double> doubles_;            ///< float64 inputs: the rows as stored, before narrowing
+    std::optional<ColumnReader> columns_;  ///< when the input has sources
+    Descriptor descriptor_;                ///< the file opened for fetch(), or none
+    bool fetch_doubles_ = false;           ///< the dataset holds doubles, which fetch() narrows
     std::int64_t data_offset_ = 0;
     std::atomic<std::int64_t> fetch_ns_{0};
 };

@@ -163,12 +163,16 @@ std::string describe_model(const Model& model, const ModelSource& source) {
         return key + std::string(key_width - key.size(), ' ') + (value.empty() ? "(none)" : value) +
                "\n";
     };
-    std::string labels;
-    for (const std::string& label : model.labels) labels += (labels.empty() ? "" : ", ") + label;
+    const auto joined = [](const std::vector<std::string>& names) {
+        std::string text;
+        for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+        return text;
+    };
     std::string text = line("model:", source.path) + line("format:", source.format) +
                        line("sha256:", source.sha256) + line("producer:", model.producer) +
                        line("description:", model.description);
-    if (!model.labels.empty()) text += line("labels:", labels);
+    if (!model.feature_names.empty()) text += line("features:", joined(model.feature_names));
+    if (!model.labels.empty()) text += line("labels:", joined(model.labels));
     return text + "\n" + describe_layers(model);
 }
 

@@ -40,7 +40,7 @@ struct ModelSource {
 [[nodiscard]] std::string describe_layers(const Model& model);
 
 /// What `h5infer inspect MODEL` prints: the source (path, format, SHA-256, producer,
-/// description, class labels if any), a blank line, then describe_layers().
+/// description, feature names and class labels if any), a blank line, then describe_layers().
 [[nodiscard]] std::string describe_model(const Model& model, const ModelSource& source);
 
 }  // namespace h5infer

@@ -1,5 +1,6 @@
 #include "h5infer/model.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -102,6 +103,24 @@ void validate_activation(const ActivationLayer& activation, std::size_t index) {
     }
 }
 
+// Inputs are matched to the model's columns by these names, so each must name one column.
+void validate_feature_names(const Model& model) {
+    const std::vector<std::string>& names = model.feature_names;
+    if (names.empty()) return;
+    if (static_cast<std::int64_t>(names.size()) != model.input_width) {
+        throw ModelError("the model has " + std::to_string(names.size()) + " feature names but " +
+                         std::to_string(model.input_width) +
+                         " input columns; give one name per column or none");
+    }
+    std::vector<std::string> sorted = names;
+    std::sort(sorted.begin(), sorted.end());
+    const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+    if (twice != sorted.end()) {
+        throw ModelError("the model's feature name '" + *twice +
+                         "' names two input columns; every column needs its own name");
+    }
+}
+
 }  // namespace
 
 std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width) {
@@ -185,6 +204,7 @@ void validate(const Model& model, DenseArrays dense_arrays) {
                          " class labels but " + std::to_string(width) +
                          " output columns; give one label per column or none");
     }
+    validate_feature_names(model);
 }
 
 std::int64_t parameter_count(const Model& model) {

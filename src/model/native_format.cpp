@@ -42,8 +42,9 @@ const std::vector<KindSpec>& kind_specs() {
     return specs;
 }
 
-const std::vector<std::string_view> root_attributes{"format",   "format_version", "input_width",
-                                                    "producer", "description",    "labels"};
+const std::vector<std::string_view> root_attributes{"format",       "format_version", "input_width",
+                                                    "producer",     "description",    "labels",
+                                                    "feature_names"};
 
 std::string quoted_list(const std::vector<std::string_view>& names) {
     if (names.empty()) return "none";
@@ -430,6 +431,14 @@ Model read_model(hid_t file, const std::string& label) {
                              "strings (store one string per output column): " + error.what());
         }
     }
+    if (h5::has_attribute(file, "feature_names")) {
+        try {
+            model.feature_names = h5::read_string_list_attribute(file, "feature_names");
+        } catch (const IoError& error) {
+            throw ModelError(label + ": the attribute 'feature_names' cannot be read as a list " +
+                             "of strings (store one string per input column): " + error.what());
+        }
+    }
     if (h5::object_type(file, "/" + std::string(layers_group)) != h5::ObjectType::Group) {
         throw ModelError(label + " has no group '/" + std::string(layers_group) + "'; see " +
                          std::string(format_doc));
@@ -515,6 +524,9 @@ void save_model(const Model& model, const std::string& path) {
             h5::write_attribute(file.get(), "description", model.description);
         }
         if (!model.labels.empty()) h5::write_attribute(file.get(), "labels", model.labels);
+        if (!model.feature_names.empty()) {
+            h5::write_attribute(file.get(), "feature_names", model.feature_names);
+        }
         {
             h5::Handle layers = h5::create_group(file.get(), "/" + std::string(layers_group));
             for (std::size_t i = 0; i < model.layers.size(); ++i) {

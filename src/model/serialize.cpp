@@ -1,7 +1,8 @@
 // The byte image rank 0 broadcasts after loading a model. Layout (all little-endian):
 //   "H5IM" magic, u32 image version, u8 1 if float arrays hold values (else only their counts),
 //   i64 input_width, string producer, string description,
-//   u64 label count and that many strings, u64 layer count, then per layer a u8 tag and its
+//   u64 label count and that many strings, u64 feature name count and that many strings,
+//   u64 layer count, then per layer a u8 tag and its
 //   fields:
 //     dense:      i64 inputs, i64 outputs, floats weights, floats bias
 //     affine:     doubles scale, doubles shift
@@ -28,7 +29,8 @@ namespace h5infer {
 namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
-// 2: class labels, activation beta; 3: structure; 4: affine layers in double
+// 2: class labels, activation beta; 3: structure images; 4: affine layers in double, feature
+// names
 constexpr std::uint32_t image_version = 4;
 // An array of a structure image is allocated before its values arrive: at most what one MPI
 // message carries.
@@ -291,6 +293,8 @@ std::vector<char> serialize(const Model& model, ImageContent content) {
     out.string(model.description);
     out.unsigned_le(static_cast<std::uint64_t>(model.labels.size()));
     for (const std::string& label : model.labels) out.string(label);
+    out.unsigned_le(static_cast<std::uint64_t>(model.feature_names.size()));
+    for (const std::string& name : model.feature_names) out.string(name);
     out.unsigned_le(static_cast<std::uint64_t>(model.layers.size()));
     for (const Layer& layer : model.layers) write_layer(out, layer);
     return out.take();
@@ -322,6 +326,13 @@ Model deserialize(const std::vector<char>& bytes, DenseArrays dense_arrays) {
     if (label_count > bytes.size()) in.fail("label count " + std::to_string(label_count));
     model.labels.reserve(static_cast<std::size_t>(label_count));
     for (std::uint64_t i = 0; i < label_count; ++i) model.labels.push_back(in.string("label"));
+    const auto name_count = in.unsigned_le<std::uint64_t>("feature name count");
+    // Each name takes at least eight bytes, which bounds the reservation by the image size.
+    if (name_count > bytes.size()) in.fail("feature name count " + std::to_string(name_count));
+    model.feature_names.reserve(static_cast<std::size_t>(name_count));
+    for (std::uint64_t i = 0; i < name_count; ++i) {
+        model.feature_names.push_back(in.string("feature name"));
+    }
     const auto layer_count = in.unsigned_le<std::uint64_t>("layer count");
     // Each layer takes at least one byte, which bounds the reservation by the image size.
     if (layer_count > bytes.size()) in.fail("layer count " + std::to_string(layer_count));

@@ -28,6 +28,17 @@ std::string fingerprint(const RunConfig& config, const std::string& model_sha256
     field("input_bytes", std::to_string(input.file_bytes));
     field("input_mtime_ns", std::to_string(input.file_mtime_ns));
     field("input_shape", std::to_string(input.rows) + "x" + std::to_string(input.cols));
+    if (!input.sources.empty()) {
+        // Which column of the input feeds which of the model's: another order, another
+        // prediction. A 2-D dataset read as it is has no such line, as before names were read.
+        std::string columns;
+        for (const io::ColumnSource& source : input.sources) {
+            columns += (columns.empty() ? "" : ",") + source.dataset;
+            if (!source.field.empty()) columns += "." + source.field;
+            if (source.column >= 0) columns += "[" + std::to_string(source.column) + "]";
+        }
+        field("input_columns", columns);
+    }
     field("output_dataset", output_dataset);
     field("chunk_rows", std::to_string(chunk_rows));
     field("backend", std::string(kernels::backend_name(config.backend)));

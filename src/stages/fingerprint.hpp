@@ -11,9 +11,10 @@ namespace h5infer::stages {
 
 /// The fingerprint of a prediction file: one `key=value` line for everything its values depend
 /// on (h5infer's version, the model file's SHA-256, the input's absolute path, size, mtime,
-/// dataset and shape, the output dataset, the chunk rows, backend, precision, --labels and the
-/// copied datasets). Equal fingerprints mean a rerun would compute the same file, so it can be
-/// skipped or resumed.
+/// dataset and shape, where each of the model's columns is read from when the input is not one
+/// 2-D dataset read in its own order, the output dataset, the chunk rows, backend, precision,
+/// --labels and the copied datasets). Equal fingerprints mean a rerun would compute the same file,
+/// so it can be skipped or resumed.
 [[nodiscard]] std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
                                       std::int64_t chunk_rows, const io::InputInfo& input,
                                       const std::string& output_dataset,

@@ -154,10 +154,30 @@ void note_slow_layouts(const RunConfig& config, const Prepared& prepared) {
                     std::to_string(input.cols) + " " + input.file + " NEW.h5");
 }
 
+// What rank 0 noticed about the inputs' columns (reordered, taken by name, no names): every note
+// of the first few inputs that have some, then how many more have some, so that a directory of
+// like files gives a few lines, not one per file.
+void say_column_notes(const RunConfig& config, const Prepared& prepared) {
+    constexpr std::int64_t inputs_shown = 3;
+    std::int64_t noted = 0;
+    for (const PreparedJob& job : prepared.jobs) {
+        if (job.skip || job.input.notes.empty()) continue;
+        if (noted++ < inputs_shown) {
+            for (const std::string& note : job.input.notes) say(config, note);
+        }
+    }
+    if (noted > inputs_shown) {
+        say(config, "note: " + std::to_string(noted - inputs_shown) +
+                        " more inputs have notes about their columns, like those above");
+    }
+}
+
 // One listed input validated and planned against `model`.
 PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::Job& listed) {
     PreparedJob job;
-    job.input = io::inspect_input(listed.input, prepared.model.input_width);
+    job.input = io::inspect_input(
+        listed.input,
+        {prepared.model.input_width, prepared.model.feature_names, config.column_names});
     job.output = listed.output;
     for (const std::string& copy : config.copies) {
         job.copies.push_back(io::check_copy(job.input, copy));
@@ -194,6 +214,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
         prepared.jobs.push_back(prepare_job(config, prepared, listed));
     }
     check_report_path(config, prepared);
+    say_column_notes(config, prepared);
     note_slow_layouts(config, prepared);
     return prepared;
 }
@@ -204,6 +225,14 @@ void broadcast(const mpi::Comm& comm, PreparedJob& job) {
         comm.broadcast(*text, 0);
     }
     for (std::int64_t* value : {&job.input.rows, &job.input.cols}) comm.broadcast(*value, 0);
+    auto sources = static_cast<std::int64_t>(job.input.sources.size());
+    comm.broadcast(sources, 0);
+    job.input.sources.resize(static_cast<std::size_t>(sources));
+    for (io::ColumnSource& source : job.input.sources) {
+        comm.broadcast(source.dataset, 0);
+        comm.broadcast(source.field, 0);
+        comm.broadcast(source.column, 0);
+    }
     auto copies = static_cast<std::int64_t>(job.copies.size());
     comm.broadcast(copies, 0);
     job.copies.resize(static_cast<std::size_t>(copies));

@@ -422,6 +422,56 @@ class ExportTest(unittest.TestCase):
             self.assertIn("LogisticRegression(max_iter=500)", f.attrs["description"])
             self.assertEqual(list(f.attrs["labels"]), ["0", "1", "2"])
 
+    def test_dataframe_pipeline_takes_its_columns_by_name(self):
+        try:
+            import pandas as pd  # noqa: F401 (DataFrame.to_hdf also needs python3-tables)
+            import tables  # noqa: F401
+        except ImportError as missing:
+            self.skipTest(f"{missing.name} is not installed, so no model can be fitted on a "
+                          "DataFrame (scripts/bootstrap.sh test installs python3-pandas and "
+                          "python3-tables)")
+        frame, y = datasets.load_iris(return_X_y=True, as_frame=True)
+        names = [str(name) for name in frame.columns]
+        pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(frame, y)
+        model = self.export(pipeline, "dataframe")
+        with h5py.File(model, "r") as f:
+            self.assertEqual([str(name) for name in f.attrs["feature_names"]], names)
+        want, _ = sklearn_output(pipeline, frame)
+        # The same rows with the columns in another order, as each convention stores them.
+        shuffled = frame[[names[2], names[0], names[3], names[1]]]
+        matrix = self.path("dataframe-matrix.h5")
+        with h5py.File(matrix, "w") as f:
+            f["x"] = shuffled.to_numpy()
+            f["x"].attrs["columns"] = list(shuffled.columns)
+        fixed, table, pickled = (self.path(f"dataframe-{kind}.h5")
+                                 for kind in ("fixed", "table", "pickled"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyTables: names that are not Python identifiers
+            shuffled.to_hdf(fixed, key="df", format="fixed")
+            shuffled.to_hdf(table, key="df", format="table", data_columns=True)
+            shuffled.to_hdf(pickled, key="df", format="table")
+        def run(data, output, ranks):
+            return subprocess.run(
+                [OPTIONS.mpiexec, "-n", str(ranks), OPTIONS.h5infer, "run", "--model", model,
+                 "--input", data, "--output", output, "--chunk-rows", "64", "--force"],
+                capture_output=True, text=True, timeout=300)
+
+        for data in (matrix + ":/x", fixed + ":/df", table + ":/df"):
+            for ranks in RANKS:
+                output = self.path(f"dataframe-out-{ranks}.h5")
+                result = run(data, output, ranks)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("note:", result.stdout)
+                with h5py.File(output, "r") as f:
+                    self.assertLessEqual(compare(f["predictions"][()], want, True), RELATIVE,
+                                         data)
+        # A 'table' without data_columns keeps the names pickled: refused with the fix.
+        output = self.path("dataframe-pickled-out.h5")
+        result = run(pickled + ":/df", output, 3)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("data_columns=True", result.stderr)
+        self.assertFalse(os.path.exists(output))
+
     def test_labels_flag_on_a_regressor_fails_cleanly(self):
         x, y = datasets.load_diabetes(return_X_y=True)
         model = self.export(LinearRegression().fit(x, y), "no-labels")

@@ -55,6 +55,7 @@ TEST(DescribeLayers, PrintsTheExactTableAndTotals) {
 TEST(DescribeModel, StartsWithWhereTheModelCameFrom) {
     Model model = small_model();
     model.labels = {"cat", "dog"};
+    model.feature_names = {"pt", "eta", "phi"};
     const std::string text =
         describe_model(model, {"m.h5", "h5infer-model version 1", std::string(64, 'a')});
     const std::string expected =
@@ -65,6 +66,7 @@ TEST(DescribeModel, StartsWithWhereTheModelCameFrom) {
         "\n"
         "producer:    unit test\n"
         "description: (none)\n"
+        "features:    pt, eta, phi\n"
         "labels:      cat, dog\n"
         "\n"
         "layer  kind";

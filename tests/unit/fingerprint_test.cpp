@@ -13,7 +13,7 @@ struct Fields {
     RunConfig config;
     std::string sha256 = "abc";
     std::int64_t chunk_rows = 1024;
-    io::InputInfo input{"in.h5", "/x", 100, 4, "float32", 4096, 7, {}};
+    io::InputInfo input{"in.h5", "/x", 100, 4, "float32", 4096, 7, {}, {}, {}};
     std::string output_dataset = "/predictions";
     std::vector<std::string> copies;
 
@@ -38,6 +38,10 @@ TEST(Fingerprint, ChangesWithEverythingThePredictionsDependOn) {
         {"precision", [](Fields& f) { f.config.precision = kernels::Precision::Bf16; }},
         {"labels", [](Fields& f) { f.config.labels = true; }},
         {"copies", [](Fields& f) { f.copies = {"/ids"}; }},
+        {"input_columns",
+         [](Fields& f) {
+             f.input.sources = {{"/x", "", 1}, {"/x", "", 0}, {"/x", "", 2}, {"/x", "", 3}};
+         }},
     };
     for (const auto& [key, change] : changes) {
         Fields fields;
@@ -48,6 +52,18 @@ TEST(Fingerprint, ChangesWithEverythingThePredictionsDependOn) {
     }
 }
 
+TEST(Fingerprint, EachColumnMappingHasItsOwn) {
+    Fields fields;
+    fields.input.sources = {{"/t", "b", -1}, {"/t", "a", -1}};
+    const std::string fields_of_a_table = fields.text();
+    fields.input.sources = {{"/t/b", "", -1}, {"/t/a", "", -1}};
+    const std::string datasets_of_a_group = fields.text();
+    fields.input.sources = {{"/t/a", "", -1}, {"/t/b", "", -1}};
+    EXPECT_NE(fields_of_a_table, datasets_of_a_group);
+    EXPECT_NE(fields.text(), datasets_of_a_group);
+    EXPECT_NE(fields_of_a_table.find("input_columns=/t.b,/t.a\n"), std::string::npos);
+}
+
 TEST(Fingerprint, IgnoresWhatDoesNotChangeThePredictions) {
     Fields fields;
     const std::string base = fields.text();
@@ -55,6 +71,8 @@ TEST(Fingerprint, IgnoresWhatDoesNotChangeThePredictions) {
     fields.config.quiet = true;
     fields.config.checkpoint_seconds = 1;
     fields.config.report_path = "r.json";
+    fields.input.notes = {"note: anything"};
+    fields.config.column_names = ColumnNames::Ignore;  // it acts through input.sources only
     EXPECT_EQ(fields.text(), base);
 }
 

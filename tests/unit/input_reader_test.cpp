@@ -358,3 +358,67 @@ TEST_F(InputReaderTest, FileCutShortWhileReadingIsAnInputError) {
 
 }  // namespace
 }  // namespace h5infer::io
+
+namespace h5infer::io {
+namespace {
+
+// The same rows stored four ways: /x (the model's order), /p (columns reversed, named), /g (one
+// 1-D dataset per column, of alternating types) and /t (a compound of reversed fields).
+void write_named_layouts(const std::string& path, const std::vector<std::string>& names) {
+    const std::vector<float> all = values();
+    h5::Handle file = h5::create_file(path);
+    h5::Handle x = h5::create_dataset(file.get(), "/x", {rows, cols}, H5T_IEEE_F32LE);
+    h5::write_all(x.get(), all.data());
+    std::vector<float> reversed;
+    for (std::int64_t i = 0; i < rows; ++i) {
+        for (std::int64_t j = cols - 1; j >= 0; --j) reversed.push_back(all[i * cols + j]);
+    }
+    h5::Handle p = h5::create_dataset(file.get(), "/p", {rows, cols}, H5T_IEEE_F64LE,
+                                      h5::Layout::Chunked, 100);
+    h5::write_all(p.get(), reversed.data());
+    h5::write_attribute(p.get(), "columns", std::vector<std::string>(names.rbegin(), names.rend()));
+    for (std::int64_t j = 0; j < cols; ++j) {
+        std::vector<float> column;
+        for (std::int64_t i = 0; i < rows; ++i) column.push_back(all[i * cols + j]);
+        h5::Handle dataset =
+            h5::create_dataset(file.get(), "/g/" + names[static_cast<std::size_t>(j)], {rows},
+                               j % 2 == 0 ? H5T_STD_I16LE : H5T_IEEE_F64BE);
+        h5::write_all(dataset.get(), column.data());
+    }
+    h5::Handle type(H5Tcreate(H5T_COMPOUND, cols * sizeof(double)));
+    for (std::int64_t j = 0; j < cols; ++j) {
+        H5Tinsert(type.get(), names[static_cast<std::size_t>(cols - 1 - j)].c_str(),
+                  static_cast<std::size_t>(j) * sizeof(double), H5T_NATIVE_DOUBLE);
+    }
+    std::vector<double> records(reversed.begin(), reversed.end());
+    h5::Handle t =
+        h5::create_dataset(file.get(), "/t", {rows}, type.get(), h5::Layout::Chunked, 64);
+    ASSERT_GE(H5Dwrite(t.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, records.data()), 0);
+}
+
+TEST_F(InputReaderTest, ColumnsByNameReadLikeTheOrderedMatrixAtAnyRows) {
+    std::vector<std::string> names;
+    for (std::int64_t j = 0; j < cols; ++j) names.push_back("c" + std::to_string(j));
+    const std::string path = dir_.file("named.h5");
+    write_named_layouts(path, names);
+    const ColumnRequest request{cols, names, ColumnNames::Reorder};
+    InputReader matrix(inspect_input({path, "/x"}, request));
+    for (const std::string dataset : {"/p", "/g", "/t"}) {
+        const InputInfo info = inspect_input({path, dataset}, request);
+        EXPECT_EQ(info.sources.size(), static_cast<std::size_t>(cols)) << dataset;
+        EXPECT_EQ(info.rows, rows);
+        InputReader reader(info);
+        EXPECT_FALSE(reader.can_fetch());
+        for (const auto& [begin, count] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+                 {0, rows}, {0, 1}, {999, 1}, {63, 130}, {500, 0}}) {
+            std::vector<float> want(static_cast<std::size_t>(count * cols), -1.0F);
+            std::vector<float> got(want.size(), -2.0F);
+            matrix.read(begin, count, want.data());
+            reader.read(begin, count, got.data());
+            EXPECT_EQ(got, want) << dataset << " rows " << begin << " + " << count;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace h5infer::io

@@ -66,6 +66,9 @@ inline ::testing::AssertionResult models_equal(const Model& a, const Model& b) {
         return ::testing::AssertionFailure() << "producer or description differ";
     }
     if (a.labels != b.labels) return ::testing::AssertionFailure() << "labels differ";
+    if (a.feature_names != b.feature_names) {
+        return ::testing::AssertionFailure() << "feature names differ";
+    }
     if (a.layers.size() != b.layers.size()) {
         return ::testing::AssertionFailure()
                << "layer counts differ: " << a.layers.size() << " vs " << b.layers.size();

@@ -111,6 +111,27 @@ TEST(Validate, RejectsLabelsThatDoNotMatchTheOutputs) {
         << validate_error(model);
 }
 
+TEST(Validate, AcceptsOneFeatureNamePerInputColumn) {
+    Model model = valid_model();
+    model.feature_names = {"pt", "eta", "phi"};
+    EXPECT_EQ(validate_error(model), "");
+}
+
+TEST(Validate, RejectsFeatureNamesThatDoNotMatchTheInputs) {
+    Model model = valid_model();
+    model.feature_names = {"pt", "eta"};
+    EXPECT_NE(validate_error(model).find("2 feature names but 3 input columns"), std::string::npos)
+        << validate_error(model);
+}
+
+TEST(Validate, RejectsAFeatureNameGivenTwice) {
+    Model model = valid_model();
+    model.feature_names = {"pt", "eta", "pt"};
+    EXPECT_NE(validate_error(model).find("feature name 'pt' names two input columns"),
+              std::string::npos)
+        << validate_error(model);
+}
+
 TEST(Activation, RowWiseActivations) {
     EXPECT_TRUE(is_row_wise(Activation::Softmax));
     EXPECT_TRUE(is_row_wise(Activation::Normalize));

@@ -43,6 +43,7 @@ Model every_layer_model() {
     std::get<ActivationLayer>(model.layers[17]).alpha = 1e-3F;  // layer_norm epsilon
     model.layers.emplace_back(DenseLayer{4, 2, {1, -1, 2, -2, 3, -3, 4, -4}, {}});
     model.labels = {"setosa", "versicolor \xc3\xa9"};
+    model.feature_names = {"sepal length (cm)", "b", "\xc3\xa9ta"};
     return model;
 }
 
@@ -268,6 +269,47 @@ TEST_F(NativeFormat, NumericLabelsAreRejected) {
         h5::write_attribute(file.get(), "labels", std::vector<std::int64_t>{0, 1});
     }
     expect_load_error({"'labels' cannot be read as a list of strings"});
+}
+
+TEST_F(NativeFormat, FeatureNamesAreARootListOfStrings) {
+    save_model(every_layer_model(), path_);
+    EXPECT_EQ(load_model(path_).feature_names, every_layer_model().feature_names);
+    h5::Handle file = h5::open_file(path_);
+    EXPECT_EQ(h5::read_string_list_attribute(file.get(), "feature_names"),
+              every_layer_model().feature_names);
+}
+
+TEST_F(NativeFormat, ModelWithoutFeatureNamesHasNoFeatureNamesAttribute) {
+    Model model = every_layer_model();
+    model.feature_names.clear();
+    save_model(model, path_);
+    EXPECT_TRUE(load_model(path_).feature_names.empty());
+    h5::Handle file = h5::open_file(path_);
+    EXPECT_FALSE(h5::has_attribute(file.get(), "feature_names"));
+}
+
+TEST_F(NativeFormat, FeatureNamesMustNameEveryInputColumnOnce) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        h5::write_attribute(file.get(), "feature_names", std::vector<std::string>{"a"});
+    }
+    expect_load_error({"1 feature names but 2 input columns"});
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        h5::write_attribute(file.get(), "feature_names", std::vector<std::string>{"a", "a"});
+    }
+    expect_load_error({"feature name 'a' names two input columns"});
+}
+
+TEST_F(NativeFormat, NumericFeatureNamesAreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_dense(file.get(), "0000");
+        h5::write_attribute(file.get(), "feature_names", std::vector<std::int64_t>{0, 1});
+    }
+    expect_load_error({"'feature_names' cannot be read as a list of strings"});
 }
 
 TEST_F(NativeFormat, MissingLayersGroupIsRejected) {

@@ -54,6 +54,17 @@ TEST(Serialize, RoundTripKeepsLabelsAndNormalize) {
     EXPECT_EQ(copy.labels, model.labels);
 }
 
+TEST(Serialize, RoundTripKeepsFeatureNames) {
+    Model model = sample_model();
+    model.feature_names.clear();
+    for (std::int64_t j = 0; j < model.input_width; ++j) {
+        model.feature_names.push_back("f" + std::to_string(j) + (j == 0 ? " \xc3\xa9" : ""));
+    }
+    for (const ImageContent content : {ImageContent::Everything, ImageContent::Structure}) {
+        EXPECT_EQ(deserialize(serialize(model, content)).feature_names, model.feature_names);
+    }
+}
+
 TEST(Serialize, HugeLabelCountIsRejected) {
     Model model;
     model.input_width = 1;
@@ -62,6 +73,18 @@ TEST(Serialize, HugeLabelCountIsRejected) {
     const std::size_t count_offset = 4 + 4 + 8 + 8 + 8;  // after the two empty strings
     for (std::size_t i = 0; i < 8; ++i) bytes[count_offset + i] = static_cast<char>(0x7F);
     EXPECT_NE(deserialize_error(bytes).find("malformed model image"), std::string::npos);
+}
+
+TEST(Serialize, HugeFeatureNameCountIsRejected) {
+    Model model;
+    model.input_width = 1;
+    model.layers.emplace_back(AffineLayer{{1.0F}, {0.0F}});
+    std::vector<char> bytes = serialize(model);
+    // After magic, version, content flag, width, two empty strings and no labels.
+    const std::size_t count_offset = 4 + 4 + 1 + 8 + 8 + 8 + 8;
+    for (std::size_t i = 0; i < 8; ++i) bytes[count_offset + i] = static_cast<char>(0x7F);
+    EXPECT_NE(deserialize_error(bytes).find("feature name count"), std::string::npos)
+        << deserialize_error(bytes);
 }
 
 TEST(Serialize, ImageIsLittleEndianWithMagicAndVersion) {
@@ -105,8 +128,8 @@ TEST(Serialize, HugeCountIsRejectedWithoutAllocating) {
     model.layers.emplace_back(AffineLayer{{1.0F}, {0.0F}});
     std::vector<char> bytes = serialize(model);
     // The affine scale count follows magic, version, content flag, width, two empty strings,
-    // no labels, layer count and tag.
-    const std::size_t count_offset = 4 + 4 + 1 + 8 + 8 + 8 + 8 + 8 + 1;
+    // no labels, no feature names, layer count and tag.
+    const std::size_t count_offset = 4 + 4 + 1 + 8 + 8 + 8 + 8 + 8 + 8 + 1;
     const std::uint64_t huge = std::numeric_limits<std::uint64_t>::max() / 2;
     for (std::size_t i = 0; i < sizeof(huge); ++i) {
         bytes[count_offset + i] = static_cast<char>((huge >> (8 * i)) & 0xFFU);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "h5infer/h5/handle.hpp"
 
@@ -17,6 +19,19 @@ namespace h5infer::h5 {
 
 /// True if `type` is or contains variable-length data (which parallel HDF5 cannot write).
 [[nodiscard]] bool is_variable_length(hid_t type);
+
+/// A type as h5infer names it: "float64", "int16", "uint8", "string", "compound", ...
+[[nodiscard]] std::string describe_type(hid_t type);
+
+/// One member of a compound type.
+struct Member {
+    std::string name;
+    H5T_class_t type_class = H5T_NO_CLASS;
+    std::string type_description;  ///< as describe_type() names it
+};
+
+/// The members of a compound type, in the type's order.
+[[nodiscard]] std::vector<Member> compound_members(hid_t type);
 
 /// A null-padded fixed-length UTF-8 string type of `size` bytes (at least 1). Parallel HDF5
 /// writes datasets of fixed-length strings collectively, but never variable-length ones.

@@ -17,6 +17,23 @@ void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::in
 void read_rows(hid_t dataset, std::int64_t row_begin, std::int64_t rows, std::int64_t cols,
                double* dst);
 
+/// A member of a compound dataset and the column of a row-major block it is read into.
+struct MemberColumn {
+    std::string member;
+    std::int64_t column = 0;
+};
+
+/// Reads rows [row_begin, row_begin + rows) of a 1-D compound dataset into `dst`, a row-major
+/// block of rows x `dst_cols` floats: each of `members` (numeric, converted by HDF5 to float32)
+/// into its column. The members must fill every column, each once. Independent I/O. Throws
+/// IoError.
+void read_members(hid_t dataset, std::int64_t row_begin, std::int64_t rows,
+                  const std::vector<MemberColumn>& members, std::int64_t dst_cols, float* dst);
+
+/// Reads a whole 1-D dataset of strings (fixed or variable length, any padding), such as the
+/// column names pandas keeps beside a block of values. Throws IoError if it is not strings.
+[[nodiscard]] std::vector<std::string> read_strings(hid_t dataset);
+
 /// Reads rows [row_begin, row_begin + rows) of a 1-D or 2-D dataset, every column, as
 /// `memory_type` (independent I/O). Throws IoError.
 void read_rows_raw(hid_t dataset, std::int64_t row_begin, std::int64_t rows, hid_t memory_type,
