@@ -1,5 +1,6 @@
-// Stop signals mid-run, as schedulers send them to every rank: the job saves its progress and
-// keeps its partial file, and a rerun resumes it to the bits of an uninterrupted run.
+// Stop signals mid-run, as schedulers and people send them: to every rank (Slurm), to mpirun
+// (`kill`, Ctrl-C). The job saves its progress and keeps its partial file, no rank outlives it,
+// and a rerun resumes it to the bits of an uninterrupted run.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -142,6 +143,88 @@ INSTANTIATE_TEST_SUITE_P(RanksAndIsas, SignalToRanks,
                          ::testing::Combine(::testing::Values(1, 2),
                                             ::testing::Values("default", "AVX2")),
                          stop_case_name);
+
+// A signal to mpirun itself, as `kill PID` or Ctrl-C gives it. Open MPI 4.1's mpirun forwards
+// SIGUSR1 to the ranks and exits with their code. SIGTERM, SIGINT and SIGHUP it cannot forward:
+// it aborts the job (SIGCONT to the ranks, SIGTERM a second later, SIGKILL a second after that)
+// and exits with 1 whatever the ranks return. Either way the ranks must save their progress
+// and none may outlive mpirun. The reference backend and progress saved after every chunk keep
+// the run going long enough for mpirun's second.
+class SignalToMpirun : public ::testing::TestWithParam<int> {
+protected:
+    static void SetUpTestSuite() {
+        directory_ = std::make_unique<TempDir>();
+        GenerateConfig config;
+        config.data_path = *directory_ / "data.h5";
+        config.model_path = *directory_ / "model.h5";
+        config.rows = 60000;
+        config.features = 64;
+        config.hidden = {256, 256};
+        config.outputs = 4;
+        generate(config);
+        const CommandResult whole = run_h5infer(args(*directory_ / "whole.h5"), 2);
+        ASSERT_EQ(whole.exit_code, 0) << whole.err;
+    }
+    static void TearDownTestSuite() { directory_.reset(); }
+
+    // The reruns and the whole run go in rounds of several chunks per rank.
+    static std::vector<std::string> args(const std::string& output) {
+        std::vector<std::string> arguments{
+            "run",      "--model", *directory_ / "model.h5", "--input", *directory_ / "data.h5",
+            "--output", output};
+        arguments.insert(arguments.end(), {"--backend", "reference", "--chunk-rows", "500"});
+        return arguments;
+    }
+
+    static std::unique_ptr<TempDir> directory_;
+};
+
+std::unique_ptr<TempDir> SignalToMpirun::directory_;
+
+TEST_P(SignalToMpirun, RanksSaveTheirProgressAndNoneSurvivesMpirun) {
+    const int signal_number = GetParam();
+    const std::string directory = *directory_ / std::to_string(signal_number);
+    std::filesystem::create_directory(directory);
+    const std::string output = directory + "/preds.h5";
+    std::vector<std::string> arguments = args(output);
+    arguments.insert(arguments.end(), {"--checkpoint-every", "1chunks"});
+    BackgroundJob job(h5infer_command(arguments, 2, directory + "/out", directory + "/err"));
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (!has_partial(directory) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    std::this_thread::sleep_for(300ms);
+    const std::vector<pid_t> launcher = children_of(job.shell());
+    ASSERT_EQ(launcher.size(), 1U) << read_text(directory + "/err");
+    ASSERT_EQ(processes_matching(output, job.shell()).size(), 2U);
+    ::kill(launcher.front(), signal_number);
+    const int code = job.wait(60s, output);
+    const std::string err = read_text(directory + "/err");
+    ASSERT_NE(code, -1) << "mpirun did not end within a minute of the signal: " << err;
+    if (signal_number == SIGUSR1) {
+        EXPECT_EQ(code, static_cast<int>(ExitCode::Interrupted)) << err;
+    } else {
+        EXPECT_NE(code, 0) << err;
+    }
+    EXPECT_NE(err.find("rerun the same command to resume"), std::string::npos) << err;
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(processes_matching(output, job.shell()).empty()) << "a rank outlived mpirun";
+    EXPECT_FALSE(std::filesystem::exists(output)) << "a partial file under the final name";
+    ASSERT_TRUE(has_partial(directory)) << "the partial file was not kept";
+
+    const CommandResult rerun = run_h5infer(args(output), 2);
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+    EXPECT_NE(rerun.out.find("resume " + output), std::string::npos) << rerun.out;
+    EXPECT_EQ(rerun.out.find(" 0 of "), std::string::npos) << "nothing was saved: " << rerun.out;
+    EXPECT_TRUE(same_predictions(output, *directory_ / "whole.h5"));
+}
+
+std::string signal_name(const ::testing::TestParamInfo<int>& info) {
+    return info.param == SIGUSR1 ? "Usr1" : info.param == SIGTERM ? "Term" : "Int";
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, SignalToMpirun, ::testing::Values(SIGUSR1, SIGTERM, SIGINT),
+                         signal_name);
 
 }  // namespace
 }  // namespace h5infer::testing
