@@ -7,9 +7,11 @@
 #include "h5infer/error.hpp"
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/mpi/comm.hpp"
+#include "stop.hpp"
 
 int main(int argc, char** argv) {
     using h5infer::ExitCode;
+    h5infer::watch_stop_signals();  // first: every thread started later inherits the blocking
     h5infer::warm_heap();
     try {
         h5infer::mpi::Environment environment(argc, argv);

@@ -1,11 +1,28 @@
 #pragma once
 
+#include <string>
+
 namespace h5infer {
 
+/// Takes SIGTERM, SIGINT, SIGHUP and SIGUSR1 away from every thread of the process and gives
+/// them to one thread of its own, which waits for them (sigwait) and acts on them: it sets a
+/// StopRequest's flag, removes a file registered with remove_on_stop_signal(), or lets the
+/// signal take its default course (a signal ignored when the process started stays ignored).
+/// Threads inherit the blocked signals, so call it first in main(), before MPI, OpenMP or any
+/// library starts a thread. Why no signal handler: a handler runs on the stack of whichever
+/// thread the signal interrupts, and oneDNN's AVX2 f32 gemm points its stack pointer into a
+/// heap buffer while it computes, so the kernel would write the handler's frame over the heap
+/// below that buffer. Processes forked later (Open MPI's helpers) get the signals unblocked.
+/// Once per process; later calls do nothing. Without it, StopRequest and
+/// remove_on_stop_signal() see no signals: the signals take their default course.
+void watch_stop_signals();
+
 /// Turns SIGTERM, SIGINT, SIGHUP and SIGUSR1 (what Slurm sends at a time limit, on preemption
-/// or with --signal, and what mpirun forwards) into a request that the run loop polls between
-/// chunks, so every rank can finish its chunk and save progress. A second signal of the same
-/// kind takes its default course, so an impatient Ctrl-C still ends the job. One at a time.
+/// or with --signal, and what mpirun forwards or sends when it stops a job) into a request that
+/// the run loop polls between chunks, so every rank can stop after its chunk and save progress.
+/// A second signal of the same kind takes its default course, so an impatient Ctrl-C still
+/// ends the job; a signal of another kind is taken as the same request. Needs
+/// watch_stop_signals(). One at a time.
 class StopRequest {
 public:
     StopRequest();
@@ -18,5 +35,13 @@ public:
     /// The signal received, or 0.
     [[nodiscard]] static int signal_number();
 };
+
+/// Until forget_on_stop_signal(), a stop signal that no StopRequest takes removes `path` before
+/// it takes its default course (the temporary file of a one-process writer). One path at a
+/// time; a path longer than the system's limit is not registered. Needs watch_stop_signals().
+void remove_on_stop_signal(const std::string& path);
+
+/// Undoes remove_on_stop_signal().
+void forget_on_stop_signal() noexcept;
 
 }  // namespace h5infer

@@ -76,7 +76,8 @@ struct RunReport {
 /// through the model and writes one prediction file per input, each of which appears under its
 /// final name only when complete. Up-to-date outputs are skipped and partial files of an
 /// interrupted run resumed. On SIGTERM/SIGINT/SIGHUP/SIGUSR1 every rank finishes its chunk,
-/// progress is saved and InterruptedError (exit code 75) is thrown.
+/// progress is saved and InterruptedError (exit code 75) is thrown; the signals reach it only
+/// in a process that gave them to watch_stop_signals() (src/stop.hpp) first, as main() does.
 /// Throws an Error on every rank when the run fails; only the rank that found the problem
 /// throws the detailed error, the others throw ReportedElsewhere (see src/agree.hpp).
 RunReport run(const RunConfig& config, const mpi::Comm& comm);

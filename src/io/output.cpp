@@ -9,31 +9,19 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "h5infer/error.hpp"
 #include "io/labels.hpp"
+#include "stop.hpp"
 
 namespace h5infer::io {
 namespace {
 
 std::string quoted(const std::string& text) {
     return "'" + text + "'";
-}
-
-// The signal handler may only touch async-signal-safe state: a fixed buffer and unlink().
-constexpr std::size_t max_path = 4096;
-std::array<char, max_path> pending_path{};     // NOLINT: shared with the signal handler
-volatile std::sig_atomic_t pending_armed = 0;  // NOLINT: shared with the signal handler
-constexpr std::array<int, 4> cleanup_signals{SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
-extern "C" void remove_pending_and_reraise(int signal_number) {
-    if (pending_armed != 0) ::unlink(pending_path.data());
-    std::signal(signal_number, SIG_DFL);
-    std::raise(signal_number);
 }
 
 std::string directory_of(const std::string& path) {
@@ -399,14 +387,7 @@ void OutputWriter::finish() {
 }
 
 TemporaryOutput::TemporaryOutput(std::string path) : path_(std::move(path)) {
-    if (path_.size() < max_path) {
-        std::copy(path_.begin(), path_.end(), pending_path.begin());
-        pending_path[path_.size()] = '\0';
-        pending_armed = 1;
-        for (int signal_number : cleanup_signals) {
-            std::signal(signal_number, remove_pending_and_reraise);
-        }
-    }
+    remove_on_stop_signal(path_);
 }
 
 TemporaryOutput::~TemporaryOutput() {
@@ -416,8 +397,7 @@ TemporaryOutput::~TemporaryOutput() {
 
 void TemporaryOutput::dismiss() noexcept {
     armed_ = false;
-    pending_armed = 0;
-    for (int signal_number : cleanup_signals) std::signal(signal_number, SIG_DFL);
+    forget_on_stop_signal();
 }
 
 }  // namespace h5infer::io

@@ -161,8 +161,9 @@ private:
 
 /// Owns the temporary output path of a one-process writer (convert, import-csv) until it is
 /// committed: removes the file on destruction unless dismissed, and on SIGTERM, SIGINT, SIGHUP
-/// or SIGUSR1 before the signal takes its default course. One at a time. (`h5infer run` keeps
-/// its partial files instead, to resume: see StopRequest in src/stop.hpp.)
+/// or SIGUSR1 before the signal takes its default course (remove_on_stop_signal() in
+/// src/stop.hpp). One at a time. (`h5infer run` keeps its partial files instead, to resume: see
+/// StopRequest there.)
 class TemporaryOutput {
 public:
     explicit TemporaryOutput(std::string path);

@@ -74,6 +74,7 @@ private:
     std::vector<std::vector<Piece>> next_round();
     [[nodiscard]] bool holds(std::int64_t job, bool last) const;
     void checkpoint_or_stop();
+    void stop_if_abandoned();
     [[noreturn]] void stop();
     double compute(const std::vector<Piece>& mine, std::int64_t& my_rows);
     void compute_piece(const std::vector<Piece>& mine, std::size_t p, float* predictions,
@@ -101,6 +102,7 @@ private:
     std::int64_t rows_done_ = 0;
     Clock::time_point last_checkpoint_ = Clock::now();
     std::int64_t steps_since_checkpoint_ = 0;
+    bool abandoned_ = false;  // this rank left pieces of the round undone for a stop signal
 };
 
 void RoundLoop::run() {
@@ -116,6 +118,7 @@ void RoundLoop::run() {
         }
         std::int64_t my_rows = 0;
         const double busy = compute(mine, my_rows);
+        stop_if_abandoned();
         write(shares, mine);
         end_round(round_start, my_rows, busy);
     } while (round_.end < plan_.work.size());
@@ -158,6 +161,15 @@ void RoundLoop::checkpoint_or_stop() {
     if (action == 2) stop();
 }
 
+// A launcher that stops a job gives it little time before SIGKILL (mpirun: a second after its
+// SIGTERM), possibly less than a round takes: a rank that sees a signal mid-round leaves the
+// rest of its share, and then every rank drops the round and saves the rounds before it.
+void RoundLoop::stop_if_abandoned() {
+    if (comm_.max(std::int64_t{abandoned_ ? 1 : 0}) == 0) return;
+    outputs_.checkpoint();
+    stop();
+}
+
 void RoundLoop::stop() {
     progress_.finish();
     outputs_.keep_partial_files();
@@ -177,6 +189,10 @@ double RoundLoop::compute(const std::vector<Piece>& mine, std::int64_t& my_rows)
         const Clock::time_point busy_start = Clock::now();
         std::size_t advised = 0;  // pieces of mine whose rows were asked for ahead
         for (std::size_t p = 0; p < mine.size(); ++p) {
+            if (StopRequest::signal_number() != 0) {
+                abandoned_ = true;
+                break;
+            }
             const std::int64_t rows = mine[p].rows.size();
             H5INFER_ASSERT((my_rows + rows) * engine_.outputs <=
                            static_cast<std::int64_t>(engine_.dst.size()));

@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "e2e/background_job.hpp"
 #include "e2e/cli_runner.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/generate.hpp"
@@ -22,84 +23,6 @@ namespace h5infer::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Pids of processes whose command line contains `needle`, other than `except`.
-std::vector<pid_t> processes_matching(const std::string& needle, pid_t except) {
-    std::vector<pid_t> pids;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::string cmdline = read_text(entry.path().string() + "/cmdline");
-        for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-        const auto pid = static_cast<pid_t>(std::stol(name));
-        if (pid != except && cmdline.find(H5INFER_BINARY) != std::string::npos &&
-            cmdline.find(needle) != std::string::npos &&
-            cmdline.find("mpiexec") == std::string::npos &&
-            cmdline.find("mpirun") == std::string::npos &&
-            cmdline.find("sh -c") == std::string::npos) {
-            pids.push_back(pid);
-        }
-    }
-    return pids;
-}
-
-bool has_partial(const std::string& dir) {
-    for (const std::string& name : list_dir(dir)) {
-        if (name.find(".h5infer-partial") != std::string::npos) return true;
-    }
-    return false;
-}
-
-// A job running in the background: `sh -c COMMAND` in its own process.
-class BackgroundJob {
-public:
-    explicit BackgroundJob(const std::string& command) {
-        shell_ = ::fork();
-        if (shell_ == 0) {
-            ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-    }
-    BackgroundJob(const BackgroundJob&) = delete;
-    BackgroundJob& operator=(const BackgroundJob&) = delete;
-    BackgroundJob(BackgroundJob&&) = delete;
-    BackgroundJob& operator=(BackgroundJob&&) = delete;
-    ~BackgroundJob() {
-        if (running()) kill_all("");
-    }
-
-    [[nodiscard]] pid_t shell() const { return shell_; }
-    [[nodiscard]] bool running() const { return shell_ > 0 && !finished_; }
-
-    // The exit code, or -1 after killing everything when the job outlives `limit`.
-    int wait(std::chrono::seconds limit, const std::string& needle) {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        int status = 0;
-        while (::waitpid(shell_, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                kill_all(needle);
-                return -1;
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        finished_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-
-private:
-    void kill_all(const std::string& needle) {
-        if (!needle.empty()) {
-            for (pid_t pid : processes_matching(needle, shell_)) ::kill(pid, SIGKILL);
-        }
-        ::kill(shell_, SIGKILL);
-        int status = 0;
-        ::waitpid(shell_, &status, 0);
-        finished_ = true;
-    }
-
-    pid_t shell_ = -1;
-    bool finished_ = false;
-};
 
 // Each fault runs with Open MPI's default transports and with TCP only, as between nodes.
 class Fault : public ::testing::TestWithParam<std::string> {
