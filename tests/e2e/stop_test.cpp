@@ -148,8 +148,8 @@ INSTANTIATE_TEST_SUITE_P(RanksAndIsas, SignalToRanks,
 // SIGUSR1 to the ranks and exits with their code. SIGTERM, SIGINT and SIGHUP it cannot forward:
 // it aborts the job (SIGCONT to the ranks, SIGTERM a second later, SIGKILL a second after that)
 // and exits with 1 whatever the ranks return. Either way the ranks must save their progress
-// and none may outlive mpirun. The reference backend and progress saved after every chunk keep
-// the run going long enough for mpirun's second.
+// and none may outlive mpirun. The reference backend, a wide model and progress saved after
+// every chunk keep the run going for seconds, well past mpirun's second.
 class SignalToMpirun : public ::testing::TestWithParam<int> {
 protected:
     static void SetUpTestSuite() {
@@ -157,9 +157,9 @@ protected:
         GenerateConfig config;
         config.data_path = *directory_ / "data.h5";
         config.model_path = *directory_ / "model.h5";
-        config.rows = 60000;
+        config.rows = 40000;
         config.features = 64;
-        config.hidden = {256, 256};
+        config.hidden = {1024, 1024};
         config.outputs = 4;
         generate(config);
         const CommandResult whole = run_h5infer(args(*directory_ / "whole.h5"), 2);
@@ -197,6 +197,7 @@ TEST_P(SignalToMpirun, RanksSaveTheirProgressAndNoneSurvivesMpirun) {
     const std::vector<pid_t> launcher = children_of(job.shell());
     ASSERT_EQ(launcher.size(), 1U) << read_text(directory + "/err");
     ASSERT_EQ(processes_matching(output, job.shell()).size(), 2U);
+    ASSERT_FALSE(std::filesystem::exists(output)) << "the run ended before the signal";
     ::kill(launcher.front(), signal_number);
     const int code = job.wait(60s, output);
     const std::string err = read_text(directory + "/err");
