@@ -102,6 +102,7 @@ def main(argv):
           "ratio | same bytes |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     workdir = args.workdir or tempfile.mkdtemp(prefix="h5infer-ab-")
+    os.makedirs(workdir, exist_ok=True)
     try:
         results = [run_workload(args, WORKLOADS[key], workdir, bf16.run)
                    for key in args.only.split(",")]
