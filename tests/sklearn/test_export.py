@@ -31,15 +31,21 @@ try:
     import numpy as np
     import sklearn
     from sklearn import datasets
-    from sklearn.decomposition import PCA
+    from sklearn import linear_model as lm
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.decomposition import PCA, TruncatedSVD
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
                                       Ridge, SGDClassifier)
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.multiclass import OneVsRestClassifier
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, PolynomialFeatures,
-                                       StandardScaler)
+                                       RobustScaler, StandardScaler)
+    from sklearn.svm import LinearSVC, LinearSVR
 except ImportError as missing:
     print(f"SKIP: {missing.name or missing} is not available to {sys.executable} ({missing}); "
           "install python3-sklearn python3-joblib python3-h5py python3-numpy "
@@ -152,16 +158,70 @@ CASES = {
             ("net", ElasticNet(alpha=0.1))])),
     "wine_scaler_pca_transform": (
         "transform", wine_shifted, lambda: make_pipeline(StandardScaler(), PCA(5))),
+    "diabetes_truncated_svd_transform": ("transform", diabetes, lambda: TruncatedSVD(4)),
+    # more linear regressors: predict() is one dense layer
+    "diabetes_robust_scaler_huber": (
+        "linear", diabetes,
+        lambda: make_pipeline(RobustScaler(), lm.HuberRegressor(max_iter=500))),
+    "synthetic_sgd_regressor": (
+        "linear", synthetic_regression(1),
+        lambda: make_pipeline(StandardScaler(), lm.SGDRegressor(random_state=0))),
+    "diabetes_bayesian_ridge": ("linear", diabetes, lm.BayesianRidge),
+    "diabetes_ard": ("linear", diabetes, lm.ARDRegression),
+    "diabetes_linear_svr": (
+        "linear", diabetes, lambda: make_pipeline(StandardScaler(), LinearSVR(random_state=0))),
+    "diabetes_lasso_cv": ("linear", diabetes, lambda: lm.LassoCV(cv=3)),
+    "synthetic_multitask_elasticnet_cv": (
+        "linear", synthetic_regression(2), lambda: lm.MultiTaskElasticNetCV(cv=3)),
+    "diabetes_ransac": ("linear", diabetes, lambda: lm.RANSACRegressor(random_state=0)),
+    "diabetes_target_scaled": (
+        "linear", diabetes, lambda: TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), Ridge()), transformer=StandardScaler())),
+    # linear classifiers with probabilities
+    "iris_logistic_cv_string_labels": (
+        "logistic", iris_names,
+        lambda: make_pipeline(StandardScaler(), lm.LogisticRegressionCV(cv=3))),
+    "wine_lda": ("logistic", wine_shifted, LinearDiscriminantAnalysis),
+    "breast_cancer_lda_binary": ("logistic", breast_cancer, LinearDiscriminantAnalysis),
+    "digits_one_vs_rest_logistic": (
+        "logistic", digits, lambda: make_pipeline(
+            StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=60)))),
+    "synthetic_one_vs_rest_multilabel": (
+        "logistic", synthetic_multilabel,
+        lambda: OneVsRestClassifier(LogisticRegression(max_iter=200))),
+    "iris_grid_search": (
+        "logistic", iris_names, lambda: GridSearchCV(
+            make_pipeline(StandardScaler(), LogisticRegression()),
+            {"logisticregression__C": [0.1, 1.0]}, cv=3)),
+    "breast_cancer_sgd_modified_huber_binary": (
+        "sgd", breast_cancer, lambda: make_pipeline(
+            StandardScaler(), SGDClassifier(loss="modified_huber", random_state=0))),
+    # margin classifiers: decision_function, [-d, d] when binary
+    "wine_linear_svc": (
+        "margin", wine_shifted,
+        lambda: make_pipeline(StandardScaler(), LinearSVC(random_state=0))),
+    "synthetic_linear_svc_binary": (
+        "margin", synthetic_binary, lambda: LinearSVC(random_state=0)),
+    "iris_ridge_classifier_string_labels": ("margin", iris_names, lm.RidgeClassifier),
+    "digits_sgd_hinge": (
+        "margin", digits, lambda: make_pipeline(
+            MinMaxScaler(), SGDClassifier(max_iter=20, random_state=0))),
+    "breast_cancer_perceptron_binary": (
+        "margin", breast_cancer,
+        lambda: make_pipeline(StandardScaler(), lm.Perceptron(random_state=0))),
 }
 
 
 # ---- running --------------------------------------------------------------------------------
 
 def sklearn_output(estimator, x):
-    """(output, whether it is probabilities): predict_proba, else predict, else transform."""
-    for method in ("predict_proba", "predict", "transform"):
+    """(output, whether it is probabilities): predict_proba, else decision_function (a binary
+    one as [-d, d]), else predict, else transform."""
+    for method in ("predict_proba", "decision_function", "predict", "transform"):
         if hasattr(estimator, method):
             values = np.asarray(getattr(estimator, method)(x), dtype=np.float64)
+            if method == "decision_function" and values.ndim == 1:
+                values = np.column_stack([-values, values])
             return values.reshape(len(x), -1), method == "predict_proba"
     raise AssertionError("no prediction method")
 
@@ -396,7 +456,14 @@ class ExportTest(unittest.TestCase):
     def test_unsupported_options_are_refused_by_name(self):
         x, y = datasets.load_iris(return_X_y=True)
         for estimator, text in [
-                (SGDClassifier(loss="hinge").fit(x, y), "SGDClassifier with loss='hinge'"),
+                (SGDClassifier(loss="modified_huber").fit(x, y),
+                 "SGDClassifier with loss='modified_huber' and more than two classes"),
+                (TransformedTargetRegressor(Ridge(), func=np.log1p, inverse_func=np.expm1)
+                 .fit(x, y), "TransformedTargetRegressor with log1p on the target"),
+                (OneVsRestClassifier(LinearSVC()).fit(x, y),
+                 "LinearSVC inside OneVsRestClassifier is not supported"),
+                (GridSearchCV(Ridge(), {"alpha": [1.0]}, refit=False, cv=3).fit(x, y),
+                 "GridSearchCV has no best_estimator_"),
                 (MinMaxScaler(clip=True).fit(x), "MinMaxScaler with clip=True"),
                 (Pipeline([("first", LogisticRegression(max_iter=500).fit(x, y)),
                            ("then", StandardScaler().fit(x))]),
