@@ -28,6 +28,7 @@ Eltwise eltwise_for(const ActivationLayer& layer) {
         case Activation::Clip: return {A::eltwise_clip, alpha, layer.beta};
         // In 2.6 hardswish is x * relu6(x + 3) / 6 and ignores alpha and beta.
         case Activation::HardSwish: return {A::eltwise_hardswish, 0.0F, 0.0F};
+        case Activation::Exp: return {A::eltwise_exp, 0.0F, 0.0F};
         case Activation::Softmax:
         case Activation::Normalize:
         case Activation::LogSoftmax:

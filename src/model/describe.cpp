@@ -92,6 +92,7 @@ std::int64_t activation_flops(Activation activation) {
         case Activation::Identity: return 0;
         case Activation::Relu: return 1;        // max(x, 0)
         case Activation::Tanh: return 1;        // tanh
+        case Activation::Exp: return 1;         // exp
         case Activation::LeakyRelu: return 2;   // multiply, select
         case Activation::Clip: return 2;        // max, min
         case Activation::Normalize: return 2;   // sum, divide

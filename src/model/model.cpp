@@ -11,7 +11,7 @@
 namespace h5infer {
 namespace {
 
-constexpr std::array<std::pair<Activation, std::string_view>, 16> activation_table{{
+constexpr std::array<std::pair<Activation, std::string_view>, 17> activation_table{{
     {Activation::Identity, "identity"},
     {Activation::Relu, "relu"},
     {Activation::LeakyRelu, "leaky_relu"},
@@ -28,6 +28,7 @@ constexpr std::array<std::pair<Activation, std::string_view>, 16> activation_tab
     {Activation::HardSwish, "hard_swish"},
     {Activation::LogSoftmax, "log_softmax"},
     {Activation::LayerNorm, "layer_norm"},
+    {Activation::Exp, "exp"},
 }};
 
 template <typename Value>

@@ -144,6 +144,7 @@ void Importer::map_activation(int index, const std::string& label) {
                                     : op == "Sigmoid"   ? Activation::Sigmoid
                                     : op == "Tanh"      ? Activation::Tanh
                                     : op == "HardSwish" ? Activation::HardSwish
+                                    : op == "Exp"       ? Activation::Exp
                                                         : Activation::Softplus;
         model_.layers.emplace_back(activation(function));
     }

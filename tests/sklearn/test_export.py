@@ -174,6 +174,17 @@ CASES = {
     "synthetic_multitask_elasticnet_cv": (
         "linear", synthetic_regression(2), lambda: lm.MultiTaskElasticNetCV(cv=3)),
     "diabetes_ransac": ("linear", diabetes, lambda: lm.RANSACRegressor(random_state=0)),
+    # log links and log targets: a dense layer, then exp
+    "diabetes_poisson": (
+        "exp", diabetes, lambda: make_pipeline(StandardScaler(), lm.PoissonRegressor())),
+    "diabetes_gamma": (
+        "exp", diabetes, lambda: make_pipeline(StandardScaler(), lm.GammaRegressor())),
+    "diabetes_tweedie": (
+        "exp", diabetes,
+        lambda: make_pipeline(StandardScaler(), lm.TweedieRegressor(power=1.5))),
+    "diabetes_target_log1p": (
+        "exp", diabetes, lambda: TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), Ridge()), func=np.log1p, inverse_func=np.expm1)),
     "diabetes_target_scaled": (
         "linear", diabetes, lambda: TransformedTargetRegressor(
             make_pipeline(StandardScaler(), Ridge()), transformer=StandardScaler())),
@@ -458,8 +469,8 @@ class ExportTest(unittest.TestCase):
         for estimator, text in [
                 (SGDClassifier(loss="modified_huber").fit(x, y),
                  "SGDClassifier with loss='modified_huber' and more than two classes"),
-                (TransformedTargetRegressor(Ridge(), func=np.log1p, inverse_func=np.expm1)
-                 .fit(x, y), "TransformedTargetRegressor with log1p on the target"),
+                (TransformedTargetRegressor(Ridge(), func=np.sqrt, inverse_func=np.square)
+                 .fit(x, y), "TransformedTargetRegressor with inverse_func=square"),
                 (OneVsRestClassifier(LinearSVC()).fit(x, y),
                  "LinearSVC inside OneVsRestClassifier is not supported"),
                 (GridSearchCV(Ridge(), {"alpha": [1.0]}, refit=False, cv=3).fit(x, y),

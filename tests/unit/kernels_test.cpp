@@ -35,11 +35,11 @@ namespace {
 // alpha, layout or fold is off by far more.
 constexpr double tolerance = 1e-5;
 
-constexpr std::array<Activation, 15> all_activations = {
+constexpr std::array<Activation, 16> all_activations = {
     Activation::Identity,  Activation::Relu,       Activation::LeakyRelu, Activation::Elu,
     Activation::Sigmoid,   Activation::Tanh,       Activation::GeluErf,   Activation::GeluTanh,
     Activation::Softplus,  Activation::Swish,      Activation::Softmax,   Activation::Clip,
-    Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm};
+    Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm, Activation::Exp};
 
 constexpr std::array<std::int64_t, 5> odd_widths = {1, 3, 13, 127, 257};
 constexpr std::array<std::int64_t, 3> odd_rows = {1, 7, 333};
@@ -223,6 +223,9 @@ TEST(ReferenceBackend, ActivationsMatchKnownValues) {
         {Activation::Softplus, 0.0F, -40.0F, 4.248354255291589e-18},  // 1 + exp(-40) == 1
         {Activation::Swish, 1.0F, 1.0F, 0.7310585786300049},
         {Activation::Swish, 1.5F, -1.0F, -0.18242552380635635},
+        {Activation::Exp, 0.0F, 0.0F, 1.0},
+        {Activation::Exp, 0.0F, -2.5F, 0.0820849986238988},
+        {Activation::Exp, 0.0F, 10.0F, 22026.465794806718},
     };
     for (const Case& c : cases) {
         Model model;

@@ -32,7 +32,8 @@ Model every_layer_model() {
          {Activation::Identity, Activation::Relu, Activation::LeakyRelu, Activation::Elu,
           Activation::Sigmoid, Activation::Tanh, Activation::GeluErf, Activation::GeluTanh,
           Activation::Softplus, Activation::Swish, Activation::Softmax, Activation::Normalize,
-          Activation::Clip, Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm}) {
+          Activation::Clip, Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm,
+          Activation::Exp}) {
         model.layers.emplace_back(
             ActivationLayer{function, default_alpha(function), default_beta(function)});
     }
@@ -590,7 +591,8 @@ TEST_F(NativeFormat, WidthsThatDoNotChainAreRejected) {
     Model model = every_layer_model();
     model.layers.emplace_back(DenseLayer{3, 1, {1, 2, 3}, {}});
     save_model(model, path_);
-    expect_load_error({"layer 19 (dense)", "do not chain"});
+    const std::string last = "layer " + std::to_string(model.layers.size() - 1) + " (dense)";
+    expect_load_error({last, "do not chain"});
 }
 
 TEST_F(NativeFormat, NanWeightsAreRejected) {

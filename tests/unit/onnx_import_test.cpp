@@ -347,6 +347,7 @@ TEST_F(OnnxImport, ElementwiseAndRowActivationsMap) {
         {"Tanh", {}, Activation::Tanh, 0.0F},
         {"HardSwish", {}, Activation::HardSwish, 0.0F},
         {"Softplus", {}, Activation::Softplus, 0.0F},
+        {"Exp", {}, Activation::Exp, 0.0F},
         {"Gelu", {}, Activation::GeluErf, 0.0F},
         {"Gelu", {string_attribute("approximate", "tanh")}, Activation::GeluTanh, 0.0F},
         {"Softmax", {}, Activation::Softmax, 0.0F},
