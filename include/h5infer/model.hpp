@@ -49,9 +49,12 @@ struct DenseLayer {
 /// folded batch normalization all take this form. In double, as the model file (or the
 /// framework) has them: a scaler's shift is large where the features are far from zero
 /// (coordinates, timestamps, prices), and the kernels compute with its exact value.
+/// With `fill`, a NaN src is first replaced by its feature's fill value (scikit-learn's
+/// SimpleImputer); infinities are not missing values and stay as they are.
 struct AffineLayer {
-    std::vector<double> scale;  ///< one value per feature
-    std::vector<double> shift;  ///< one value per feature
+    std::vector<double> scale;   ///< one value per feature
+    std::vector<double> shift;   ///< one value per feature
+    std::vector<double> fill{};  ///< one value per feature, or empty: NaN stays NaN
 };
 
 /// An activation applied to the output of the previous layer; keeps the width.

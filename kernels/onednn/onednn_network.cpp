@@ -283,7 +283,7 @@ Model OnednnNetwork::computed_model() const {
             model.layers.emplace_back(
                 DenseLayer{step.inputs, step.outputs, std::move(weights), step.bias});
         } else if (step.kind == Step::Kind::Affine) {
-            model.layers.emplace_back(AffineLayer{step.scale, step.shift});
+            model.layers.emplace_back(AffineLayer{step.scale, step.shift, step.fill});
         }
         if (step.kind == Step::Kind::SigmoidNormalize) {
             model.layers.emplace_back(ActivationLayer{Activation::Sigmoid});

@@ -21,12 +21,29 @@
 namespace h5infer::kernels::onednn {
 namespace {
 
+// affine_rows() of a layer that also replaces NaN inputs by its fill values; a loop of its own
+// so that the common one without fill values stays branch-free.
+void fill_affine_rows(const Step& step, std::int64_t rows, const float* src, float* dst) {
+    const std::int64_t width = step.inputs;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c = 0; c < width; ++c) {
+            const float value = src[r * width + c];
+            const double x = std::isnan(value) ? step.fill[c] : static_cast<double>(value);
+            dst[r * width + c] = static_cast<float>(x * step.scale[c] + step.shift[c]);
+        }
+    }
+}
+
 // In double: a scaler's shift is large where the features are far from zero, and cancels
 // against src * scale; float would round both before they cancel.
 void affine_rows(const Step& step, std::int64_t rows, const float* src, float* dst) {
     const std::int64_t width = step.inputs;
     const double* scale = step.scale.data();
     const double* shift = step.shift.data();
+    if (!step.fill.empty()) {
+        fill_affine_rows(step, rows, src, dst);
+        return;
+    }
     for (std::int64_t r = 0; r < rows; ++r) {
         for (std::int64_t c = 0; c < width; ++c) {
             dst[r * width + c] =

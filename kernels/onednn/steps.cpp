@@ -53,10 +53,11 @@ void fold_affine(const AffineLayer& affine, const std::vector<float>& weights, S
 // would move into the bias as b + shift W, and the matmul would then add x W' and that bias,
 // two large terms that cancel where the features are far from zero (a scaler's shift is
 // -mean / std): float's rounding of them is then large against the prediction. Computed on its
-// own, in double, the affine layer gives the matmul centred features.
+// own, in double, the affine layer gives the matmul centred features. Fill values replace
+// inputs, which no weight can do.
 bool folds_into_dense(const AffineLayer& affine) {
-    return std::all_of(affine.shift.begin(), affine.shift.end(),
-                       [](double shift) { return shift == 0.0; });
+    return affine.fill.empty() && std::all_of(affine.shift.begin(), affine.shift.end(),
+                                              [](double shift) { return shift == 0.0; });
 }
 
 std::string layer_label(std::size_t index, std::string_view what) {
@@ -203,6 +204,7 @@ std::vector<Step> plan_steps(const Model& model, Precision precision, bool weigh
             step.inputs = step.outputs = width;
             step.scale = affine->scale;
             step.shift = affine->shift;
+            step.fill = affine->fill;
             steps.push_back(std::move(step));
         } else if (starts_normalized_sigmoids(model, i)) {
             Step step = activation_step(std::get<ActivationLayer>(model.layers[i + 1]), i, width);

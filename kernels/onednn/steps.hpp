@@ -63,6 +63,7 @@ struct Step {
     std::optional<ActivationLayer> activation;
     std::vector<double> scale;  ///< affine
     std::vector<double> shift;  ///< affine
+    std::vector<double> fill;   ///< affine: empty, or what replaces a NaN input
     float epsilon = 0.0F;       ///< layer norm
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;

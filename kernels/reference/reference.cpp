@@ -86,11 +86,20 @@ struct LayerStep {
     RowVector bias;   // dense: empty for no bias
     RowVector scale;  // affine
     RowVector shift;  // affine
+    RowVector fill;   // affine: empty, or what replaces a NaN input
     Activation activation = Activation::Identity;
     double alpha = 0.0;
     double beta = 0.0;
     bool of_sigmoids = false;  // normalize: of the sigmoids of `values`, in one stable step
     enum class Kind { Dense, Affine, Activation } kind = Kind::Activation;
+
+    void fill_nan(Matrix& values) const {
+        for (Eigen::Index r = 0; r < values.rows(); ++r) {
+            for (Eigen::Index c = 0; c < values.cols(); ++c) {
+                if (std::isnan(values(r, c))) values(r, c) = fill(c);
+            }
+        }
+    }
 
     void apply(Matrix& values) const {
         switch (kind) {
@@ -99,6 +108,7 @@ struct LayerStep {
                 if (bias.size() > 0) values.rowwise() += bias;
                 break;
             case Kind::Affine:
+                if (fill.size() > 0) fill_nan(values);
                 values = (values.array().rowwise() * scale.array()).rowwise() + shift.array();
                 break;
             case Kind::Activation:
@@ -136,6 +146,7 @@ LayerStep make_step(const Layer& layer) {
         step.kind = LayerStep::Kind::Affine;
         step.scale = to_row_vector(affine->scale);
         step.shift = to_row_vector(affine->shift);
+        step.fill = to_row_vector(affine->fill);
     } else {
         const auto& activation = std::get<ActivationLayer>(layer);
         step.activation = activation.function;

@@ -115,7 +115,8 @@ std::int64_t layer_parameters(const Layer& layer) {
         return static_cast<std::int64_t>(dense->weights.size() + dense->bias.size());
     }
     if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
-        return static_cast<std::int64_t>(affine->scale.size() + affine->shift.size());
+        return static_cast<std::int64_t>(affine->scale.size() + affine->shift.size() +
+                                         affine->fill.size());
     }
     return 0;
 }

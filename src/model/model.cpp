@@ -87,6 +87,12 @@ void validate_affine(const AffineLayer& affine, std::int64_t width, std::size_t 
     }
     if (!all_finite(affine.scale)) throw ModelError(label + " scale contains NaN or Inf");
     if (!all_finite(affine.shift)) throw ModelError(label + " shift contains NaN or Inf");
+    if (!affine.fill.empty() && affine.fill.size() != affine.scale.size()) {
+        throw ModelError(label + " has " + std::to_string(affine.fill.size()) +
+                         " fill values for " + std::to_string(affine.scale.size()) +
+                         " features; expected one per feature, or none");
+    }
+    if (!all_finite(affine.fill)) throw ModelError(label + " fill contains NaN or Inf");
 }
 
 void validate_activation(const ActivationLayer& activation, std::size_t index) {
@@ -214,7 +220,8 @@ std::int64_t parameter_count(const Model& model) {
         if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
             count += static_cast<std::int64_t>(dense->weights.size() + dense->bias.size());
         } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
-            count += static_cast<std::int64_t>(affine->scale.size() + affine->shift.size());
+            count += static_cast<std::int64_t>(affine->scale.size() + affine->shift.size() +
+                                               affine->fill.size());
         }
     }
     return count;

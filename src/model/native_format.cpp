@@ -36,7 +36,7 @@ struct KindSpec {
 const std::vector<KindSpec>& kind_specs() {
     static const std::vector<KindSpec> specs{
         {"dense", {"kind"}, {"weights", "bias"}},
-        {"affine", {"kind"}, {"scale", "shift"}},
+        {"affine", {"kind"}, {"scale", "shift", "fill"}},
         {"activation", {"kind", "function", "alpha", "beta"}, {}},
     };
     return specs;
@@ -273,6 +273,15 @@ AffineLayer read_affine(hid_t group, const std::string& label) {
                          " but 'shift' has shape " + shape_text(shift_dims) +
                          "; both need one value per feature");
     }
+    if (h5::object_type(group, "fill") != h5::ObjectType::Missing) {
+        std::vector<std::int64_t> fill_dims;
+        affine.fill = read_exact_parameters(group, "fill", fill_dims, label);
+        if (fill_dims != scale_dims) {
+            throw ModelError(label + ": dataset 'fill' has shape " + shape_text(fill_dims) +
+                             " but 'scale' has shape " + shape_text(scale_dims) +
+                             "; it needs one value per feature");
+        }
+    }
     return affine;
 }
 
@@ -480,6 +489,10 @@ void write_layer(hid_t group, const Layer& layer) {
                          {static_cast<std::int64_t>(affine->scale.size())});
         write_parameters(group, "shift", affine->shift,
                          {static_cast<std::int64_t>(affine->shift.size())});
+        if (!affine->fill.empty()) {
+            write_parameters(group, "fill", affine->fill,
+                             {static_cast<std::int64_t>(affine->fill.size())});
+        }
     } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
         h5::write_attribute(group, "kind", std::string("activation"));
         h5::write_attribute(group, "function", std::string(activation_name(activation->function)));

@@ -5,7 +5,7 @@
 //   u64 layer count, then per layer a u8 tag and its
 //   fields:
 //     dense:      i64 inputs, i64 outputs, floats weights, floats bias
-//     affine:     doubles scale, doubles shift
+//     affine:     doubles scale, doubles shift, doubles fill (empty for none)
 //     activation: string function name, f32 alpha, f32 beta
 //   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values (or
 //   the count alone in a structure image); doubles = u64 count + count IEEE-754 binary64
@@ -30,8 +30,8 @@ namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
 // 2: class labels, activation beta; 3: structure images; 4: affine layers in double, feature
-// names
-constexpr std::uint32_t image_version = 4;
+// names; 5: affine fill values
+constexpr std::uint32_t image_version = 5;
 // An array of a structure image is allocated before its values arrive: at most what one MPI
 // message carries.
 constexpr std::uint64_t max_structure_floats = std::uint64_t{1} << 29U;
@@ -223,6 +223,7 @@ void write_layer(Writer& out, const Layer& layer) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Affine));
         out.doubles(affine->scale);
         out.doubles(affine->shift);
+        out.doubles(affine->fill);
     } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Activation));
         out.string(std::string(activation_name(activation->function)));
@@ -260,6 +261,7 @@ Layer read_layer(Reader& in, DenseArrays dense_arrays) {
             AffineLayer affine;
             affine.scale = in.doubles("affine scale");
             affine.shift = in.doubles("affine shift");
+            affine.fill = in.doubles("affine fill");
             return affine;
         }
         case LayerTag::Activation: {

@@ -37,6 +37,7 @@ try:
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
                                       Ridge, SGDClassifier)
     from sklearn.model_selection import GridSearchCV
@@ -92,6 +93,16 @@ def breast_cancer():
 
 def diabetes():
     return datasets.load_diabetes(return_X_y=True)
+
+
+def with_gaps(load):
+    """A dataset with about one value in eight missing (NaN), for the imputers."""
+    def make():
+        x, y = load()
+        x = np.array(x, dtype=np.float64)
+        x[np.random.default_rng(4).random(x.shape) < 0.125] = np.nan
+        return x, y
+    return make
 
 
 def synthetic_binary():
@@ -174,6 +185,17 @@ CASES = {
     "synthetic_multitask_elasticnet_cv": (
         "linear", synthetic_regression(2), lambda: lm.MultiTaskElasticNetCV(cv=3)),
     "diabetes_ransac": ("linear", diabetes, lambda: lm.RANSACRegressor(random_state=0)),
+    # missing values filled by an imputer: rows with NaN get finite predictions
+    "diabetes_gaps_median_imputer_ridge": (
+        "impute", with_gaps(diabetes), lambda: make_pipeline(
+            SimpleImputer(strategy="median"), StandardScaler(), Ridge())),
+    "breast_cancer_gaps_imputer_logistic": (
+        "impute", with_gaps(breast_cancer), lambda: make_pipeline(
+            StandardScaler(), SimpleImputer(strategy="constant", fill_value=0.0),
+            LogisticRegression())),
+    "wine_gaps_most_frequent_imputer_lda": (
+        "impute", with_gaps(wine_shifted), lambda: make_pipeline(
+            SimpleImputer(strategy="most_frequent"), LinearDiscriminantAnalysis())),
     # log links and log targets: a dense layer, then exp
     "diabetes_poisson": (
         "exp", diabetes, lambda: make_pipeline(StandardScaler(), lm.PoissonRegressor())),

@@ -514,6 +514,40 @@ TEST(OnednnBackend, PropagatesNanAndInfinityAsTheReferenceForEveryActivation) {
     }
 }
 
+// scikit-learn's SimpleImputer before a scaler: NaN takes the fill value, then is scaled;
+// infinities are not missing and stay infinite.
+TEST(EveryBackend, AffineFillReplacesNanBeforeScaling) {
+    Model model;
+    model.input_width = 3;
+    model.layers.emplace_back(AffineLayer{{2.0, 1.0, 0.5}, {1.0, 0.0, -1.0}, {10.0, 20.0, 30.0}});
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<float> src = {nan, 1.0F, nan, 3.0F, nan, -inf, 1.0F, 2.0F, 4.0F};
+    const std::vector<float> want = {21.0F, 1.0F, 14.0F, 7.0F, 20.0F, -inf, 3.0F, 2.0F, 1.0F};
+    for (Backend backend : {Backend::Onednn, Backend::Reference}) {
+        EXPECT_EQ(run(model, backend, src, 3), want) << backend_name(backend);
+    }
+}
+
+// Not folded into the dense layer after it (no weight can replace an input): rows with NaN
+// give finite predictions, the same as the reference's.
+TEST(OnednnBackend, AffineFillBeforeDenseGivesTheReferencesFinitePredictions) {
+    Model model =
+        ModelBuilder(13).scaling().dense(64).activation(Activation::Relu).dense(3).build();
+    auto& affine = std::get<AffineLayer>(model.layers.front());
+    for (std::size_t c = 0; c < affine.scale.size(); ++c)
+        affine.fill.push_back(0.1 * static_cast<double>(c) - 0.5);
+    validate(model);
+    for (std::int64_t rows : odd_rows) {
+        std::vector<float> src = input_with_nonfinite_rows(rows, 13);
+        std::replace_if(
+            src.begin(), src.end(), [](float v) { return std::isinf(v); }, 0.0F);
+        const std::vector<float> got = run(model, Backend::Onednn, src, rows);
+        EXPECT_TRUE(std::all_of(got.begin(), got.end(), [](float v) { return std::isfinite(v); }));
+        expect_close(got, run(model, Backend::Reference, src, rows));
+    }
+}
+
 TEST(OnednnBackend, NanThroughReluStaysNanAndTheOtherRowsKeepTheirBits) {
     const Model model = ModelBuilder(13)
                             .dense(64)

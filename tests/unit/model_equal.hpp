@@ -43,7 +43,8 @@ inline ::testing::AssertionResult layers_equal(const Layer& a, const Layer& b, s
     if (const auto* aa = std::get_if<AffineLayer>(&a)) {
         const auto& ab = std::get<AffineLayer>(b);
         auto result = floats_equal(aa->scale, ab.scale, label + " scale");
-        return result ? floats_equal(aa->shift, ab.shift, label + " shift") : result;
+        if (result) result = floats_equal(aa->shift, ab.shift, label + " shift");
+        return result ? floats_equal(aa->fill, ab.fill, label + " fill") : result;
     }
     const auto& xa = std::get<ActivationLayer>(a);
     const auto& xb = std::get<ActivationLayer>(b);

@@ -155,7 +155,7 @@ TEST(Activation, NamesRoundTrip) {
         ++count;
         begin = end + 2;
     }
-    EXPECT_EQ(count, 16);
+    EXPECT_EQ(count, 17);
 }
 
 TEST(Activation, UnknownNameIsRejected) {

@@ -43,6 +43,7 @@ Model every_layer_model() {
     std::get<ActivationLayer>(model.layers[14]) = {Activation::Clip, -1.5F, 6.0F};
     std::get<ActivationLayer>(model.layers[17]).alpha = 1e-3F;  // layer_norm epsilon
     model.layers.emplace_back(DenseLayer{4, 2, {1, -1, 2, -2, 3, -3, 4, -4}, {}});
+    model.layers.emplace_back(AffineLayer{{1.0, 1.0}, {0.0, 0.0}, {1.4e9 + 0.5, -2.5}});
     model.labels = {"setosa", "versicolor \xc3\xa9"};
     model.feature_names = {"sepal length (cm)", "b", "\xc3\xa9ta"};
     return model;
@@ -567,6 +568,25 @@ TEST_F(NativeFormat, AffineShapesMustMatch) {
         write_floats(layer.get(), "shift", {1, 2}, {0, 0});
     }
     expect_load_error({"layer 0 (affine)", "'shift' has shape [1, 2] but must be 1-D"});
+}
+
+TEST_F(NativeFormat, AffineFillNeedsOneFiniteValuePerFeature) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "affine");
+        write_floats(layer.get(), "scale", {2}, {1, 1});
+        write_floats(layer.get(), "shift", {2}, {0, 0});
+        write_floats(layer.get(), "fill", {3}, {0, 0, 0});
+    }
+    expect_load_error({"layer 0 (affine)", "'fill' has shape [3] but 'scale' has shape [2]"});
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "affine");
+        write_floats(layer.get(), "scale", {2}, {1, 1});
+        write_floats(layer.get(), "shift", {2}, {0, 0});
+        write_floats(layer.get(), "fill", {2}, {0, std::numeric_limits<float>::quiet_NaN()});
+    }
+    expect_load_error({"layer 0 (affine) fill contains NaN or Inf"});
 }
 
 TEST_F(NativeFormat, IntegerWeightsAreRejected) {

@@ -17,7 +17,7 @@ Model sample_model() {
     model.input_width = 2;
     model.producer = "serialize_test";
     model.description = "a model with \0 inside and unicode \xc3\xa9";
-    model.layers.emplace_back(AffineLayer{{2.0F, -0.5F}, {1.0F, 0.0F}});
+    model.layers.emplace_back(AffineLayer{{2.0F, -0.5F}, {1.0F, 0.0F}, {1.4e9 + 0.5, -3.0}});
     model.layers.emplace_back(DenseLayer{2, 3, {1, 2, 3, 4, 5, 6}, {0.5F, -0.5F, 1e-30F}});
     model.layers.emplace_back(ActivationLayer{Activation::Elu, 0.3F});
     model.layers.emplace_back(DenseLayer{3, 1, {-1, 0, 1}, {}});
@@ -92,7 +92,7 @@ TEST(Serialize, ImageIsLittleEndianWithMagicAndVersion) {
     ASSERT_GE(bytes.size(), 17U);
     EXPECT_EQ(std::string(bytes.data(), 4), "H5IM");
     EXPECT_EQ(std::vector<char>(bytes.begin() + 4, bytes.begin() + 8),
-              (std::vector<char>{4, 0, 0, 0}));
+              (std::vector<char>{5, 0, 0, 0}));
     EXPECT_EQ(bytes[8], 1) << "the content flag of an image with values";
     EXPECT_EQ(serialize(sample_model(), ImageContent::Structure)[8], 0);
     EXPECT_EQ(std::vector<char>(bytes.begin() + 9, bytes.begin() + 17),
