@@ -18,7 +18,7 @@ struct Fields {
     std::vector<std::string> copies;
 
     [[nodiscard]] std::string text() const {
-        return fingerprint(config, sha256, chunk_rows, input, output_dataset, copies);
+        return fingerprint(config, sha256, {}, chunk_rows, input, output_dataset, copies);
     }
 };
 
