@@ -80,6 +80,10 @@ struct Model {
     /// Name of each input column (scikit-learn's `feature_names_in_`), or empty when the
     /// columns are known only by position. `run` matches an input's column names against them.
     std::vector<std::string> feature_names;
+    /// Files besides the model file that its values were read from (an ONNX model's external
+    /// data files), so that a change to them is a change of the model. Known only where the
+    /// model was read: not part of its byte image (serialize()) nor of the native format.
+    std::vector<std::string> data_files;
 
     /// Width of the model's output: the last layer's output width.
     [[nodiscard]] std::int64_t output_width() const;

@@ -23,6 +23,13 @@ enum class ColumnNames {
     Ignore,   ///< take a 2-D dataset's columns by position, as if it carried no names
 };
 
+/// What `run` does with input rows that were never written (chunks or storage never allocated,
+/// a virtual dataset's missing sources), which HDF5 reads as the dataset's fill value.
+enum class UnwrittenRows {
+    Refuse,  ///< an input error before any work, naming the rows (default)
+    Nan,     ///< read them as NaN: NaN predictions, counted as rows with NaN or Inf
+};
+
 /// Everything `h5infer run` needs; filled by the CLI, or directly by a program or test.
 struct RunConfig {
     std::string model_path;
@@ -44,7 +51,8 @@ struct RunConfig {
     bool fail_on_nonfinite = false;
     bool labels = false;              ///< also write /labels, the predicted class label of each row
     std::vector<std::string> copies;  ///< input datasets copied row by row into the output
-    ColumnNames column_names = ColumnNames::Reorder;  ///< --column-names
+    ColumnNames column_names = ColumnNames::Reorder;       ///< --column-names
+    UnwrittenRows unwritten_rows = UnwrittenRows::Refuse;  ///< --unwritten-rows
     /// Save progress every this many seconds (0: only when stopped by a signal) ...
     double checkpoint_seconds = 60;
     /// ... or every this many chunks per rank, at the end of a round (0: by time only).

@@ -15,6 +15,9 @@ const std::map<std::string, ColumnNames> column_name_modes{{"reorder", ColumnNam
                                                            {"strict", ColumnNames::Strict},
                                                            {"ignore", ColumnNames::Ignore}};
 
+const std::map<std::string, UnwrittenRows> unwritten_row_modes{{"refuse", UnwrittenRows::Refuse},
+                                                               {"nan", UnwrittenRows::Nan}};
+
 const std::map<std::string, kernels::Backend> backends{{"onednn", kernels::Backend::Onednn},
                                                        {"reference", kernels::Backend::Reference}};
 
@@ -122,6 +125,12 @@ void add_output_options(CLI::App& command, RunConfig& config) {
     command.add_flag("--quiet", config.quiet, "print nothing but errors");
     command.add_flag("--fail-on-nonfinite", config.fail_on_nonfinite,
                      "treat NaN or Inf in the input as an input error");
+    command
+        .add_option("--unwritten-rows", config.unwritten_rows,
+                    "input rows never written (chunks never allocated, missing virtual "
+                    "sources): refuse the input, or nan (predict NaN, counted as NaN rows)")
+        ->transform(CLI::CheckedTransformer(unwritten_row_modes, CLI::ignore_case))
+        ->default_str("refuse");
     command.add_flag("--labels", config.labels,
                      "also write /labels: the class label of each row's largest prediction "
                      "(models with class labels only)");

@@ -6,6 +6,7 @@
 #include "h5/check.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/h5/datatype.hpp"
+#include "h5infer/h5/file.hpp"
 
 namespace h5infer::h5 {
 namespace {
@@ -153,14 +154,9 @@ std::optional<ContiguousData> contiguous_data(hid_t dataset, hid_t memory_type) 
         H5Eclear2(H5E_DEFAULT);
         return std::nullopt;
     }
-    // The name HDF5 opened the file by: a dataset reached through an external link lives in
-    // the link's target, not in the file the path started from.
-    const ssize_t length = H5Fget_name(file.get(), nullptr, 0);
-    if (length <= 0) throw_error("cannot get a file's name");
-    std::string name(static_cast<std::size_t>(length), '\0');
-    if (H5Fget_name(file.get(), name.data(), name.size() + 1) != length) {
-        throw_error("cannot get a file's name");
-    }
+    // A dataset reached through an external link lives in the link's target, not in the file
+    // the path started from.
+    const std::string name = file_name(dataset);
     return ContiguousData{name, static_cast<std::int64_t>(offset)};
 }
 

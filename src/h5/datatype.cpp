@@ -27,6 +27,10 @@ bool is_variable_length(hid_t type) {
     return H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0;
 }
 
+bool has_references(hid_t type) {
+    return H5Tdetect_class(type, H5T_REFERENCE) > 0;
+}
+
 std::string describe_type(hid_t type) {
     const H5T_class_t type_class = H5Tget_class(type);
     const std::size_t bits = H5Tget_size(type) * 8;

@@ -48,6 +48,16 @@ Handle open_file_parallel(const std::string& path, const mpi::Comm& comm) {
         check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open '" + path + "'"));
 }
 
+std::string file_name(hid_t object) {
+    const ssize_t length = H5Fget_name(object, nullptr, 0);
+    if (length <= 0) throw_error("cannot get a file's name");
+    std::string name(static_cast<std::size_t>(length), '\0');
+    if (H5Fget_name(object, name.data(), name.size() + 1) != length) {
+        throw_error("cannot get a file's name");
+    }
+    return name;
+}
+
 void flush(hid_t file) {
     check_status(H5Fflush(file, H5F_SCOPE_GLOBAL), "cannot flush a file");
 }

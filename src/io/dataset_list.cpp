@@ -18,15 +18,30 @@ std::string join(const std::vector<std::int64_t>& dims, const std::string& separ
     return text;
 }
 
-std::string storage_text(hid_t dataset) {
-    const std::vector<std::int64_t> chunk = h5::chunk_dims(dataset);
-    if (chunk.empty()) return "contiguous";
-    std::string text = "chunked " + join(chunk, "x");
+// How the values are kept, then which rows were never written (they read as the fill value).
+std::string storage_text(hid_t dataset, const std::string& file) {
+    const h5::Storage storage = h5::dataset_storage(dataset);
+    std::string text = h5::storage_kind_name(storage.kind);
+    if (storage.kind == h5::StorageKind::Chunked) text += " " + join(h5::chunk_dims(dataset), "x");
+    const std::size_t files = storage.data_files.size();
+    if (storage.kind == h5::StorageKind::External) {
+        text += " (" + std::to_string(files) + (files == 1 ? " raw file)" : " raw files)");
+    }
+    if (storage.kind == h5::StorageKind::Virtual) {
+        text += " (" + std::to_string(files) + (files == 1 ? " source file)" : " source files)");
+    }
+    if (storage.file != file) text += " in " + storage.file + " (external link)";
     std::string filters;
     for (const std::string& filter : h5::dataset_filters(dataset)) {
         filters += (filters.empty() ? "" : "+") + filter;
     }
-    return filters.empty() ? text : text + ", " + filters;
+    if (!filters.empty()) text += ", " + filters;
+    std::string unwritten;
+    for (const h5::UnwrittenRows& rows : storage.unwritten) {
+        unwritten += (unwritten.empty() ? "" : ",") + std::to_string(rows.row_begin) + ".." +
+                     std::to_string(rows.row_end);
+    }
+    return unwritten.empty() ? text : text + ", rows " + unwritten + " never written";
 }
 
 std::string shape_text(const std::vector<std::int64_t>& dims) {
@@ -51,8 +66,8 @@ std::vector<DatasetEntry> list_datasets(const std::string& file) {
     for (const std::string& path : h5::dataset_paths(handle.get())) {
         h5::Handle dataset = h5::open_dataset(handle.get(), path);
         const h5::DatasetInfo info = h5::dataset_info(dataset.get());
-        entries.push_back({path, info.dims, info.type_description, storage_text(dataset.get()),
-                           info.unavailable_filter});
+        entries.push_back({path, info.dims, info.type_description,
+                           storage_text(dataset.get(), file), info.unavailable_filter});
     }
     return entries;
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -18,6 +19,15 @@
 
 namespace h5infer::io {
 namespace {
+
+// `path` with links and relative parts resolved; `path` itself when it does not exist.
+std::string canonical(const std::string& path) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return path;
+    std::string result = resolved;
+    std::free(resolved);  // NOLINT: realpath's contract
+    return result;
+}
 
 bool is_regular_file(const std::string& path) {
     struct stat info {};
@@ -159,17 +169,55 @@ void use_named(InputInfo& info, NamedColumns named, const ColumnRequest& request
                          " columns are taken from it by name");
 }
 
-// A file's size and modification time (ns since the epoch); false if it cannot be stat'ed.
-bool file_version(const std::string& path, std::int64_t& bytes, std::int64_t& mtime_ns) {
-    struct stat status {};
-    if (::stat(path.c_str(), &status) != 0) return false;
-    constexpr std::int64_t ns_per_second = 1000000000;
-    bytes = status.st_size;
-    mtime_ns = status.st_mtim.tv_sec * ns_per_second + status.st_mtim.tv_nsec;
-    return true;
+// Adds the files `dataset`'s values are read from besides `own_file` to info.data_files, and its
+// unwritten rows to info.unwritten (naming the dataset when it is not the input's own).
+void add_storage(hid_t file, const std::string& dataset, const std::string& own_file,
+                 InputInfo& info) {
+    h5::Handle handle = h5::open_dataset(file, dataset);
+    h5::Storage storage = h5::dataset_storage(handle.get());
+    std::vector<std::string> paths = std::move(storage.data_files);
+    paths.insert(paths.begin(), storage.file);
+    for (const std::string& path : paths) {
+        const std::string absolute = canonical(path);
+        const bool known = std::any_of(info.data_files.begin(), info.data_files.end(),
+                                       [&](const FileVersion& v) { return v.path == absolute; });
+        if (absolute == own_file || known) continue;
+        if (std::optional<FileVersion> version = file_version(absolute)) {
+            info.data_files.push_back(*version);
+        }
+    }
+    for (h5::UnwrittenRows& rows : storage.unwritten) {
+        if (dataset != info.dataset) rows.cause = quoted(dataset) + ": " + rows.cause;
+        info.unwritten.push_back(std::move(rows));
+    }
+}
+
+// The storage of the dataset, or of each dataset its columns are taken from.
+void find_storage(hid_t file, InputInfo& info) {
+    const std::string own_file = canonical(info.file);
+    std::vector<std::string> datasets;
+    for (const ColumnSource& source : info.sources) {
+        if (std::find(datasets.begin(), datasets.end(), source.dataset) == datasets.end()) {
+            datasets.push_back(source.dataset);
+        }
+    }
+    if (datasets.empty()) datasets.push_back(info.dataset);
+    for (const std::string& dataset : datasets) add_storage(file, dataset, own_file, info);
+    std::stable_sort(info.unwritten.begin(), info.unwritten.end(),
+                     [](const h5::UnwrittenRows& a, const h5::UnwrittenRows& b) {
+                         return a.row_begin < b.row_begin;
+                     });
 }
 
 }  // namespace
+
+std::optional<FileVersion> file_version(const std::string& path) {
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0) return std::nullopt;
+    constexpr std::int64_t ns_per_second = 1000000000;
+    return FileVersion{path, status.st_size,
+                       status.st_mtim.tv_sec * ns_per_second + status.st_mtim.tv_nsec};
+}
 
 DatasetRef parse_input_ref(const std::string& argument) {
     const std::size_t colon = argument.rfind(':');
@@ -244,26 +292,51 @@ InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request) {
                 break;
             }
         }
+        find_storage(file.get(), info);
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }
-    (void)file_version(ref.file, info.file_bytes, info.file_mtime_ns);
+    if (std::optional<FileVersion> version = file_version(ref.file)) {
+        info.file_bytes = version->bytes;
+        info.file_mtime_ns = version->mtime_ns;
+    }
     return info;
 }
 
-void check_unchanged(const InputInfo& info) {
-    std::int64_t bytes = 0;
-    std::int64_t mtime_ns = 0;
-    if (!file_version(info.file, bytes, mtime_ns)) {
-        throw InputError("input " + quoted(info.file) +
-                         " disappeared while the job read it (moved or deleted?); its "
-                         "predictions are not kept: rerun once it is back");
+std::string describe_unwritten(const InputInfo& info) {
+    constexpr std::size_t shown = 3;
+    std::string text;
+    for (std::size_t i = 0; i < info.unwritten.size() && i < shown; ++i) {
+        const h5::UnwrittenRows& rows = info.unwritten[i];
+        text += (text.empty() ? "rows " : ", rows ") + std::to_string(rows.row_begin) + ".." +
+                std::to_string(rows.row_end) + " (" + rows.cause + ")";
     }
-    if (bytes != info.file_bytes || mtime_ns != info.file_mtime_ns) {
-        throw InputError("input " + quoted(info.file) +
-                         " changed while the job read it (its size or modification time is not "
-                         "what it was at the start), so its predictions could mix old and new "
-                         "rows and are not kept: rerun once nothing writes it");
+    if (info.unwritten.size() > shown) {
+        text += " and " + std::to_string(info.unwritten.size() - shown) + " more runs of rows";
+    }
+    return text;
+}
+
+void check_unchanged(const InputInfo& info) {
+    std::vector<FileVersion> files{{info.file, info.file_bytes, info.file_mtime_ns}};
+    files.insert(files.end(), info.data_files.begin(), info.data_files.end());
+    for (const FileVersion& then : files) {
+        const std::optional<FileVersion> now = file_version(then.path);
+        const std::string what = then.path == info.file
+                                     ? "input " + quoted(info.file)
+                                     : "file " + quoted(then.path) + " (holding values of input " +
+                                           quoted(info.file) + ")";
+        if (!now) {
+            throw InputError(what +
+                             " disappeared while the job read it (moved or deleted?); its "
+                             "predictions are not kept: rerun once it is back");
+        }
+        if (now->bytes != then.bytes || now->mtime_ns != then.mtime_ns) {
+            throw InputError(what +
+                             " changed while the job read it (its size or modification time is "
+                             "not what it was at the start), so its predictions could mix old "
+                             "and new rows and are not kept: rerun once nothing writes it");
+        }
     }
 }
 
@@ -290,6 +363,12 @@ std::string check_copy(const InputInfo& input, const std::string& path) {
         throw InputError(where +
                          " holds variable-length values, which parallel HDF5 cannot "
                          "write; store them as fixed-length strings or numbers");
+    }
+    if (h5::has_references(type.get())) {
+        throw InputError(where +
+                         " holds HDF5 object or region references, addresses in the input file "
+                         "that would point at nothing in the prediction file; copy the data "
+                         "they refer to instead (a dataset of numbers or fixed-length strings)");
     }
     if (!info.unavailable_filter.empty()) {
         throw InputError(where + " is compressed with " + info.unavailable_filter +
@@ -332,16 +411,15 @@ void InputReader::read(std::int64_t row_begin, std::int64_t rows, float* dst) {
     try {
         if (columns_) {
             columns_->read(row_begin, rows, dst);
-            return;
-        }
-        if (info_.dtype != "float64") {
+        } else if (info_.dtype != "float64") {
             h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, dst);
-            return;
+        } else {
+            const auto count = static_cast<std::size_t>(rows * info_.cols);
+            if (doubles_.size() < count) doubles_ = BulkArray<double>(count);
+            h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, doubles_.data());
+            narrow(doubles_.data(), count, dst);
         }
-        const auto count = static_cast<std::size_t>(rows * info_.cols);
-        if (doubles_.size() < count) doubles_ = BulkArray<double>(count);
-        h5::read_rows(dataset_.get(), row_begin, rows, info_.cols, doubles_.data());
-        narrow(doubles_.data(), count, dst);
+        blank_unwritten(row_begin, rows, dst);
     } catch (const Error& error) {
         rethrow_with_context(error, "reading " + quoted(info_.file) + ":" + info_.dataset);
     }
@@ -366,6 +444,7 @@ void InputReader::fetch(std::int64_t row_begin, std::int64_t rows, float* dst) {
             narrow(piece.data(), values, dst + done * info_.cols);
         }
     }
+    blank_unwritten(row_begin, rows, dst);
     fetch_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
                      std::chrono::steady_clock::now() - start)
                      .count();
@@ -386,6 +465,16 @@ void InputReader::read_ahead(std::int64_t row_begin, std::int64_t rows) const {
 
 std::int64_t InputReader::row_bytes() const {
     return info_.cols * static_cast<std::int64_t>(fetch_doubles_ ? sizeof(double) : sizeof(float));
+}
+
+void InputReader::blank_unwritten(std::int64_t row_begin, std::int64_t rows, float* dst) const {
+    for (const h5::UnwrittenRows& unwritten : info_.unwritten) {
+        const std::int64_t begin = std::max(unwritten.row_begin, row_begin);
+        const std::int64_t end = std::min(unwritten.row_end, row_begin + rows);
+        if (begin >= end) continue;
+        std::fill(dst + (begin - row_begin) * info_.cols, dst + (end - row_begin) * info_.cols,
+                  std::numeric_limits<float>::quiet_NaN());
+    }
 }
 
 void InputReader::read_bytes(std::int64_t row_begin, std::int64_t rows, void* into) const {

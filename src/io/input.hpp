@@ -30,6 +30,17 @@ struct DatasetRef {
 [[nodiscard]] DatasetRef parse_output_ref(const std::string& argument,
                                           const std::string& default_dataset);
 
+/// A file as it was when validated: a change of its size or modification time means its
+/// contents may have changed.
+struct FileVersion {
+    std::string path;
+    std::int64_t bytes = 0;     ///< the file's size
+    std::int64_t mtime_ns = 0;  ///< its modification time, ns since the epoch
+};
+
+/// The FileVersion of `path` now; nullopt when it cannot be stat'ed.
+[[nodiscard]] std::optional<FileVersion> file_version(const std::string& path);
+
 /// What rank 0 learned about the input while validating it.
 struct InputInfo {
     std::string file;
@@ -45,6 +56,13 @@ struct InputInfo {
     /// table); empty otherwise.
     std::vector<ColumnSource> sources;
     std::vector<std::string> notes;  ///< what rank 0 says about the columns (not broadcast)
+    /// Other files the input's values are read from (not broadcast): the target of an
+    /// external link on its path, the source files of a virtual dataset, external storage
+    /// files (h5::dataset_storage() of the dataset or of each dataset its columns come from).
+    std::vector<FileVersion> data_files;
+    /// Rows whose values were never written (h5::dataset_storage()), in row order; a row is in
+    /// them when any of its columns is.
+    std::vector<h5::UnwrittenRows> unwritten;
 };
 
 /// Validates the input for a model: the file exists and is HDF5, and the dataset exists (or is
@@ -59,8 +77,13 @@ struct InputInfo {
 /// inspect_input() for a model of `model_width` columns without names.
 [[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, std::int64_t model_width);
 
+/// A sentence naming the unwritten rows of an input (some of them when there are many), for
+/// messages: "rows 4096..8192 (1 chunk of its 3 was never written)".
+[[nodiscard]] std::string describe_unwritten(const InputInfo& info);
+
 /// On one rank, when the input's predictions are complete: throws InputError if its file's
-/// size or modification time is no longer what inspect_input() found. Then the file was
+/// (or one of its data files') size or modification time is no longer what inspect_input()
+/// found. Then the file was
 /// written while the job read it, and the predictions may mix old and new rows.
 void check_unchanged(const InputInfo& info);
 
@@ -82,7 +105,7 @@ public:
     InputReader& operator=(InputReader&&) = delete;
 
     /// Reads rows [row_begin, row_begin + rows) into `dst` (rows x cols floats, in the model's
-    /// column order).
+    /// column order). Rows in the input's `unwritten` rows read as NaN.
     void read(std::int64_t row_begin, std::int64_t rows, float* dst);
 
     /// Whether fetch() is available: the input is one 2-D dataset in the model's column order,
@@ -94,6 +117,7 @@ public:
     /// with pread (doubles narrowed as read() narrows them), so several threads may fetch at
     /// once (HDF5 here is not thread-safe).
     /// Throws InputError when the file ends before the rows (truncated while the job ran).
+    /// Rows in the input's `unwritten` rows read as NaN.
     void fetch(std::int64_t row_begin, std::int64_t rows, float* dst);
 
     /// Asks the system to start reading rows [row_begin, row_begin + rows) of a dataset that
@@ -109,6 +133,9 @@ public:
     [[nodiscard]] double fetch_seconds() const;
 
 private:
+    // NaN into the rows of [row_begin, row_begin + rows) (at `dst`) that were never written.
+    void blank_unwritten(std::int64_t row_begin, std::int64_t rows, float* dst) const;
+
     // pread of rows [row_begin, row_begin + rows) as stored, into `into`.
     void read_bytes(std::int64_t row_begin, std::int64_t rows, void* into) const;
 

@@ -441,7 +441,10 @@ namespace h5infer {
 Model import_onnx(const std::string& path) {
     const onnx::ModelProto proto = onnx_import::parse_model_file(path);
     onnx_import::Importer importer(proto, path);
-    return importer.run();
+    Model model = importer.run();
+    model.data_files = onnx_import::external_data_files(
+        proto, std::filesystem::absolute(path).parent_path().string());
+    return model;
 }
 
 }  // namespace h5infer

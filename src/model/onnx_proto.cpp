@@ -283,6 +283,26 @@ onnx::ModelProto parse_model_file(const std::string& path) {
     return model;
 }
 
+std::vector<std::string> external_data_files(const onnx::ModelProto& model,
+                                             const std::string& model_dir) {
+    std::vector<std::string> files;
+    const auto add = [&](const onnx::TensorProto& tensor) {
+        if (tensor.data_location() != onnx::TensorProto_DataLocation_EXTERNAL) return;
+        for (const auto& entry : tensor.external_data()) {
+            if (entry.key() != "location") continue;
+            const std::string path = (fs::path(model_dir) / entry.value()).string();
+            if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+        }
+    };
+    for (const onnx::TensorProto& tensor : model.graph().initializer()) add(tensor);
+    for (const onnx::NodeProto& node : model.graph().node()) {
+        for (const onnx::AttributeProto& attribute : node.attribute()) {
+            if (attribute.has_t()) add(attribute.t());
+        }
+    }
+    return files;
+}
+
 Tensor decode_tensor(const onnx::TensorProto& tensor, const std::string& model_dir,
                      const std::string& label) {
     Tensor result;

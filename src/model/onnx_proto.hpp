@@ -32,6 +32,11 @@ struct Tensor {
 [[nodiscard]] Tensor decode_tensor(const onnx::TensorProto& tensor, const std::string& model_dir,
                                    const std::string& label);
 
+/// The external data files named by the tensors of `model` (its initializers and its Constant
+/// nodes' values), as paths below `model_dir`, each once, in the order first named.
+[[nodiscard]] std::vector<std::string> external_data_files(const onnx::ModelProto& model,
+                                                           const std::string& model_dir);
+
 /// ONNX's name of a TensorProto data type ("FLOAT16", ...), for messages.
 [[nodiscard]] std::string data_type_name(int data_type);
 

@@ -5,6 +5,19 @@
 #include "h5infer/version.hpp"
 
 namespace h5infer::stages {
+namespace {
+
+// "path:bytes:mtime_ns" of each file, comma-separated: a file changed since is another input.
+std::string versions_text(const std::vector<io::FileVersion>& files) {
+    std::string text;
+    for (const io::FileVersion& file : files) {
+        text += (text.empty() ? "" : ",") + file.path + ":" + std::to_string(file.bytes) + ":" +
+                std::to_string(file.mtime_ns);
+    }
+    return text;
+}
+
+}  // namespace
 
 std::string absolute_path(const std::string& path) {
     char* resolved = ::realpath(path.c_str(), nullptr);
@@ -15,19 +28,24 @@ std::string absolute_path(const std::string& path) {
 }
 
 std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
-                        std::int64_t chunk_rows, const io::InputInfo& input,
-                        const std::string& output_dataset, const std::vector<std::string>& copies) {
+                        const std::vector<io::FileVersion>& model_files, std::int64_t chunk_rows,
+                        const io::InputInfo& input, const std::string& output_dataset,
+                        const std::vector<std::string>& copies) {
     std::string text;
     const auto field = [&text](const std::string& key, const std::string& value) {
         text += key + "=" + value + "\n";
     };
     field("h5infer_version", version);
     field("model_sha256", model_sha256);
+    // Lines only when there are such files, so that the fingerprints of files made before
+    // these lines existed still match.
+    if (!model_files.empty()) field("model_data_files", versions_text(model_files));
     field("input_file", absolute_path(input.file));
     field("input_dataset", input.dataset);
     field("input_bytes", std::to_string(input.file_bytes));
     field("input_mtime_ns", std::to_string(input.file_mtime_ns));
     field("input_shape", std::to_string(input.rows) + "x" + std::to_string(input.cols));
+    if (!input.data_files.empty()) field("input_data_files", versions_text(input.data_files));
     if (!input.sources.empty()) {
         // Which column of the input feeds which of the model's: another order, another
         // prediction. A 2-D dataset read as it is has no such line, as before names were read.

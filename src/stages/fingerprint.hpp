@@ -10,12 +10,15 @@
 namespace h5infer::stages {
 
 /// The fingerprint of a prediction file: one `key=value` line for everything its values depend
-/// on (h5infer's version, the model file's SHA-256, the input's absolute path, size, mtime,
-/// dataset and shape, where each of the model's columns is read from when the input is not one
-/// 2-D dataset read in its own order, the output dataset, the chunk rows, backend, precision,
+/// on (h5infer's version, the model file's SHA-256, the path, size and mtime of each of
+/// `model_files` (an ONNX model's external data files), the input's absolute path, size, mtime,
+/// dataset and shape, those of the other files its values come from (InputInfo::data_files), where
+/// each of the model's columns is read from when the input is not one 2-D dataset read in its own
+/// order, the output dataset, the chunk rows, backend, precision,
 /// --labels and the copied datasets). Equal fingerprints mean a rerun would compute the same file,
 /// so it can be skipped or resumed.
 [[nodiscard]] std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
+                                      const std::vector<io::FileVersion>& model_files,
                                       std::int64_t chunk_rows, const io::InputInfo& input,
                                       const std::string& output_dataset,
                                       const std::vector<std::string>& copies);

@@ -80,8 +80,8 @@ void check_output_names(const RunConfig& config, const Model& model, const io::D
 // On rank 0: the job's fingerprint, waiting for the model's hash if it is not known yet.
 std::string fingerprint_of(const RunConfig& config, Prepared& prepared, const PreparedJob& job) {
     if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
-    return fingerprint(config, prepared.model_sha256, prepared.chunk_rows, job.input,
-                       job.output.dataset, job.copies);
+    return fingerprint(config, prepared.model_sha256, prepared.model_files, prepared.chunk_rows,
+                       job.input, job.output.dataset, job.copies);
 }
 
 // Whether the partial file of `job` can be resumed: then its progress record is in job.done.
@@ -172,12 +172,32 @@ void say_column_notes(const RunConfig& config, const Prepared& prepared) {
     }
 }
 
+// Rows never written read as the fill value, which would become predictions nobody asked for:
+// refused, or (--unwritten-rows nan) read as NaN and said so.
+void check_unwritten(const RunConfig& config, const io::InputInfo& input) {
+    if (input.unwritten.empty()) return;
+    const std::string where = "dataset '" + input.dataset + "' in '" + input.file + "'";
+    if (config.unwritten_rows == UnwrittenRows::Refuse) {
+        throw InputError(where +
+                         " has rows that were never written, which HDF5 would read as "
+                         "its fill value: " +
+                         io::describe_unwritten(input) +
+                         "; write them (or the missing files), or pass --unwritten-rows nan to "
+                         "predict NaN for them");
+    }
+    say(config, "note: " + where +
+                    " has rows that were never written, predicted as NaN "
+                    "(--unwritten-rows nan): " +
+                    io::describe_unwritten(input));
+}
+
 // One listed input validated and planned against `model`.
 PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::Job& listed) {
     PreparedJob job;
     job.input = io::inspect_input(
         listed.input,
         {prepared.model.input_width, prepared.model.feature_names, config.column_names});
+    check_unwritten(config, job.input);
     job.output = listed.output;
     for (const std::string& copy : config.copies) {
         job.copies.push_back(io::check_copy(job.input, copy));
@@ -205,6 +225,11 @@ Prepared prepare(const RunConfig& config, int ranks) {
                                      file_sha256, config.model_path)
                               .share();
     prepared.model = read_model(config.model_path);
+    for (const std::string& path : prepared.model.data_files) {
+        const std::string absolute = absolute_path(path);
+        prepared.model_files.push_back(
+            io::file_version(absolute).value_or(io::FileVersion{absolute, -1, -1}));
+    }
     prepared.chunk_rows =
         config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(prepared.model));
     prepared.parameters = parameter_count(prepared.model);
@@ -225,6 +250,13 @@ void broadcast(const mpi::Comm& comm, PreparedJob& job) {
         comm.broadcast(*text, 0);
     }
     for (std::int64_t* value : {&job.input.rows, &job.input.cols}) comm.broadcast(*value, 0);
+    auto unwritten = static_cast<std::int64_t>(job.input.unwritten.size());
+    comm.broadcast(unwritten, 0);
+    job.input.unwritten.resize(static_cast<std::size_t>(unwritten));
+    for (h5::UnwrittenRows& rows : job.input.unwritten) {
+        comm.broadcast(rows.row_begin, 0);
+        comm.broadcast(rows.row_end, 0);
+    }
     auto sources = static_cast<std::int64_t>(job.input.sources.size());
     comm.broadcast(sources, 0);
     job.input.sources.resize(static_cast<std::size_t>(sources));

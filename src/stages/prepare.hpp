@@ -30,6 +30,8 @@ struct Prepared {
     Model model;                    ///< on rank 0 only
     std::vector<char> model_image;  ///< the model's structure for the other ranks
     std::string model_path;         ///< absolute
+    /// Rank 0: the model's other files (Model::data_files) as they were when it was read.
+    std::vector<io::FileVersion> model_files;
     std::string model_sha256;  ///< "" until share_fingerprints() (rank 0: or planning) needs it
     std::shared_future<std::string> model_hash;  ///< rank 0: the model file's SHA-256, computing
     std::string last_rank_sha256;  ///< the last rank's hash, made while rank 0 prepares

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -152,6 +153,90 @@ TEST_F(BadInput, FeatureCountDiffersFromModel) {
     });
     expect_failure(dir_ / "model.h5", path + ":/x", ExitCode::Input,
                    "has 8 features per row but the model expects 7");
+}
+
+TEST_F(BadInput, ChunkedInputWrittenHalfWayIsRefusedNamingTheRowsNeverWritten) {
+    const Matrix data = read_matrix(dir_ / "data.h5", "/features");
+    const std::string path = data_file("half.h5", [&](hid_t file) {
+        h5::Handle x =
+            h5::create_dataset(file, "/x", {300, 7}, H5T_IEEE_F32LE, h5::Layout::Chunked, 50);
+        h5::write_rows(x.get(), 0, 150, 7, data.values.data());
+    });
+    expect_failure(dir_ / "model.h5", path + ":/x", ExitCode::Input,
+                   "dataset '/x' in '" + path +
+                       "' has rows that were never written, which HDF5 would read as its fill "
+                       "value: rows 150..300 (3 chunks of its 6 were never written); write "
+                       "them (or the missing files), or pass --unwritten-rows nan");
+}
+
+TEST_F(BadInput, ContiguousInputNeverWrittenIsRefused) {
+    const std::string path = data_file("empty.h5", [](hid_t file) {
+        const std::array<hsize_t, 2> dims{300, 7};
+        h5::Handle space(H5Screate_simple(2, dims.data(), nullptr));
+        h5::Handle x(H5Dcreate2(file, "/x", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT));
+    });
+    expect_failure(dir_ / "model.h5", path + ":/x", ExitCode::Input,
+                   "rows 0..300 (its storage was never allocated: it was created but never "
+                   "written)");
+}
+
+TEST_F(BadInput, VirtualInputWithAMissingSourceFileIsRefused) {
+    const Matrix data = read_matrix(dir_ / "data.h5", "/features");
+    const std::string path = data_file("vds.h5", [&](hid_t file) {
+        const std::array<hsize_t, 2> dims{300, 7};
+        const std::array<hsize_t, 2> half{150, 7};
+        h5::Handle space(H5Screate_simple(2, dims.data(), nullptr));
+        h5::Handle source_space(H5Screate_simple(2, half.data(), nullptr));
+        h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+        for (const std::string name : {"a.h5", "b.h5"}) {
+            const std::array<hsize_t, 2> start{name == "a.h5" ? 0U : 150U, 0};
+            H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, half.data(),
+                                nullptr);
+            H5Pset_virtual(dcpl.get(), space.get(), (dir_ / name).c_str(), "/x",
+                           source_space.get());
+        }
+        h5::Handle all(H5Screate_simple(2, dims.data(), nullptr));
+        h5::Handle x(H5Dcreate2(file, "/x", H5T_IEEE_F32LE, all.get(), H5P_DEFAULT, dcpl.get(),
+                                H5P_DEFAULT));
+    });
+    (void)data_file("a.h5", [&](hid_t file) {
+        h5::Handle x = h5::create_dataset(file, "/x", {150, 7}, H5T_IEEE_F32LE);
+        h5::write_all(x.get(), data.values.data());
+    });
+    expect_failure(dir_ / "model.h5", path + ":/x", ExitCode::Input,
+                   "rows 150..300 (its source file '" + (dir_ / "b.h5") + "' is missing)");
+}
+
+TEST_F(BadInput, CopyOfReferencesIsRefusedBeforeAnyWork) {
+    for (const hid_t type : {H5T_STD_REF_OBJ, H5T_STD_REF_DSETREG}) {
+        const std::string path = data_file("refs.h5", [&](hid_t file) {
+            const Matrix data = read_matrix(dir_ / "data.h5", "/features");
+            h5::Handle x = h5::create_dataset(file, "/x", {300, 7}, H5T_IEEE_F32LE);
+            h5::write_all(x.get(), data.values.data());
+            const std::array<hsize_t, 1> rows{300};
+            h5::Handle space(H5Screate_simple(1, rows.data(), nullptr));
+            h5::Handle refs(H5Dcreate2(file, "/refs", type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                       H5P_DEFAULT));
+            if (type == H5T_STD_REF_OBJ) {
+                std::vector<hobj_ref_t> values(300);
+                for (hobj_ref_t& value : values) {
+                    H5Rcreate(&value, file, "/x", H5R_OBJECT, H5I_INVALID_HID);
+                }
+                H5Dwrite(refs.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+            } else {
+                h5::Handle region(H5Dget_space(x.get()));
+                std::vector<hdset_reg_ref_t> values(300);
+                for (hdset_reg_ref_t& value : values) {
+                    H5Rcreate(&value, file, "/x", H5R_DATASET_REGION, region.get());
+                }
+                H5Dwrite(refs.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+            }
+        });
+        expect_failure(dir_ / "model.h5", path + ":/x", ExitCode::Input,
+                       "--copy '/refs' in '" + path + "' holds HDF5 object or region references",
+                       {"--copy", "/refs"});
+    }
 }
 
 TEST_F(BadInput, AmbiguousDatasetMustBeNamed) {

@@ -13,12 +13,13 @@ struct Fields {
     RunConfig config;
     std::string sha256 = "abc";
     std::int64_t chunk_rows = 1024;
-    io::InputInfo input{"in.h5", "/x", 100, 4, "float32", 4096, 7, {}, {}, {}};
+    std::vector<io::FileVersion> model_files;
+    io::InputInfo input{"in.h5", "/x", 100, 4, "float32", 4096, 7, {}, {}, {}, {}, {}};
     std::string output_dataset = "/predictions";
     std::vector<std::string> copies;
 
     [[nodiscard]] std::string text() const {
-        return fingerprint(config, sha256, chunk_rows, input, output_dataset, copies);
+        return fingerprint(config, sha256, model_files, chunk_rows, input, output_dataset, copies);
     }
 };
 
@@ -38,6 +39,14 @@ TEST(Fingerprint, ChangesWithEverythingThePredictionsDependOn) {
         {"precision", [](Fields& f) { f.config.precision = kernels::Precision::Bf16; }},
         {"labels", [](Fields& f) { f.config.labels = true; }},
         {"copies", [](Fields& f) { f.copies = {"/ids"}; }},
+        {"model_data_files",
+         [](Fields& f) {
+             f.model_files = {{"/m.onnx.data", 8, 9}};
+         }},
+        {"input_data_files",
+         [](Fields& f) {
+             f.input.data_files = {{"/src.h5", 8, 9}};
+         }},
         {"input_columns",
          [](Fields& f) {
              f.input.sources = {{"/x", "", 1}, {"/x", "", 0}, {"/x", "", 2}, {"/x", "", 3}};
@@ -50,6 +59,21 @@ TEST(Fingerprint, ChangesWithEverythingThePredictionsDependOn) {
         EXPECT_NE(changed, base) << key;
         EXPECT_EQ(first_difference(base, changed), "its " + key + " differs");
     }
+}
+
+TEST(Fingerprint, ChangesWhenAFileTheValuesComeFromChanges) {
+    Fields fields;
+    fields.model_files = {{"/m.onnx.data", 800, 1}};
+    fields.input.data_files = {{"/a.h5", 100, 1}, {"/b.h5", 100, 1}};
+    const std::string base = fields.text();
+    for (std::int64_t* value :
+         {&fields.model_files[0].bytes, &fields.model_files[0].mtime_ns,
+          &fields.input.data_files[1].bytes, &fields.input.data_files[1].mtime_ns}) {
+        *value += 1;
+        EXPECT_NE(fields.text(), base);
+        *value -= 1;
+    }
+    EXPECT_EQ(fields.text(), base);
 }
 
 TEST(Fingerprint, EachColumnMappingHasItsOwn) {

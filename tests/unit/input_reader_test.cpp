@@ -273,13 +273,17 @@ TEST_F(InputReaderTest, NoFetchWhereTheFileDoesNotHoldTheFloatsAsOneRun) {
         write_file(path, storage);
         InputReader reader(info_of(path));
         EXPECT_FALSE(reader.can_fetch()) << name;
-        // read() still gives the values (or the fill value, 0, where nothing was written).
+        // read() still gives the values, or NaN where nothing was written (never the fill
+        // value, which is no value of the data).
         std::vector<float> read(static_cast<std::size_t>(3 * cols), -1.0F);
         reader.read(10, 3, read.data());
         const std::vector<float> all = values();
         for (std::size_t i = 0; i < read.size(); ++i) {
-            const float want = storage.write ? all[10 * cols + i] : 0.0F;
-            ASSERT_EQ(read[i], want) << name << " value " << i;
+            if (storage.write) {
+                ASSERT_EQ(read[i], all[10 * cols + i]) << name << " value " << i;
+            } else {
+                ASSERT_TRUE(std::isnan(read[i])) << name << " value " << i;
+            }
         }
     }
 }

@@ -45,8 +45,9 @@ void set_rows(hid_t dataset, std::int64_t rows);
 /// Names of the filters in a dataset's pipeline, in order (e.g. "shuffle", "deflate").
 [[nodiscard]] std::vector<std::string> dataset_filters(hid_t dataset);
 
-/// How an existing dataset is stored: ChunkedGzip when deflate is in its filter pipeline,
-/// Chunked for other chunked datasets, Contiguous otherwise (compact included).
+/// Which of generate's layouts an existing dataset has: ChunkedGzip when deflate is in its
+/// filter pipeline, Chunked for other chunked datasets, Contiguous otherwise (also compact,
+/// external and virtual ones: dataset_storage() tells every kind apart).
 [[nodiscard]] Layout dataset_layout(hid_t dataset);
 
 /// Where the values of a dataset lie as one run of bytes, in the order of its elements and

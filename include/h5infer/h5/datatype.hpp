@@ -20,6 +20,10 @@ namespace h5infer::h5 {
 /// True if `type` is or contains variable-length data (which parallel HDF5 cannot write).
 [[nodiscard]] bool is_variable_length(hid_t type);
 
+/// True if `type` is or contains object or region references: addresses in the file they were
+/// written in, meaningless in another file.
+[[nodiscard]] bool has_references(hid_t type);
+
 /// A type as h5infer names it: "float64", "int16", "uint8", "string", "compound", ...
 [[nodiscard]] std::string describe_type(hid_t type);
 

@@ -22,6 +22,10 @@ namespace h5infer::h5 {
 /// Collective. Opens an existing file through MPI-IO, shared by every rank of `comm`.
 [[nodiscard]] Handle open_file_parallel(const std::string& path, const mpi::Comm& comm);
 
+/// The name HDF5 opened the file of `object` (a file, group or dataset) by: for an object
+/// reached through an external link, the link's target. Throws IoError.
+[[nodiscard]] std::string file_name(hid_t object);
+
 /// Collective on parallel files. Writes the file's cached data and metadata to storage (and,
 /// through MPI-IO, syncs it), so a process killed afterwards leaves a readable file.
 void flush(hid_t file);

@@ -9,3 +9,4 @@
 #include "h5infer/h5/group.hpp"      // groups, links, what a path names
 #include "h5infer/h5/handle.hpp"     // Handle, HDF5's error stack in IoError
 #include "h5infer/h5/rows.hpp"       // row reads and writes, collective or independent
+#include "h5infer/h5/storage.hpp"  // where values are kept, what they depend on, rows never written
