@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 // Runs `shell` (a command line of h5infer_command()) under `timeout`, so that a run that would
 // hang (on a FIFO, in a walk that never ends) fails the test with 124 instead of stalling it.
 int run_guarded(const std::string& shell) {
-    const std::string command = "timeout -k 5 120 bash -c " + shell_quote(shell);
+    const std::string command = "timeout -k 5 60 bash -c " + shell_quote(shell);
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
