@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
     using h5infer::ExitCode;
+    h5infer::guard_standard_streams();
     h5infer::watch_stop_signals();  // first: every thread started later inherits the blocking
     h5infer::warm_heap();
     try {

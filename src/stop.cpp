@@ -1,5 +1,6 @@
 #include "stop.hpp"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -87,6 +88,16 @@ void watch_stop_signals() {
         pthread_atfork(nullptr, nullptr, restore_mask_in_child);
         std::thread(wait_for_signals).detach();
     });
+}
+
+void guard_standard_streams() {
+    for (int descriptor = 0; descriptor <= STDERR_FILENO; ++descriptor) {
+        if (::fcntl(descriptor, F_GETFD) != -1) continue;
+        // The lowest free number: the one just found closed.
+        const int opened = ::open("/dev/null", O_RDWR);
+        if (opened >= 0 && opened != descriptor) ::close(opened);
+    }
+    std::signal(SIGPIPE, SIG_IGN);
 }
 
 StopRequest::StopRequest() {

@@ -17,6 +17,13 @@ namespace h5infer {
 /// remove_on_stop_signal() see no signals: the signals take their default course.
 void watch_stop_signals();
 
+/// Makes a closed or broken standard output harmless, first thing in main(): a closed
+/// stdin, stdout or stderr is opened on /dev/null (else the next file h5infer opens would take
+/// its number and receive the progress lines), and SIGPIPE is ignored, so a reader that went
+/// away (`| head`) makes printing fail with EPIPE, which h5infer's lines ignore, instead of
+/// killing the process between two writes and leaving its lock and partial files behind.
+void guard_standard_streams();
+
 /// Turns SIGTERM, SIGINT, SIGHUP and SIGUSR1 (what Slurm sends at a time limit, on preemption
 /// or with --signal, and what mpirun forwards or sends when it stops a job) into a request that
 /// the run loop polls between chunks, so every rank can stop after its chunk and save progress.

@@ -8,6 +8,7 @@
 
 #include "agree.hpp"
 #include "cli/command.hpp"
+#include "file_kind.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/model_file.hpp"
@@ -29,10 +30,10 @@ void check_path(const std::string& path) {
         throw InputError("cannot inspect '" + path + "': " + std::strerror(errno) +
                          " (check the path)");
     }
-    if (S_ISDIR(info.st_mode)) {
-        throw InputError("cannot inspect '" + path +
-                         "': it is a directory; give a model or "
-                         "HDF5 data file");
+    const std::string kind = special_file_kind(path);
+    if (!kind.empty()) {
+        throw InputError("cannot inspect '" + path + "': it is " + kind +
+                         "; give a model or HDF5 data file");
     }
 }
 

@@ -1,5 +1,8 @@
 #include "h5infer/h5/group.hpp"
 
+#include <set>
+#include <utility>
+
 #include "h5/check.hpp"
 
 namespace h5infer::h5 {
@@ -10,18 +13,29 @@ herr_t collect_child(hid_t /*group*/, const char* name, const H5L_info_t* /*info
     return 0;
 }
 
-void collect_datasets(hid_t file, const std::string& group_path, int depth,
+// An object of an open file: external links lead into other files.
+using ObjectAddress = std::pair<unsigned long, haddr_t>;  // NOLINT(google-runtime-int): HDF5's
+
+// Hard links can reach one object by several paths and make a group its own descendant: each
+// object is taken once, at the first path that reaches it, so a walk ends whatever the links.
+bool first_visit(hid_t file, const std::string& path, std::set<ObjectAddress>& visited) {
+    H5O_info_t info{};
+    if (H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+    }
+    return visited.insert({info.fileno, info.addr}).second;
+}
+
+void collect_datasets(hid_t file, const std::string& group_path, std::set<ObjectAddress>& visited,
                       std::vector<std::string>& paths) {
-    constexpr int max_depth = 32;  // hard links can form cycles
-    if (depth > max_depth) return;
     Handle group = open_group(file, group_path);
     for (const std::string& name : children(group.get())) {
         const std::string path = (group_path == "/" ? "/" : group_path + "/") + name;
-        switch (object_type(file, path)) {
-            case ObjectType::Dataset: paths.push_back(path); break;
-            case ObjectType::Group: collect_datasets(file, path, depth + 1, paths); break;
-            default: break;
-        }
+        const ObjectType type = object_type(file, path);
+        if (type == ObjectType::Missing || !first_visit(file, path, visited)) continue;
+        if (type == ObjectType::Dataset) paths.push_back(path);
+        if (type == ObjectType::Group) collect_datasets(file, path, visited, paths);
     }
 }
 
@@ -81,7 +95,9 @@ std::vector<std::string> children(hid_t group) {
 
 std::vector<std::string> dataset_paths(hid_t file) {
     std::vector<std::string> paths;
-    collect_datasets(file, "/", 0, paths);
+    std::set<ObjectAddress> visited;
+    (void)first_visit(file, "/", visited);
+    collect_datasets(file, "/", visited, paths);
     return paths;
 }
 

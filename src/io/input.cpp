@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "file_kind.hpp"
 #include "h5infer/error.hpp"
 
 namespace h5infer::io {
@@ -73,8 +74,10 @@ void check_file(const std::string& file) {
         throw InputError("input file " + quoted(file) + " cannot be read: " + std::strerror(errno) +
                          " (check the path given to --input)");
     }
-    if (S_ISDIR(info.st_mode)) {
-        throw InputError("input " + quoted(file) + " is a directory, not an HDF5 file");
+    const std::string kind = special_file_kind(file);
+    if (!kind.empty()) {
+        throw InputError("input " + quoted(file) + " is " + kind +
+                         ", not an HDF5 file; give the path of an HDF5 file");
     }
     if (!h5::is_hdf5(file)) {
         throw InputError("input file " + quoted(file) +

@@ -1,6 +1,7 @@
 #include "io/job_list.hpp"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <map>
@@ -25,10 +26,12 @@ std::vector<std::string> glob_files(const std::string& pattern) {
     return files;
 }
 
-void expand_one(const std::string& argument, const std::string& origin,
+void expand_one(const std::string& argument, const std::string& origin, PatternFilter* filter,
                 std::vector<DatasetRef>& inputs) {
     const DatasetRef ref = parse_input_ref(argument);
-    if (!has_wildcard(ref.file)) {
+    // A file named "run[1].h5" is that file, not the pattern matching "run1.h5".
+    struct stat info {};
+    if (!has_wildcard(ref.file) || ::lstat(ref.file.c_str(), &info) == 0) {
         inputs.push_back(ref);
         return;
     }
@@ -37,7 +40,20 @@ void expand_one(const std::string& argument, const std::string& origin,
         throw ConfigError(origin + " '" + argument + "': no file matches '" + ref.file +
                           "'; check the pattern (quote it so the shell does not expand it)");
     }
-    for (const std::string& file : files) inputs.push_back({file, ref.dataset});
+    std::size_t taken = 0;
+    for (const std::string& file : files) {
+        if (filter != nullptr && filter->leaves_out && filter->leaves_out(file)) {
+            filter->left_out.push_back(file);
+        } else {
+            inputs.push_back({file, ref.dataset});
+            ++taken;
+        }
+    }
+    if (taken == 0) {
+        throw ConfigError(origin + " '" + argument +
+                          "' matches only files h5infer wrote or reads " + "as the model (e.g. '" +
+                          files.front() + "'); check the pattern");
+    }
 }
 
 std::string base_name(const std::string& path) {
@@ -48,9 +64,9 @@ std::string base_name(const std::string& path) {
 }  // namespace
 
 std::vector<DatasetRef> expand_inputs(const std::vector<std::string>& arguments,
-                                      const std::string& input_list) {
+                                      const std::string& input_list, PatternFilter* filter) {
     std::vector<DatasetRef> inputs;
-    for (const std::string& argument : arguments) expand_one(argument, "--input", inputs);
+    for (const std::string& argument : arguments) expand_one(argument, "--input", filter, inputs);
     if (!input_list.empty()) {
         std::ifstream list(input_list);
         if (!list) {
@@ -66,7 +82,8 @@ std::vector<DatasetRef> expand_inputs(const std::vector<std::string>& arguments,
             if (first == std::string::npos || line[first] == '#') continue;
             const std::size_t last = line.find_last_not_of(" \t\r");
             expand_one(line.substr(first, last - first + 1),
-                       "--input-list '" + input_list + "' line " + std::to_string(number), inputs);
+                       "--input-list '" + input_list + "' line " + std::to_string(number), filter,
+                       inputs);
         }
     }
     return inputs;

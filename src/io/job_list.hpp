@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,21 @@ struct Job {
     DatasetRef output;  ///< file and dataset (default /predictions)
 };
 
+/// Files that patterns leave out (h5infer's own, in a directory that is both input and
+/// output), and those they left out.
+struct PatternFilter {
+    std::function<bool(const std::string&)> leaves_out;
+    std::vector<std::string> left_out;
+};
+
 /// The --input arguments made concrete: each is FILE[:DATASET], where FILE may be a glob
-/// pattern (`data/*.h5:/features`, matches sorted by name); `input_list`, when not empty, is a
-/// file with one such argument per line (blank lines and lines starting with '#' ignored).
-/// Throws ConfigError when a pattern matches nothing or the list cannot be read.
+/// pattern (`data/*.h5:/features`, matches sorted by name, except those `filter` leaves out);
+/// a FILE that exists is that file, whatever characters its name holds. `input_list`, when not
+/// empty, is a file with one such argument per line (blank lines and lines starting with '#'
+/// ignored). Throws ConfigError when a pattern matches nothing or the list cannot be read.
 [[nodiscard]] std::vector<DatasetRef> expand_inputs(const std::vector<std::string>& arguments,
-                                                    const std::string& input_list);
+                                                    const std::string& input_list,
+                                                    PatternFilter* filter = nullptr);
 
 /// The prediction file name of an input file in --output-dir: its base name with the
 /// extension (.h5, .hdf5, .he5, .hdf) replaced by ".predictions.h5", e.g.

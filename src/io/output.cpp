@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "file_kind.hpp"
 #include "h5infer/error.hpp"
 #include "io/labels.hpp"
 #include "stop.hpp"
@@ -72,6 +73,66 @@ void sync_directory(const std::string& directory) {
     }
 }
 
+// The longest of h5infer's names beside an output must fit the file system's name limit, or the
+// run would fail later, creating its lock file, with a bare "File name too long".
+void check_name_length(const std::string& path, const std::string& directory,
+                       const std::string& what) {
+    const long limit = ::pathconf(directory.c_str(), _PC_NAME_MAX);  // NOLINT(google-runtime-int)
+    const std::string longest = name_of(temporary_path(path, "partial"));
+    if (limit > 0 && longest.size() > static_cast<std::size_t>(limit)) {
+        throw IoError(what + " " + quoted(path) + ": its name is too long for the file system (" +
+                      "the partial file " + quoted(longest) + " needs " +
+                      std::to_string(longest.size()) + " bytes, at most " + std::to_string(limit) +
+                      " are allowed); choose a shorter name");
+    }
+}
+
+// Descriptors are numbered lowest free first, so a lock's number counts the files open below
+// it. EMFILE counts as no room left.
+void check_room(const Descriptor& lock, const LockBudget& budget, const std::string& final_path) {
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+    const auto used = static_cast<rlim_t>(lock.valid() ? lock.get() + 1 : limit.rlim_cur);
+    if (used + descriptors_beside_locks <= limit.rlim_cur) return;
+    if (raise_open_file_limit() && ::getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+        used + descriptors_beside_locks <= limit.rlim_cur) {
+        return;
+    }
+    const rlim_t needed = used - budget.held - 1 + budget.outputs + descriptors_beside_locks;
+    throw IoError("cannot lock output " + quoted(final_path) + ": a run holds one lock file open " +
+                  "per output until it ends, and the " + std::to_string(budget.outputs) +
+                  " outputs of this one need about " + std::to_string(needed) +
+                  " open files, more than the limit of " + std::to_string(limit.rlim_cur) +
+                  " (ulimit -n); raise it (ulimit -n " + std::to_string(needed) +
+                  " before starting the job; the hard limit, ulimit -Hn, is " +
+                  std::to_string(limit.rlim_max) + ") or give fewer inputs per run");
+}
+
+// The lock file, created if missing, never through a link.
+Descriptor open_lock_file(const std::string& path, const std::string& final_path,
+                          const LockBudget& budget) {
+    for (;;) {
+        refuse_link(path, "lock file", final_path);
+        Descriptor descriptor(
+            ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+        if (descriptor.valid()) return descriptor;
+        if (errno == EMFILE && raise_open_file_limit()) continue;
+        if (errno == ELOOP) refuse_link(path, "lock file", final_path);
+        if (errno == EMFILE && budget.held > 0) check_room(descriptor, budget, final_path);
+        throw IoError("cannot create the lock file " + quoted(path) + " of output " +
+                      quoted(final_path) + ": " + std::strerror(errno));
+    }
+}
+
+// Who holds a lock, as the holder wrote it in the file.
+std::string lock_holder(int descriptor) {
+    std::string holder(256, '\0');
+    const ::ssize_t got = ::pread(descriptor, holder.data(), holder.size() - 1, 0);
+    holder.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    return holder;
+}
+
 }  // namespace
 
 void check_output_path(const std::string& path, bool overwrite, const std::string& what) {
@@ -80,8 +141,9 @@ void check_output_path(const std::string& path, bool overwrite, const std::strin
     }
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0) {
-        if (S_ISDIR(info.st_mode)) {
-            throw IoError(what + " " + quoted(path) + " is a directory; give a file name");
+        const std::string kind = special_file_kind(path);
+        if (!kind.empty()) {
+            throw IoError(what + " " + quoted(path) + " is " + kind + "; give a file name");
         }
         if (!overwrite) {
             throw IoError(what + " " + quoted(path) +
@@ -89,10 +151,16 @@ void check_output_path(const std::string& path, bool overwrite, const std::strin
         }
     }
     const std::string directory = directory_of(path);
-    if (::stat(directory.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    if (::stat(directory.c_str(), &info) != 0) {
         throw IoError(what + " directory " + quoted(directory) +
                       " does not exist; create it first (mkdir -p " + directory + ")");
     }
+    if (!S_ISDIR(info.st_mode)) {
+        const std::string kind = special_file_kind(directory);
+        throw IoError(what + " directory " + quoted(directory) + " is " +
+                      (kind.empty() ? "a file" : kind) + ", not a directory; give a directory");
+    }
+    check_name_length(path, directory, what);
     // access() says yes to root even on read-only mounts: try creating a file instead.
     const std::string probe = directory + "/.h5infer-probe-" + std::to_string(::getpid());
     const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
@@ -135,28 +203,37 @@ void commit_output(const std::string& temporary, const std::string& final_path, 
                   std::strerror(error));
 }
 
+void refuse_link(const std::string& path, const std::string& what, const std::string& final_path) {
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) != 0) return;
+    const char* problem = nullptr;
+    if (S_ISLNK(info.st_mode)) {
+        problem = "is a symbolic link";
+    } else if (!S_ISREG(info.st_mode)) {
+        problem = "is not a regular file";
+    } else if (info.st_nlink > 1) {
+        problem = "has other hard links";
+    }
+    if (problem == nullptr) return;
+    throw IoError(what + " " + quoted(path) +
+                  (final_path.empty() ? "" : " of output " + quoted(final_path)) + " " + problem +
+                  "; h5infer writes only files of its own there, never through a link to another "
+                  "file: remove it (rm " +
+                  quoted(path) + ") and rerun");
+}
+
 void remove_file(const std::string& path) noexcept {
     if (!path.empty()) ::unlink(path.c_str());
 }
 
-OutputLock::OutputLock(const std::string& final_path) : path_(temporary_path(final_path, "lock")) {
+OutputLock::OutputLock(const std::string& final_path, const LockBudget& budget)
+    : path_(temporary_path(final_path, "lock")) {
     for (;;) {
-        Descriptor descriptor(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-        if (!descriptor.valid() && errno == EMFILE && raise_open_file_limit()) continue;
-        if (!descriptor.valid()) {
-            throw IoError("cannot create the lock file " + quoted(path_) + " of output " +
-                          quoted(final_path) + ": " + std::strerror(errno));
-        }
+        Descriptor descriptor = open_lock_file(path_, final_path, budget);
         if (::flock(descriptor.get(), LOCK_EX | LOCK_NB) != 0) {
             const int error = errno;
             if (error == EWOULDBLOCK) {
-                std::string holder(256, '\0');
-                const ::ssize_t got =
-                    ::pread(descriptor.get(), holder.data(), holder.size() - 1, 0);
-                holder.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-                while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) {
-                    holder.pop_back();
-                }
+                const std::string holder = lock_holder(descriptor.get());
                 throw IoError("another h5infer job is writing output " + quoted(final_path) + " (" +
                               (holder.empty() ? "it" : holder) + " holds " + quoted(path_) +
                               "); wait until it ends, or write elsewhere");
@@ -171,10 +248,18 @@ OutputLock::OutputLock(const std::string& final_path) : path_(temporary_path(fin
         // file the name leads to now.
         struct stat mine {};
         struct stat named {};
-        if (::fstat(descriptor.get(), &mine) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+        if (::fstat(descriptor.get(), &mine) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
             mine.st_dev == named.st_dev && mine.st_ino == named.st_ino) {
             descriptor_ = std::move(descriptor);
             break;
+        }
+    }
+    if (budget.held > 0) {
+        try {
+            check_room(descriptor_, budget, final_path);
+        } catch (const IoError&) {
+            ::unlink(path_.c_str());  // locked: nobody else holds it
+            throw;
         }
     }
     std::array<char, 256> host{};
@@ -198,7 +283,7 @@ std::string partial_path(const std::string& final_path) {
 
 std::string read_fingerprint(const std::string& path) noexcept {
     try {
-        if (!h5::is_hdf5(path)) return "";
+        if (!special_file_kind(path).empty() || !h5::is_hdf5(path)) return "";
         h5::Handle file = h5::open_file(path);
         const std::string name(fingerprint_attribute);
         return h5::has_attribute(file.get(), name) ? h5::read_string_attribute(file.get(), name)
@@ -244,6 +329,23 @@ void create_labels(hid_t file, hid_t predictions, const OutputLayout& layout) {
     }
 }
 
+// HDF5 follows links when it creates a file: the file is made here first, exclusively and
+// without following any, for HDF5 to truncate; create_output() then checks the name still
+// leads to it.
+struct stat create_exclusive(const std::string& path) {
+    refuse_link(path, "partial file", "");
+    ::unlink(path.c_str());  // a regular file left by an earlier try
+    const Descriptor file(
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+    struct stat made {};
+    if (!file.valid() || ::fstat(file.get(), &made) != 0) {
+        const int error = errno;
+        refuse_link(path, "partial file", "");
+        throw IoError("cannot create " + quoted(path) + ": " + std::strerror(error));
+    }
+    return made;
+}
+
 void create_copies(hid_t file, const OutputLayout& layout) {
     if (layout.copies.empty()) return;
     const h5::Handle input = h5::open_file(layout.input_file);
@@ -260,6 +362,7 @@ void create_output(const std::string& path, const OutputLayout& layout) {
     // Created by one process and closed, not collectively: closing writes the metadata without
     // the fsync that flushing a parallel (MPI-IO) file costs (more on a parallel filesystem than
     // on a local disk), and the file on disk is complete before any rank writes.
+    const struct stat made = create_exclusive(path);
     h5::Handle file = h5::create_file(path);
     const h5::Handle predictions =
         h5::create_dataset(file.get(), layout.dataset, {layout.rows, layout.cols}, H5T_IEEE_F32LE);
@@ -269,6 +372,13 @@ void create_output(const std::string& path, const OutputLayout& layout) {
     create_labels(file.get(), predictions.get(), layout);
     create_copies(file.get(), layout);
     file.close();
+    struct stat named {};
+    if (::lstat(path.c_str(), &named) != 0 || named.st_dev != made.st_dev ||
+        named.st_ino != made.st_ino) {
+        throw IoError("partial file " + quoted(path) +
+                      " was replaced by another file while h5infer created it; make sure no "
+                      "other program writes in the output directory, and rerun");
+    }
 }
 
 OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout,

@@ -33,8 +33,25 @@ void commit_output(const std::string& temporary, const std::string& final_path, 
 /// first show here.
 void sync_file(const std::string& path);
 
+/// Refuses (IoError naming the path and the fix) a `path` that is a symbolic link or not a
+/// regular file: h5infer's own files beside an output (`what`: "partial file", "lock file"),
+/// which a link planted in a shared directory would otherwise turn into a write elsewhere.
+/// A missing path is fine.
+void refuse_link(const std::string& path, const std::string& what, const std::string& final_path);
+
 /// Removes a file if it exists; never throws (used on failure paths).
 void remove_file(const std::string& path) noexcept;
+
+/// Open files a run keeps free beside its locks, for what it opens while it computes: the
+/// inputs and prediction files of a round (several descriptors each through MPI-IO), HDF5's
+/// and MPI's own. Running out of them midway fails with misleading errors or worse.
+inline constexpr int descriptors_beside_locks = 32;
+
+/// How many locks a run takes, for OutputLock to check that they fit the limit on open files.
+struct LockBudget {
+    std::size_t held = 0;     ///< locks this process holds already
+    std::size_t outputs = 1;  ///< outputs the run writes in all (for the message)
+};
 
 /// Keeps other h5infer jobs from writing the same output while this one does: two jobs on
 /// one output (a cron rerun that starts before the last run ends) would write one partial file
@@ -45,8 +62,10 @@ void remove_file(const std::string& path) noexcept;
 class OutputLock {
 public:
     /// Locks `final_path`'s lock file, creating it. Throws IoError naming the holder when
-    /// another job holds it.
-    explicit OutputLock(const std::string& final_path);
+    /// another job holds it, and, when `budget` says locks are held already, when this one
+    /// would leave fewer than descriptors_beside_locks open files under the limit (ulimit -n,
+    /// raised to the hard limit first), naming the limit to raise and to what.
+    explicit OutputLock(const std::string& final_path, const LockBudget& budget = {});
     ~OutputLock();
     OutputLock(const OutputLock&) = delete;
     OutputLock& operator=(const OutputLock&) = delete;
@@ -97,9 +116,10 @@ struct OutputLayout {
     std::string fingerprint;
 };
 
-/// On one rank: creates the prediction file `path` (truncating) with the predictions, the
-/// label and copy datasets (their space allocated, no fill), the progress record and the
-/// fingerprint, and closes it: a job killed later still leaves a readable file to resume.
+/// On one rank: creates the prediction file `path` (replacing a regular file, never writing
+/// through a link: refuse_link()) with the predictions, the label and copy datasets (their
+/// space allocated, no fill), the progress record and the fingerprint, and closes it: a job
+/// killed later still leaves a readable file to resume.
 void create_output(const std::string& path, const OutputLayout& layout);
 
 /// A prediction file made by create_output(), opened and written by all ranks together through

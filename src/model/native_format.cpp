@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "file_kind.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/model_file.hpp"
@@ -99,8 +100,9 @@ void check_model_file(const std::string& path) {
     if (!std::filesystem::exists(path, error)) {
         throw ModelError("model file '" + path + "' does not exist");
     }
-    if (std::filesystem::is_directory(path, error)) {
-        throw ModelError("model file '" + path + "' is a directory; pass the model's .h5 file");
+    const std::string kind = special_file_kind(path);
+    if (!kind.empty()) {
+        throw ModelError("model file '" + path + "' is " + kind + "; pass the model's .h5 file");
     }
     if (!std::ifstream(path, std::ios::binary).good()) {
         throw ModelError("model file '" + path + "' cannot be read; check its permissions");

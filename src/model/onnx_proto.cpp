@@ -13,6 +13,7 @@
 #include <optional>
 #include <utility>
 
+#include "file_kind.hpp"
 #include "h5infer/error.hpp"
 
 namespace h5infer::onnx_import {
@@ -183,6 +184,24 @@ std::uint64_t parse_offset(const std::string& text, const std::string& key,
     return std::stoull(text);
 }
 
+/// Where `named` really is: a symbolic link (of the file or of a directory on the way) must
+/// not lead outside `model_dir`, or a model could read any file its user may read.
+fs::path resolved_below(const fs::path& named, const std::string& model_dir,
+                        const std::string& location, const std::string& label) {
+    std::error_code error;
+    const fs::path real = fs::canonical(named, error);
+    const fs::path real_dir = fs::canonical(model_dir.empty() ? "." : model_dir, error);
+    const auto [inside, rest] =
+        std::mismatch(real_dir.begin(), real_dir.end(), real.begin(), real.end());
+    if (error || inside != real_dir.end()) {
+        throw ModelError(label + " points at the external data file '" + location +
+                         "', a symbolic link to '" + real.string() +
+                         "', outside the model's directory; copy the file itself next to the "
+                         ".onnx file");
+    }
+    return real;
+}
+
 /// The `bytes` bytes of an externally stored tensor, read from a file below `model_dir`.
 std::string read_external(const onnx::TensorProto& tensor, const std::string& model_dir,
                           std::uint64_t bytes, const std::string& label) {
@@ -205,13 +224,14 @@ std::string read_external(const onnx::TensorProto& tensor, const std::string& mo
                          "', outside the model's directory; external data must be a relative "
                          "path below the directory of the .onnx file");
     }
-    const fs::path path = fs::path(model_dir) / relative;
+    const fs::path named = fs::path(model_dir) / relative;
     std::error_code error;
-    if (!fs::is_regular_file(path, error)) {
+    if (!fs::is_regular_file(named, error)) {
         throw ModelError(label + " keeps its data in the external file '" + location +
-                         "', which is missing (looked for '" + path.string() +
+                         "', which is missing (looked for '" + named.string() +
                          "'); copy it next to the .onnx file");
     }
+    const fs::path path = resolved_below(named, model_dir, location, label);
     const std::uint64_t size = fs::file_size(path, error);
     if (length && *length != bytes) {
         throw ModelError(label + " declares " + std::to_string(*length) +
@@ -243,8 +263,9 @@ onnx::ModelProto parse_model_file(const std::string& path) {
     const std::string label = "model '" + path + "'";
     std::error_code error;
     if (!fs::exists(path, error)) throw ModelError("model file '" + path + "' does not exist");
-    if (fs::is_directory(path, error)) {
-        throw ModelError("model file '" + path + "' is a directory; pass the model file");
+    const std::string kind = special_file_kind(path);
+    if (!kind.empty()) {
+        throw ModelError("model file '" + path + "' is " + kind + "; pass the model file");
     }
     const std::uint64_t size = fs::file_size(path, error);
     if (!error && size > max_file_bytes) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "file_kind.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/model_file.hpp"
 
@@ -64,6 +65,8 @@ struct FileCloser {
 }  // namespace
 
 std::string file_sha256(const std::string& path) {
+    const std::string kind = special_file_kind(path);
+    if (!kind.empty()) throw IoError("cannot checksum '" + path + "': it is " + kind);
     const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
     if (!file) {
         throw IoError("cannot open '" + path + "' to checksum it: " + std::strerror(errno));

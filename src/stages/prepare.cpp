@@ -112,7 +112,7 @@ void resume_or_discard(const RunConfig& config, Prepared& prepared, PreparedJob&
 // Decides, for one input, whether to skip it, resume its partial file or start afresh. The
 // fingerprint is computed here only when there is a file to compare it with: otherwise later
 // (share_fingerprints()), so that a fresh job does not wait for the model's hash.
-void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job) {
+void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job, std::size_t outputs) {
     const std::string& final_path = job.output.file;
     if (!config.force && exists(final_path)) {
         job.fingerprint = fingerprint_of(config, prepared, job);
@@ -124,8 +124,9 @@ void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job) {
         }
     }
     io::check_output_path(final_path, config.overwrite || config.force);
-    prepared.locks.emplace_back(final_path);
+    prepared.locks.emplace_back(final_path, io::LockBudget{prepared.locks.size(), outputs});
     job.partial = io::partial_path(final_path);
+    io::refuse_link(job.partial, "partial file", final_path);
     if (exists(job.partial)) resume_or_discard(config, prepared, job);
 }
 
@@ -192,7 +193,8 @@ void check_unwritten(const RunConfig& config, const io::InputInfo& input) {
 }
 
 // One listed input validated and planned against `model`.
-PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::Job& listed) {
+PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::Job& listed,
+                        std::size_t outputs) {
     PreparedJob job;
     job.input = io::inspect_input(
         listed.input,
@@ -208,16 +210,41 @@ PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::J
         throw IoError("output '" + job.output.file +
                       "' is the input or the model file; choose another output name");
     }
-    plan_job(config, prepared, job);
+    plan_job(config, prepared, job, outputs);
     return job;
+}
+
+// A pattern over a directory that also receives the predictions (--output-dir the input
+// directory) would take the last run's prediction files, h5infer's partial and lock files, or
+// the model as inputs: they are left out, in one line.
+std::vector<io::Job> list_jobs(const RunConfig& config) {
+    const std::string model_path = absolute_path(config.model_path);
+    io::PatternFilter filter;
+    filter.leaves_out = [&](const std::string& file) {
+        const std::string name = std::filesystem::path(file).filename().string();
+        const bool temporary = name.rfind('.', 0) == 0 &&
+                               name.find(".h5infer-") != std::string::npos && name.size() > 4 &&
+                               name.compare(name.size() - 4, 4, ".tmp") == 0;
+        return temporary || absolute_path(file) == model_path ||
+               !io::read_fingerprint(file).empty();
+    };
+    std::vector<io::Job> jobs =
+        io::list_jobs(io::expand_inputs(config.inputs, config.input_list, &filter), config.output,
+                      config.output_dir);
+    if (!filter.left_out.empty()) {
+        say(config,
+            "note: the input patterns leave out " + std::to_string(filter.left_out.size()) +
+                " files of h5infer's own (predictions, partial and lock files, the model), e.g. " +
+                filter.left_out.front());
+    }
+    return jobs;
 }
 
 Prepared prepare(const RunConfig& config, int ranks) {
     check_config(config);
     Prepared prepared;
     prepared.start_time = utc_now();
-    const std::vector<io::Job> jobs = io::list_jobs(
-        io::expand_inputs(config.inputs, config.input_list), config.output, config.output_dir);
+    const std::vector<io::Job> jobs = list_jobs(config);
     // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
     // thread while it reads; with other ranks, the last one hashes while rank 0 prepares, and
     // rank 0 only hashes itself if planning needs the hash first.
@@ -236,7 +263,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
     if (ranks > 1) prepared.model_image = serialize(prepared.model, ImageContent::Structure);
     prepared.model_path = absolute_path(config.model_path);
     for (const io::Job& listed : jobs) {
-        prepared.jobs.push_back(prepare_job(config, prepared, listed));
+        prepared.jobs.push_back(prepare_job(config, prepared, listed, jobs.size()));
     }
     check_report_path(config, prepared);
     say_column_notes(config, prepared);

@@ -34,6 +34,20 @@ TEST(ExpandInputs, GlobsAreSortedAndKeepTheirDataset) {
     EXPECT_EQ(inputs[1].dataset, "/x");
 }
 
+TEST(ExpandInputs, AnExistingNameWithGlobCharactersIsThatFile) {
+    TempDir dir;
+    for (const char* name : {"run[1].h5", "run1.h5", "a*b?.h5", "aXbY.h5"}) touch(dir.file(name));
+    for (const char* name : {"run[1].h5", "a*b?.h5"}) {
+        const std::vector<DatasetRef> inputs = expand_inputs({dir.file(name) + ":/x"}, "");
+        ASSERT_EQ(inputs.size(), 1U) << name;
+        EXPECT_EQ(inputs[0].file, dir.file(name));
+        EXPECT_EQ(inputs[0].dataset, "/x");
+    }
+    // A name that is not a file stays a pattern, and an escaped bracket globs the literal one.
+    EXPECT_EQ(expand_inputs({dir.file("run[0-9].h5")}, "")[0].file, dir.file("run1.h5"));
+    EXPECT_EQ(expand_inputs({dir.file("run\\[*")}, "")[0].file, dir.file("run[1].h5"));
+}
+
 TEST(ExpandInputs, APatternMatchingNothingIsAUsageError) {
     TempDir dir;
     try {

@@ -583,6 +583,37 @@ TEST_F(OnnxImport, MalformedTensorsAreRejected) {
         contains_all(with_weight(external("short.bin")), {"needs 16 bytes", "holds only 8"}));
 }
 
+TEST_F(OnnxImport, ExternalDataLinkedFromOutsideIsRefused) {
+    const testing::TempDir elsewhere;
+    const std::vector<float> secret = {1, 2, 3, 4};
+    std::ofstream(elsewhere.file("secret.bin"), std::ios::binary)
+        .write(reinterpret_cast<const char*>(secret.data()), 16);
+    std::filesystem::create_symlink(elsewhere.file("secret.bin"), dir_.file("weights.bin"));
+    std::filesystem::create_directory_symlink(elsewhere.path(), dir_.file("linked"));
+    std::filesystem::create_directory(dir_.file("inside"));
+    std::filesystem::create_directory_symlink("inside", dir_.file("inside-link"));
+    std::ofstream(dir_.file("inside/w.bin"), std::ios::binary)
+        .write(reinterpret_cast<const char*>(secret.data()), 16);
+    const auto import_with = [&](const std::string& location) {
+        GraphBuilder graph({-1, 2});
+        auto& weight = graph.initializer("W", {2, 2}, {});
+        weight.clear_raw_data();
+        weight.set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+        auto* entry = weight.add_external_data();
+        entry->set_key("location");
+        entry->set_value(location);
+        graph.node("MatMul", {"x", "W"}, {"y"});
+        return graph.save(dir_);
+    };
+    for (const std::string location : {"weights.bin", "linked/secret.bin"}) {
+        EXPECT_TRUE(contains_all(
+            import_error(import_with(location)),
+            {"'" + location + "'", "symbolic link", "outside the model's", "copy the file itself"}))
+            << location;
+    }
+    EXPECT_NO_THROW((void)import_onnx(import_with("inside-link/w.bin")));
+}
+
 // ---- graphs h5infer refuses --------------------------------------------------------------------
 
 TEST_F(OnnxImport, UnsupportedOperatorIsNamedWithTheSupportedList) {

@@ -24,7 +24,9 @@ enum class ObjectType { Missing, Group, Dataset, Other };
 /// Names of the links directly inside a group, in creation or name order.
 [[nodiscard]] std::vector<std::string> children(hid_t group);
 
-/// Absolute paths of every dataset in the file, depth first.
+/// Absolute paths of every dataset in the file, depth first; an object that links reach by
+/// several paths (hard links, even ones that make a group its own member) is listed once, at
+/// the first.
 [[nodiscard]] std::vector<std::string> dataset_paths(hid_t file);
 
 }  // namespace h5infer::h5
