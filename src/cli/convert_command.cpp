@@ -54,7 +54,13 @@ std::string convert(const ConvertArguments& arguments) {
     const std::string temporary = io::temporary_path(
         arguments.output, std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr)));
     try {
-        save_model(model, temporary);
+        try {
+            save_model(model, temporary);
+        } catch (const IoError& failure) {
+            rethrow_with_context(failure,
+                                 "cannot write output '" + arguments.output +
+                                     "' (if the disk or quota is full, free space and rerun)");
+        }
         io::commit_output(temporary, arguments.output, arguments.overwrite);
     } catch (...) {
         io::remove_file(temporary);

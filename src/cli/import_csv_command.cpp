@@ -61,6 +61,10 @@ void import(ImportCsvArguments& arguments, const mpi::Comm& comm) {
         report = io::import_csv(config);
     });
     if (comm.rank() == 0 && !arguments.quiet) {
+        for (const std::string& path : report.removed_temporaries) {
+            std::printf("h5infer: note: removed '%s', left by an import that was killed\n",
+                        path.c_str());
+        }
         std::printf("h5infer: imported %lld rows x %lld columns (%s) from %s into %s:%s as %s\n",
                     static_cast<long long>(report.rows), static_cast<long long>(report.cols),
                     report.header ? "names from the header row" : "no header row",

@@ -157,7 +157,8 @@ void print_summary(const RunReport& report) {
                     static_cast<long long>(report.rows), static_cast<long long>(report.outputs),
                     report.output_file.c_str());
     }
-    std::printf(" in %.3f s (%.0f rows/s), %lld input rows with NaN/Inf", report.seconds,
+    std::printf(" in %.3f s (%.0f rows/s), %lld input rows with NaN/Inf (in float32)",
+                report.seconds,
                 report.seconds > 0 ? static_cast<double>(report.rows) / report.seconds : 0.0,
                 static_cast<long long>(report.nonfinite_rows));
     if (report.verified_rows > 0) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <utility>
 
 #include "h5/check.hpp"
@@ -139,6 +142,28 @@ std::string read_string_attribute(hid_t location, const std::string& name) {
 }
 
 std::int64_t read_int_attribute(hid_t location, const std::string& name) {
+    // HDF5's own conversion would turn 1.9 into 1 and clamp what int64 cannot hold.
+    Handle attribute = open_attribute(location, name);
+    Handle type(check(H5Aget_type(attribute.get()), "cannot get the type of '" + name + "'"));
+    if (H5Tget_class(type.get()) == H5T_FLOAT) {
+        const auto value = read_number_attribute<double>(location, name, H5T_NATIVE_DOUBLE);
+        constexpr double int64_end = 0x1p63;  // exact in a double, unlike INT64_MAX
+        if (!(std::trunc(value) == value && value >= -int64_end && value < int64_end)) {
+            std::array<char, 32> text{};
+            const auto end = std::to_chars(text.data(), text.data() + text.size(), value).ptr;
+            throw IoError("attribute '" + name + "' is " + std::string(text.data(), end) +
+                          ", not an integer; store it as an integer");
+        }
+        return static_cast<std::int64_t>(value);
+    }
+    if (H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_sign(type.get()) == H5T_SGN_NONE) {
+        const auto value = read_number_attribute<std::uint64_t>(location, name, H5T_NATIVE_UINT64);
+        if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            throw IoError("attribute '" + name + "' is " + std::to_string(value) +
+                          ", beyond the int64 range");
+        }
+        return static_cast<std::int64_t>(value);
+    }
     return read_number_attribute<std::int64_t>(location, name, H5T_NATIVE_INT64);
 }
 

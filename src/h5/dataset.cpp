@@ -101,6 +101,9 @@ Handle create_extensible_dataset(hid_t location, const std::string& path, std::i
     const std::array<hsize_t, 2> chunk{static_cast<hsize_t>(std::max<std::int64_t>(chunk_rows, 1)),
                                        static_cast<hsize_t>(std::max<std::int64_t>(cols, 1))};
     check_status(H5Pset_chunk(dcpl.get(), 2, chunk.data()), "cannot set chunking");
+    // An attribute in the object header holds at most 64 KiB: about 4,000 column names. Dense
+    // storage (in an HDF5 1.8 file) has no such limit, and readers open attributes the same way.
+    check_status(H5Pset_attr_phase_change(dcpl.get(), 0, 0), "cannot set dense attributes");
     Handle lcpl(check(H5Pcreate(H5P_LINK_CREATE), "cannot create a link creation list"));
     check_status(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set link creation");
     return Handle(check(H5Dcreate2(location, path.c_str(), file_type, space.get(), lcpl.get(),

@@ -1,6 +1,9 @@
 #include "h5infer/h5/file.hpp"
 
 #include <H5FDmpio.h>
+#include <H5FDsec2.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "h5/check.hpp"
 
@@ -31,8 +34,13 @@ Handle open_file(const std::string& path, bool writable) {
               "cannot open '" + path + "'"));
 }
 
-Handle create_file(const std::string& path) {
-    return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+Handle create_file(const std::string& path, Compatibility compatibility) {
+    Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access list"));
+    if (compatibility == Compatibility::Hdf5V18) {
+        check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18),
+                     "cannot set the file format");
+    }
+    return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
                         "cannot create '" + path + "'"));
 }
 
@@ -60,6 +68,23 @@ std::string file_name(hid_t object) {
 
 void flush(hid_t file) {
     check_status(H5Fflush(file, H5F_SCOPE_GLOBAL), "cannot flush a file");
+}
+
+void discard_pending_writes(hid_t file) noexcept {
+    const Handle fapl(H5Fget_access_plist(file));
+    void* vfd_handle = nullptr;
+    // Only the POSIX driver's handle is a file descriptor that can be replaced.
+    if (fapl.valid() && H5Pget_driver(fapl.get()) == H5FD_SEC2 &&
+        H5Fget_vfd_handle(file, H5P_DEFAULT, &vfd_handle) >= 0 && vfd_handle != nullptr) {
+        // A file in memory takes the writes (and the truncation at close) where /dev/null would
+        // refuse the truncation; what it holds is freed when HDF5 closes the descriptor.
+        const int sink = ::memfd_create("h5infer-discarded", MFD_CLOEXEC);
+        if (sink >= 0) {
+            (void)::dup2(sink, *static_cast<int*>(vfd_handle));
+            ::close(sink);
+        }
+    }
+    H5Eclear2(H5E_DEFAULT);
 }
 
 }  // namespace h5infer::h5

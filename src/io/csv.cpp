@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -127,7 +128,19 @@ std::string CsvRecords::where() const {
     return quoted(name_) + " line " + std::to_string(current_line_);
 }
 
+// Excel and Windows tools start UTF-8 text with a byte-order mark; it is not part of the first
+// field.
+void CsvRecords::skip_byte_order_mark() {
+    at_start_ = false;
+    constexpr std::string_view mark = "\xEF\xBB\xBF";
+    if (peek() != EOF && end_ - position_ >= mark.size() &&
+        std::string_view(buffer_.data() + position_, mark.size()) == mark) {
+        position_ += mark.size();
+    }
+}
+
 std::size_t CsvRecords::next(std::vector<std::string>& fields) {
+    if (at_start_) skip_byte_order_mark();
     int c = get();
     if (c == EOF) return 0;
     record_line_ = current_line_ - (c == '\n' ? 1 : 0);

@@ -39,7 +39,8 @@ struct CsvOptions {
 /// Splits CSV text (RFC 4180) into records, one buffered block of input at a time: fields
 /// are separated by the delimiter, records end at LF or CRLF, and a field that starts with a
 /// double quote runs to the matching quote ("" inside it is one quote; delimiters and line
-/// breaks inside it are data). Throws InputError for a quote left open or misplaced, IoError
+/// breaks inside it are data). A UTF-8 byte-order mark at the start of the text is skipped.
+/// Throws InputError for a quote left open or misplaced, IoError
 /// when reading fails.
 class CsvRecords {
 public:
@@ -59,6 +60,7 @@ public:
 private:
     int get();
     int peek();
+    void skip_byte_order_mark();
     [[nodiscard]] std::string where() const;
 
     std::istream& in_;
@@ -70,6 +72,7 @@ private:
     std::int64_t current_line_ = 1;
     std::int64_t record_line_ = 0;
     bool blank_ = false;
+    bool at_start_ = true;
 };
 
 /// Streams the numeric rows of a CSV file, in constant memory. The constructor reads the first

@@ -507,6 +507,23 @@ void write_layer(hid_t group, const Layer& layer) {
     }
 }
 
+void write_model(hid_t file, const Model& model) {
+    h5::write_attribute(file, "format", std::string(format_marker));
+    h5::write_attribute(file, "format_version", model_format_version);
+    h5::write_attribute(file, "input_width", model.input_width);
+    if (!model.producer.empty()) h5::write_attribute(file, "producer", model.producer);
+    if (!model.description.empty()) h5::write_attribute(file, "description", model.description);
+    if (!model.labels.empty()) h5::write_attribute(file, "labels", model.labels);
+    if (!model.feature_names.empty()) {
+        h5::write_attribute(file, "feature_names", model.feature_names);
+    }
+    h5::Handle layers = h5::create_group(file, "/" + std::string(layers_group));
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+        h5::Handle group = h5::create_group(layers.get(), layer_name(i));
+        write_layer(group.get(), model.layers[i]);
+    }
+}
+
 }  // namespace
 
 Model load_model(const std::string& path) {
@@ -531,23 +548,13 @@ Model load_model(const std::string& path) {
 void save_model(const Model& model, const std::string& path) {
     try {
         h5::Handle file = h5::create_file(path);
-        h5::write_attribute(file.get(), "format", std::string(format_marker));
-        h5::write_attribute(file.get(), "format_version", model_format_version);
-        h5::write_attribute(file.get(), "input_width", model.input_width);
-        if (!model.producer.empty()) h5::write_attribute(file.get(), "producer", model.producer);
-        if (!model.description.empty()) {
-            h5::write_attribute(file.get(), "description", model.description);
-        }
-        if (!model.labels.empty()) h5::write_attribute(file.get(), "labels", model.labels);
-        if (!model.feature_names.empty()) {
-            h5::write_attribute(file.get(), "feature_names", model.feature_names);
-        }
-        {
-            h5::Handle layers = h5::create_group(file.get(), "/" + std::string(layers_group));
-            for (std::size_t i = 0; i < model.layers.size(); ++i) {
-                h5::Handle group = h5::create_group(layers.get(), layer_name(i));
-                write_layer(group.get(), model.layers[i]);
-            }
+        try {
+            write_model(file.get(), model);
+            // A full disk shows here, while the file can still be closed without writing.
+            h5::flush(file.get());
+        } catch (...) {
+            h5::discard_pending_writes(file.get());
+            throw;
         }
         file.close();
     } catch (const Error& error) {

@@ -19,7 +19,12 @@ Graph::Graph(const onnx::GraphProto& graph, std::string label, std::string model
       model_dir_(std::move(model_dir)),
       consumed_(static_cast<std::size_t>(graph.node_size()), false) {
     for (int i = 0; i < graph.initializer_size(); ++i) {
-        initializers_.emplace(graph.initializer(i).name(), i);
+        // ONNX requires unique names; which of two values a runtime would use is anyone's guess.
+        if (!initializers_.emplace(graph.initializer(i).name(), i).second) {
+            throw ModelError(label_ + " has two initializers named '" +
+                             graph.initializer(i).name() +
+                             "'; tensor names must be unique: export the model again");
+        }
     }
     for (int i = 0; i < graph.node_size(); ++i) {
         const onnx::NodeProto& node = graph.node(i);

@@ -20,6 +20,10 @@
 namespace h5infer::onnx_import {
 namespace {
 
+// The newest default-domain opset whose definitions of the supported operators the importer
+// follows: opsets 21 and 22 changed them only by allowing more element types.
+constexpr std::int64_t newest_opset = 22;
+
 const std::vector<std::string_view> supported_operators{"Gemm",
                                                         "MatMul",
                                                         "Add",
@@ -118,11 +122,29 @@ Importer::Importer(const onnx::ModelProto& proto, const std::string& path)
       graph_(proto.graph(), "model '" + path + "'",
              std::filesystem::absolute(path).parent_path().string()) {
     for (const auto& opset : proto.opset_import()) {
-        if (opset.domain().empty() || opset.domain() == "ai.onnx") opset_ = opset.version();
+        if (!opset.domain().empty() && opset.domain() != "ai.onnx") {
+            throw ModelError(graph_.label() + " imports the operator set of domain '" +
+                             opset.domain() + "' (version " + std::to_string(opset.version()) +
+                             "); h5infer imports only the default ONNX domain: export the "
+                             "model without custom or contrib operators");
+        }
+        if (opset_ != 0) {
+            throw ModelError(graph_.label() +
+                             " declares the default ONNX domain's opset twice; export it again");
+        }
+        opset_ = opset.version();
     }
     if (opset_ <= 0) {
         throw ModelError(graph_.label() +
                          " declares no opset for the default ONNX domain; export it again");
+    }
+    if (opset_ > newest_opset) {
+        throw ModelError(graph_.label() + " uses ONNX opset " + std::to_string(opset_) +
+                         ", newer than the newest this h5infer knows (" +
+                         std::to_string(newest_opset) +
+                         "), whose operators may mean something "
+                         "else: export it with opset_version=" +
+                         std::to_string(newest_opset) + " or lower");
     }
 }
 

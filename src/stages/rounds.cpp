@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "agree.hpp"
@@ -19,6 +20,14 @@ using Clock = std::chrono::steady_clock;
 // (io::InputReader::read_ahead()): enough to keep a device busy while the rows before are
 // computed, small enough that the advice returns at once (docs/performance.md).
 constexpr std::int64_t read_ahead_bytes = std::int64_t{16} << 20U;
+
+// What the kernels count as non-finite in an input of type `dtype`: they see float32, and a
+// float64 value beyond its range becomes Inf when narrowed, as HDF5 narrows it.
+std::string nonfinite_values(const std::string& dtype) {
+    if (dtype.find("float64") == std::string::npos) return "NaN or Inf values";
+    return "values that are not finite in float32 (NaN, Inf, or finite values beyond the float32 "
+           "range, about +-3.4e38, which become Inf when narrowed to float32)";
+}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -219,9 +228,10 @@ void RoundLoop::compute_piece(const std::vector<Piece>& mine, std::size_t p, flo
     times_.read += seconds_since(t0);
     const std::int64_t bad = forward(rows, predictions);
     if (bad > 0 && config_.fail_on_nonfinite) {
-        throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file +
-                         "' has NaN or Inf values in rows " + std::to_string(rows.begin) + ".." +
-                         std::to_string(rows.end) +
+        throw InputError("dataset '" + job.input.dataset + "' in '" + job.input.file + "' has " +
+                         std::to_string(bad) + (bad == 1 ? " row" : " rows") + " with " +
+                         nonfinite_values(job.input.dtype) + " in rows " +
+                         std::to_string(rows.begin) + ".." + std::to_string(rows.end) +
                          " (drop --fail-on-nonfinite to let them propagate)");
     }
     outputs_.count_nonfinite(work.job, bad);

@@ -358,6 +358,27 @@ TEST_F(BadInput, NonFiniteInputOnTheLastRankFailsTheWholeJob) {
     EXPECT_TRUE(list_dir(out_dir()).empty());
 }
 
+TEST_F(BadInput, Float64BeyondTheFloat32RangeIsNotCalledNanOrInf) {
+    GenerateConfig config;
+    config.data_path = dir_ / "wide.h5";
+    config.rows = 300;
+    config.features = 7;
+    config.dtype = "float64";
+    generate(config);
+    {
+        h5::Handle file = h5::open_file(dir_ / "wide.h5", true);
+        h5::Handle data = h5::open_dataset(file.get(), "/features");
+        const std::vector<double> row{1, 2, 1e300, 4, 5, 6, 7};  // finite, beyond float32
+        h5::write_rows(data.get(), 123, 1, 7, row.data());
+    }
+    const std::string message =
+        "wide.h5' has 1 row with values that are not finite in float32 (NaN, Inf, or finite "
+        "values beyond the float32 range, about +-3.4e38, which become Inf when narrowed to "
+        "float32) in rows 100..150";
+    expect_failure(dir_ / "model.h5", dir_ / "wide.h5", ExitCode::Input, message,
+                   {"--fail-on-nonfinite", "--chunk-rows", "50"});
+}
+
 // --report follows the rules of an output: it never names a file the run reads or writes, and
 // is checked before any work.
 TEST_F(BadInput, ReportNamingTheModelAnInputOrAnOutputIsRefusedAndTouchesNothing) {

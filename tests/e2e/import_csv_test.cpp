@@ -1,10 +1,16 @@
 // End-to-end: `h5infer import-csv` through the real binary, and `run` on what it wrote.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
+#include "e2e/background_job.hpp"
 #include "e2e/cli_runner.hpp"
 #include "h5infer/generate.hpp"
 #include "h5infer/h5/h5.hpp"
@@ -143,6 +149,95 @@ TEST_F(ImportCsv, MissingCsvIsAnInputError) {
     EXPECT_EQ(result.exit_code, 4);
     EXPECT_NE(result.err.find("nope.csv' cannot be read: No such file"), std::string::npos)
         << result.err;
+}
+
+// Names of the files in `dir` that start with `prefix`.
+std::vector<std::string> names_starting(const std::string& dir, const std::string& prefix) {
+    std::vector<std::string> names;
+    for (const std::string& name : list_dir(dir)) {
+        if (name.rfind(prefix, 0) == 0) names.push_back(name);
+    }
+    return names;
+}
+
+// A killed import cannot remove its temporary file: the next import to the same output does,
+// while an import still running keeps its temporary (and the output) to itself.
+TEST_F(ImportCsv, TemporaryOfAKilledImportIsRemovedByTheNextOne) {
+    const std::string fifo = dir_ / "slow.csv";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::string output = dir_ / "out.h5";
+    BackgroundJob first(
+        h5infer_command({"import-csv", fifo, output}, {0}, dir_ / "first.out", dir_ / "first.err"));
+    const int writer = ::open(fifo.c_str(), O_RDWR);  // read-write: does not wait for a reader
+    ASSERT_GE(writer, 0);
+    // More than one read of the import, which then waits for the rows that never come.
+    std::string text = "a,b\n";
+    while (text.size() < 100000) text += "1,2\n";
+    ASSERT_EQ(::write(writer, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    const std::string prefix = ".out.h5.h5infer-import-";
+    for (int i = 0; i < 600 && names_starting(dir_.path(), prefix).empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const std::vector<std::string> temporary = names_starting(dir_.path(), prefix);
+    ASSERT_EQ(temporary.size(), 1U) << read_text(dir_ / "first.err");
+
+    const std::string csv = write_text("small.csv", "a,b\n5,6\n");
+    const CommandResult refused = run_h5infer({"import-csv", csv, output}, {1});
+    EXPECT_EQ(refused.exit_code, 5) << refused.err;
+    EXPECT_NE(refused.err.find("another h5infer job is writing output '" + output + "'"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_EQ(names_starting(dir_.path(), prefix), temporary) << "a live import's file removed";
+
+    for (pid_t pid : processes_matching(fifo, first.shell())) ::kill(pid, SIGKILL);
+    (void)first.wait(std::chrono::seconds(60), fifo);
+    ::close(writer);
+    ASSERT_EQ(names_starting(dir_.path(), prefix), temporary);
+
+    const CommandResult imported = run_h5infer({"import-csv", csv, output}, {1});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    EXPECT_NE(imported.out.find("note: removed '" + (dir_ / temporary[0]) +
+                                "', left by an import that was killed"),
+              std::string::npos)
+        << imported.out;
+    EXPECT_EQ(read_matrix(output, "/features").values, (std::vector<float>{5, 6}));
+    EXPECT_EQ(names_starting(dir_.path(), ".out.h5."), std::vector<std::string>{})
+        << "a temporary or lock file was left behind";
+}
+
+// The names of 10,000 columns (more than the 64 KiB an HDF5 object header holds) are kept, and
+// `run` reads the imported file with a model of that width.
+TEST_F(ImportCsv, TenThousandColumnsKeepTheirNames) {
+    constexpr std::int64_t width = 10000;
+    std::vector<std::string> names;
+    std::string text;
+    for (std::int64_t j = 0; j < width; ++j) {
+        names.push_back("feature_" + std::to_string(j));
+        text += (j > 0 ? "," : "") + names.back();
+    }
+    for (int i = 0; i < 3; ++i) {
+        text += "\n";
+        for (std::int64_t j = 0; j < width; ++j) text += (j > 0 ? ",0." : "0.") + std::to_string(i);
+    }
+    const std::string csv = write_text("wide.csv", text + "\n");
+    const CommandResult imported = run_h5infer({"import-csv", csv, dir_ / "wide.h5"}, {1});
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    {
+        const h5::Handle file = h5::open_file(dir_ / "wide.h5");
+        const h5::Handle dataset = h5::open_dataset(file.get(), "/features");
+        EXPECT_EQ(h5::read_string_list_attribute(dataset.get(), "columns"), names);
+    }
+    GenerateConfig config;
+    config.model_path = dir_ / "wide-model.h5";
+    config.features = width;
+    config.hidden = {2};
+    config.outputs = 2;
+    generate(config);
+    const CommandResult ran = run_h5infer({"run", "--model", dir_ / "wide-model.h5", "--input",
+                                           dir_ / "wide.h5", "--output", dir_ / "wide-preds.h5"},
+                                          {1});
+    ASSERT_EQ(ran.exit_code, 0) << ran.err;
+    EXPECT_EQ(read_matrix(dir_ / "wide-preds.h5", "/predictions").rows, 3);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ import importlib.machinery
 import io
 import importlib.util
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -289,6 +290,13 @@ def read_labels(path):
     return [str(v) for v in labels], [str(v) for v in attribute], str(labels.dtype)
 
 
+class SpeaksWhenLoaded:
+    """Pickles as a call that writes to stderr when the pickle is loaded."""
+
+    def __reduce__(self):
+        return (os.write, (2, b"code from the pickle ran\n"))
+
+
 class ExportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -513,6 +521,40 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(self.exporter.main([pickled, model]), 0)
         self.assertEqual(self.exporter.main([pickled, model]), 1)
         self.assertEqual(self.exporter.main([pickled, model, "--overwrite"]), 0)
+
+    def test_output_that_is_the_input_is_refused_even_with_overwrite(self):
+        x, y = datasets.load_diabetes(return_X_y=True)
+        pickled = self.path("own.joblib")
+        joblib.dump(LinearRegression().fit(x, y), pickled)
+        with open(pickled, "rb") as f:
+            original = f.read()
+        os.symlink(pickled, self.path("own-symlink.h5"))
+        os.link(pickled, self.path("own-hardlink.h5"))
+        before = sorted(os.listdir(self.directory.name))
+        for output in (pickled, self.path("own-symlink.h5"), self.path("own-hardlink.h5")):
+            captured = io.StringIO()
+            with contextlib.redirect_stderr(captured):
+                code = self.exporter.main([pickled, output, "--overwrite"])
+            self.assertEqual(code, 1, output)
+            self.assertIn(f"output '{output}' is the input '{pickled}' itself", captured.getvalue())
+            self.assertNotIn("warning: loading", captured.getvalue())  # refused before loading
+            with open(pickled, "rb") as f:
+                self.assertEqual(f.read(), original, output)
+            self.assertTrue(os.path.islink(self.path("own-symlink.h5")))
+            self.assertEqual(sorted(os.listdir(self.directory.name)), before)
+
+    def test_warns_before_it_unpickles(self):
+        # Unpickling this writes a line to stderr: the warning must come before it.
+        pickled = self.path("speaks.pkl")
+        with open(pickled, "wb") as f:
+            pickle.dump(SpeaksWhenLoaded(), f)
+        result = subprocess.run([sys.executable, EXPORTER, pickled, self.path("speaks.h5")],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        warning = result.stderr.find(f"warning: loading '{pickled}' runs code stored in it")
+        self.assertGreaterEqual(warning, 0, result.stderr)
+        self.assertIn("load only files you trust", result.stderr)
+        self.assertLess(warning, result.stderr.find("code from the pickle ran"), result.stderr)
 
     def test_model_file_records_its_origin(self):
         x, y = datasets.load_iris(return_X_y=True)

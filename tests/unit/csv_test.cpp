@@ -167,6 +167,30 @@ TEST(CsvReader, DetectsAHeaderWhenAFieldIsNotANumber) {
     EXPECT_EQ(parsed.names, (std::vector<std::string>{"a", "b"}));
 }
 
+// The UTF-8 byte-order mark that Excel and Windows tools write at the start of a file.
+const std::string byte_order_mark = "\xEF\xBB\xBF";
+
+TEST(CsvReader, SkipsAByteOrderMarkBeforeAHeader) {
+    const Parsed parsed = parse(byte_order_mark + "a,b\n1,2\n");
+    EXPECT_TRUE(parsed.header);
+    EXPECT_EQ(parsed.names, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(parsed.values, (std::vector<double>{1, 2}));
+    EXPECT_EQ(parse(byte_order_mark + "a,b\n1,2\n", select({"a"})).values,
+              (std::vector<double>{1}));
+}
+
+TEST(CsvReader, SkipsAByteOrderMarkBeforeHeaderlessData) {
+    const Parsed parsed = parse(byte_order_mark + "1.5,2\n3,4\n");
+    EXPECT_FALSE(parsed.header);
+    EXPECT_EQ(parsed.rows, 2);
+    EXPECT_EQ(parsed.values, (std::vector<double>{1.5, 2, 3, 4}));
+    // Only at the start of the file: elsewhere it is data, and not a number.
+    EXPECT_NE(error_of<InputError>([] {
+                  (void)parse("1,2\n" + byte_order_mark + "3,4\n");
+              }).find("line 2, column index 0"),
+              std::string::npos);
+}
+
 TEST(CsvReader, HeaderFlagsOverrideDetection) {
     CsvOptions header;
     header.header = CsvHeader::Yes;

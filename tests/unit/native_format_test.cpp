@@ -232,6 +232,52 @@ TEST_F(NativeFormat, MissingInputWidthIsRejected) {
     expect_load_error({"no 'input_width' attribute"});
 }
 
+TEST_F(NativeFormat, IntegerAttributesMustBeIntegers) {
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "format_version", 1.9);
+    }
+    expect_load_error({"attribute 'format_version' is 1.9, not an integer"});
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "input_width", 4.7);
+    }
+    expect_load_error({"attribute 'input_width' is 4.7, not an integer"});
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "format_version", 1e30);
+    }
+    expect_load_error({"attribute 'format_version' is 1e+30, not an integer"});
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "input_width", std::numeric_limits<double>::quiet_NaN());
+    }
+    expect_load_error({"attribute 'input_width' is nan, not an integer"});
+}
+
+TEST_F(NativeFormat, IntegerAttributesBeyondInt64AreRejected) {
+    {
+        h5::Handle file = new_model_file();
+        ASSERT_GE(H5Adelete(file.get(), "input_width"), 0);
+        h5::Handle space(H5Screate(H5S_SCALAR));
+        h5::Handle attribute(H5Acreate2(file.get(), "input_width", H5T_STD_U64LE, space.get(),
+                                        H5P_DEFAULT, H5P_DEFAULT));
+        const std::uint64_t huge = std::numeric_limits<std::uint64_t>::max();
+        ASSERT_GE(H5Awrite(attribute.get(), H5T_NATIVE_UINT64, &huge), 0);
+    }
+    expect_load_error({"attribute 'input_width' is 18446744073709551615, beyond the int64 range"});
+}
+
+TEST_F(NativeFormat, IntegralFloatAttributesAreAccepted) {
+    {
+        h5::Handle file = new_model_file();
+        h5::write_attribute(file.get(), "format_version", 1.0);
+        h5::write_attribute(file.get(), "input_width", 2.0);
+        (void)new_dense(file.get(), "0");
+    }
+    EXPECT_EQ(load_model(path_).input_width, 2);
+}
+
 TEST_F(NativeFormat, UnknownRootAttributeIsRejected) {
     {
         h5::Handle file = new_model_file();

@@ -629,6 +629,43 @@ TEST_F(OnnxImport, UnsupportedOperatorIsNamedWithTheSupportedList) {
     EXPECT_TRUE(contains_all(import_error(domain.save(dir_)), {"com.microsoft.Gelu"}));
 }
 
+TEST_F(OnnxImport, DuplicateInitializerNamesAreRejected) {
+    GraphBuilder graph({-1, 2});
+    graph.initializer("W", {2, 2}, {1, 2, 3, 4});
+    graph.initializer("W", {2, 2}, {5, 6, 7, 8});
+    graph.node("MatMul", {"x", "W"}, {"y"});
+    EXPECT_TRUE(contains_all(import_error(graph.save(dir_)),
+                             {"m.onnx'", "two initializers named 'W'", "export the model again"}));
+}
+
+TEST_F(OnnxImport, OpsetsItDoesNotKnowAreRejected) {
+    GraphBuilder newer({-1, 2}, 23);
+    newer.node("Relu", {"x"}, {"y"});
+    EXPECT_TRUE(contains_all(
+        import_error(newer.save(dir_)),
+        {"m.onnx'", "uses ONNX opset 23", "newest this h5infer knows (22)", "opset_version=22"}));
+
+    GraphBuilder known({-1, 2}, 22);
+    known.node("Relu", {"x"}, {"y"});
+    EXPECT_NO_THROW((void)import_onnx(known.save(dir_)));
+
+    GraphBuilder custom({-1, 2});
+    auto* domain = custom.proto().add_opset_import();
+    domain->set_domain("com.example.fused");
+    domain->set_version(3);
+    custom.node("Relu", {"x"}, {"y"});
+    EXPECT_TRUE(contains_all(
+        import_error(custom.save(dir_)),
+        {"m.onnx'", "domain 'com.example.fused' (version 3)", "only the default ONNX domain"}));
+
+    GraphBuilder twice({-1, 2}, 13);
+    auto* again = twice.proto().add_opset_import();
+    again->set_domain("ai.onnx");
+    again->set_version(17);
+    twice.node("Relu", {"x"}, {"y"});
+    EXPECT_TRUE(contains_all(import_error(twice.save(dir_)), {"opset twice"}));
+}
+
 TEST_F(OnnxImport, GraphsThatAreNotOneChainAreRejected) {
     GraphBuilder two_inputs({-1, 4});
     set_dims(*two_inputs.graph().add_input(), {-1, 4}, onnx::TensorProto_DataType_FLOAT);

@@ -24,7 +24,8 @@ void write_attribute(hid_t location, const std::string& name,
 [[nodiscard]] std::vector<std::string> attribute_names(hid_t location);
 /// Reads an attribute; throws IoError if it is missing or of another kind.
 [[nodiscard]] std::string read_string_attribute(hid_t location, const std::string& name);
-/// Reads a single-number attribute as int64 (HDF5 converts); throws IoError as above.
+/// Reads a single-number attribute as int64; throws IoError as above, and when the number is
+/// not an integer (1.9, NaN) or beyond the int64 range.
 [[nodiscard]] std::int64_t read_int_attribute(hid_t location, const std::string& name);
 /// Reads a single-number attribute as float64 (HDF5 converts); throws IoError as above.
 [[nodiscard]] double read_double_attribute(hid_t location, const std::string& name);

@@ -34,7 +34,9 @@ enum class Layout { Contiguous, Chunked, ChunkedGzip };
                                     std::optional<std::int64_t> fill = std::nullopt);
 
 /// Creates a 2-D dataset of 0 rows x `cols` that grows along rows without limit (chunked by
-/// `chunk_rows` rows, which must be at least 1); grow it with set_rows() before writing.
+/// `chunk_rows` rows, which must be at least 1); grow it with set_rows() before writing. Its
+/// attributes are kept in dense storage, which holds any size in a file created with
+/// Compatibility::Hdf5V18.
 [[nodiscard]] Handle create_extensible_dataset(hid_t location, const std::string& path,
                                                std::int64_t cols, hid_t file_type,
                                                std::int64_t chunk_rows);

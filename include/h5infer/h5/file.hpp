@@ -13,8 +13,15 @@ namespace h5infer::h5 {
 /// Opens an existing file on this rank only (POSIX driver). Throws IoError.
 [[nodiscard]] Handle open_file(const std::string& path, bool writable = false);
 
+/// The oldest HDF5 a created file must stay readable by.
+enum class Compatibility {
+    Any,      ///< HDF5's default format; an attribute holds at most 64 KiB
+    Hdf5V18,  ///< HDF5 1.8 and later (h5py included): the format dense attribute storage needs
+};
+
 /// Creates (truncating) a file on this rank only. Throws IoError.
-[[nodiscard]] Handle create_file(const std::string& path);
+[[nodiscard]] Handle create_file(const std::string& path,
+                                 Compatibility compatibility = Compatibility::Any);
 
 /// Collective. Creates (truncating) a file through MPI-IO, shared by every rank of `comm`.
 [[nodiscard]] Handle create_file_parallel(const std::string& path, const mpi::Comm& comm);
@@ -29,5 +36,12 @@ namespace h5infer::h5 {
 /// Collective on parallel files. Writes the file's cached data and metadata to storage (and,
 /// through MPI-IO, syncs it), so a process killed afterwards leaves a readable file.
 void flush(hid_t file);
+
+/// For a file opened on this rank only that is being thrown away (a temporary whose writing
+/// failed): sends whatever HDF5 still has to write to it nowhere, so closing its objects and the
+/// file cannot fail. Call it before any of its handles closes: HDF5 1.10 leaves an object whose
+/// close failed (a full disk) half freed, and closes it again when the library shuts down, which
+/// crashes the process. The file's contents are undefined afterwards. Never throws.
+void discard_pending_writes(hid_t file) noexcept;
 
 }  // namespace h5infer::h5
