@@ -159,6 +159,57 @@ void use_named(InputInfo& info, NamedColumns named, const ColumnRequest& request
                          " columns are taken from it by name");
 }
 
+// A chunk shape of about 4 MiB for a dataset of `dims` (1-D or 2-D), whole rows when they fit:
+// what the h5repack line of check_decoded_chunks() proposes.
+std::string smaller_chunk(const std::vector<std::int64_t>& dims, std::int64_t element_bytes) {
+    constexpr std::int64_t target_bytes = std::int64_t{4} << 20;
+    const std::int64_t per_chunk = std::max<std::int64_t>(target_bytes / element_bytes, 1);
+    std::int64_t cols = 1;
+    if (dims.size() == 2)
+        cols = std::clamp<std::int64_t>(per_chunk, 1, std::max<std::int64_t>(dims[1], 1));
+    const std::int64_t rows =
+        std::clamp<std::int64_t>(per_chunk / cols, 1, std::max<std::int64_t>(dims[0], 1));
+    return std::to_string(rows) + (dims.size() == 2 ? "x" + std::to_string(cols) : "");
+}
+
+// HDF5 decodes a filtered chunk whole for every read that touches it: a dataset stored in one
+// gzip chunk would cost each rank the whole dataset's memory, whatever --chunk-rows says.
+void check_decoded_chunks(hid_t file, const std::string& path, const std::string& file_name) {
+    h5::Handle dataset = h5::open_dataset(file, path);
+    const std::int64_t bytes = h5::filtered_chunk_bytes(dataset.get());
+    if (bytes <= max_decoded_chunk_bytes) return;
+    constexpr std::int64_t mib = std::int64_t{1} << 20;
+    const std::vector<std::int64_t> chunk = h5::chunk_dims(dataset.get());
+    std::string shape;
+    for (const std::int64_t dim : chunk)
+        shape += (shape.empty() ? "" : " x ") + std::to_string(dim);
+    const auto element_bytes =
+        static_cast<std::int64_t>(h5::type_size(h5::file_type(dataset.get()).get()));
+    throw InputError(
+        "dataset " + quoted(path) + " in " + quoted(file_name) +
+        " is stored in filtered (compressed) chunks of " + shape + " values, " +
+        std::to_string((bytes + mib - 1) / mib) +
+        " MiB each once decompressed, and HDF5 decompresses a whole chunk for every read: more "
+        "than the " +
+        std::to_string(max_decoded_chunk_bytes / mib) +
+        " MiB per chunk h5infer allows, so that each rank's memory stays bounded. Rewrite it "
+        "once in smaller chunks: h5repack -l " +
+        path + ":CHUNK=" + smaller_chunk(h5::dataset_info(dataset.get()).dims, element_bytes) +
+        " " + file_name + " NEW.h5");
+}
+
+// The datasets read row by row for the model's columns.
+std::vector<std::string> datasets_read(const InputInfo& info) {
+    std::vector<std::string> paths;
+    for (const ColumnSource& source : info.sources) {
+        if (std::find(paths.begin(), paths.end(), source.dataset) == paths.end()) {
+            paths.push_back(source.dataset);
+        }
+    }
+    if (paths.empty()) paths.push_back(info.dataset);
+    return paths;
+}
+
 // A file's size and modification time (ns since the epoch); false if it cannot be stat'ed.
 bool file_version(const std::string& path, std::int64_t& bytes, std::int64_t& mtime_ns) {
     struct stat status {};
@@ -244,6 +295,9 @@ InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request) {
                 break;
             }
         }
+        for (const std::string& path : datasets_read(info)) {
+            check_decoded_chunks(file.get(), path, ref.file);
+        }
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }
@@ -295,6 +349,7 @@ std::string check_copy(const InputInfo& input, const std::string& path) {
         throw InputError(where + " is compressed with " + info.unavailable_filter +
                          ", which this HDF5 cannot decode");
     }
+    check_decoded_chunks(file.get(), absolute, input.file);
     return absolute;
 }
 
