@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 #include "h5/check.hpp"
 #include "h5infer/error.hpp"
@@ -170,6 +171,18 @@ std::vector<std::int64_t> chunk_dims(hid_t dataset) {
     const int rank = H5Pget_chunk(dcpl.get(), static_cast<int>(dims.size()), dims.data());
     if (rank < 0) throw_error("cannot get a dataset's chunk shape");
     return {dims.begin(), dims.begin() + rank};
+}
+
+std::int64_t filtered_chunk_bytes(hid_t dataset) {
+    Handle dcpl(check(H5Dget_create_plist(dataset), "cannot get a dataset's creation list"));
+    if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.get()) <= 0) return 0;
+    auto bytes = static_cast<std::int64_t>(type_size(file_type(dataset).get()));
+    for (const std::int64_t dim : chunk_dims(dataset)) {
+        if (__builtin_mul_overflow(bytes, dim, &bytes)) {
+            return std::numeric_limits<std::int64_t>::max();
+        }
+    }
+    return bytes;
 }
 
 }  // namespace h5infer::h5

@@ -172,6 +172,57 @@ void use_named(InputInfo& info, NamedColumns named, const ColumnRequest& request
                          " columns are taken from it by name");
 }
 
+// A chunk shape of about 4 MiB for a dataset of `dims` (1-D or 2-D), whole rows when they fit:
+// what the h5repack line of check_decoded_chunks() proposes.
+std::string smaller_chunk(const std::vector<std::int64_t>& dims, std::int64_t element_bytes) {
+    constexpr std::int64_t target_bytes = std::int64_t{4} << 20;
+    const std::int64_t per_chunk = std::max<std::int64_t>(target_bytes / element_bytes, 1);
+    std::int64_t cols = 1;
+    if (dims.size() == 2)
+        cols = std::clamp<std::int64_t>(per_chunk, 1, std::max<std::int64_t>(dims[1], 1));
+    const std::int64_t rows =
+        std::clamp<std::int64_t>(per_chunk / cols, 1, std::max<std::int64_t>(dims[0], 1));
+    return std::to_string(rows) + (dims.size() == 2 ? "x" + std::to_string(cols) : "");
+}
+
+// HDF5 decodes a filtered chunk whole for every read that touches it: a dataset stored in one
+// gzip chunk would cost each rank the whole dataset's memory, whatever --chunk-rows says.
+void check_decoded_chunks(hid_t file, const std::string& path, const std::string& file_name) {
+    h5::Handle dataset = h5::open_dataset(file, path);
+    const std::int64_t bytes = h5::filtered_chunk_bytes(dataset.get());
+    if (bytes <= max_decoded_chunk_bytes) return;
+    constexpr std::int64_t mib = std::int64_t{1} << 20;
+    const std::vector<std::int64_t> chunk = h5::chunk_dims(dataset.get());
+    std::string shape;
+    for (const std::int64_t dim : chunk)
+        shape += (shape.empty() ? "" : " x ") + std::to_string(dim);
+    const auto element_bytes =
+        static_cast<std::int64_t>(h5::type_size(h5::file_type(dataset.get()).get()));
+    throw InputError(
+        "dataset " + quoted(path) + " in " + quoted(file_name) +
+        " is stored in filtered (compressed) chunks of " + shape + " values, " +
+        std::to_string((bytes + mib - 1) / mib) +
+        " MiB each once decompressed, and HDF5 decompresses a whole chunk for every read: more "
+        "than the " +
+        std::to_string(max_decoded_chunk_bytes / mib) +
+        " MiB per chunk h5infer allows, so that each rank's memory stays bounded. Rewrite it "
+        "once in smaller chunks: h5repack -l " +
+        path + ":CHUNK=" + smaller_chunk(h5::dataset_info(dataset.get()).dims, element_bytes) +
+        " " + file_name + " NEW.h5");
+}
+
+// The datasets read row by row for the model's columns.
+std::vector<std::string> datasets_read(const InputInfo& info) {
+    std::vector<std::string> paths;
+    for (const ColumnSource& source : info.sources) {
+        if (std::find(paths.begin(), paths.end(), source.dataset) == paths.end()) {
+            paths.push_back(source.dataset);
+        }
+    }
+    if (paths.empty()) paths.push_back(info.dataset);
+    return paths;
+}
+
 // Adds the files `dataset`'s values are read from besides `own_file` to info.data_files, and its
 // unwritten rows to info.unwritten (naming the dataset when it is not the input's own).
 void add_storage(hid_t file, const std::string& dataset, const std::string& own_file,
@@ -198,14 +249,9 @@ void add_storage(hid_t file, const std::string& dataset, const std::string& own_
 // The storage of the dataset, or of each dataset its columns are taken from.
 void find_storage(hid_t file, InputInfo& info) {
     const std::string own_file = canonical(info.file);
-    std::vector<std::string> datasets;
-    for (const ColumnSource& source : info.sources) {
-        if (std::find(datasets.begin(), datasets.end(), source.dataset) == datasets.end()) {
-            datasets.push_back(source.dataset);
-        }
+    for (const std::string& dataset : datasets_read(info)) {
+        add_storage(file, dataset, own_file, info);
     }
-    if (datasets.empty()) datasets.push_back(info.dataset);
-    for (const std::string& dataset : datasets) add_storage(file, dataset, own_file, info);
     std::stable_sort(info.unwritten.begin(), info.unwritten.end(),
                      [](const h5::UnwrittenRows& a, const h5::UnwrittenRows& b) {
                          return a.row_begin < b.row_begin;
@@ -296,6 +342,9 @@ InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request) {
             }
         }
         find_storage(file.get(), info);
+        for (const std::string& path : datasets_read(info)) {
+            check_decoded_chunks(file.get(), path, ref.file);
+        }
     } catch (const IoError& error) {
         throw InputError(where + " cannot be read: " + error.what());
     }
@@ -377,6 +426,7 @@ std::string check_copy(const InputInfo& input, const std::string& path) {
         throw InputError(where + " is compressed with " + info.unavailable_filter +
                          ", which this HDF5 cannot decode");
     }
+    check_decoded_chunks(file.get(), absolute, input.file);
     return absolute;
 }
 

@@ -41,6 +41,13 @@ struct FileVersion {
 /// The FileVersion of `path` now; nullopt when it cannot be stat'ed.
 [[nodiscard]] std::optional<FileVersion> file_version(const std::string& path);
 
+/// The most bytes one stored chunk of a dataset read row by row (the input, its columns, a
+/// --copy dataset) may take once decoded, when its chunks pass through a filter such as gzip:
+/// HDF5 decodes such a chunk whole for every read that touches it, whatever rows were asked
+/// for, so this bounds each rank's memory beyond its chunk-rows buffers. Unfiltered chunks of
+/// any size are read value by value as asked.
+inline constexpr std::int64_t max_decoded_chunk_bytes = std::int64_t{64} << 20;
+
 /// What rank 0 learned about the input while validating it.
 struct InputInfo {
     std::string file;
@@ -70,8 +77,9 @@ struct InputInfo {
 /// (import-csv's `columns` attribute, a pandas block's items) and the model name their columns,
 /// the names are matched as `request.mode` says (sources then say how to reorder them);
 /// otherwise its width must be the model's. A group (of 1-D datasets, or a pandas frame) or a
-/// 1-D compound dataset gives the model's columns by name (sources). Throws InputError naming
-/// file, dataset, columns and fix.
+/// 1-D compound dataset gives the model's columns by name (sources). Every dataset read must
+/// decode in chunks of at most max_decoded_chunk_bytes. Throws InputError naming file,
+/// dataset, columns and fix.
 [[nodiscard]] InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request);
 
 /// inspect_input() for a model of `model_width` columns without names.
@@ -88,7 +96,8 @@ struct InputInfo {
 void check_unchanged(const InputInfo& info);
 
 /// Validates a dataset to copy row by row next to the predictions (--copy): it exists in the
-/// input file, is 1-D or 2-D with one row per input row, and has a fixed-size element type.
+/// input file, is 1-D or 2-D with one row per input row, has a fixed-size element type and
+/// decodes in chunks of at most max_decoded_chunk_bytes.
 /// Returns its absolute path. Throws InputError naming file, dataset and fix.
 [[nodiscard]] std::string check_copy(const InputInfo& input, const std::string& path);
 

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <utility>
 
 #include "file_kind.hpp"
@@ -133,7 +136,71 @@ std::string lock_holder(int descriptor) {
     return holder;
 }
 
+// Bytes as a person reads them: "8.0 TiB".
+std::string human_bytes(std::int64_t bytes) {
+    constexpr std::array<const char*, 6> units{"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    auto value = static_cast<double>(bytes);
+    std::size_t unit = 0;
+    while (value >= 1024.0 && unit + 1 < units.size()) {
+        value /= 1024.0;
+        ++unit;
+    }
+    std::array<char, 32> text{};
+    std::snprintf(text.data(), text.size(), unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+    return text.data();
+}
+
+// The blocks a file already holds on disk; 0 when it does not exist.
+std::int64_t allocated_bytes(const std::string& path) {
+    struct stat info {};
+    constexpr std::int64_t block_bytes = 512;  // st_blocks counts 512-byte units
+    return ::stat(path.c_str(), &info) == 0
+               ? static_cast<std::int64_t>(info.st_blocks) * block_bytes
+               : 0;
+}
+
+// The outputs planned on one file system, the bytes they need and the largest of them.
+struct FileSystemNeed {
+    std::string directory;
+    std::int64_t bytes = 0;
+    std::int64_t outputs = 0;
+    const PlannedOutput* largest = nullptr;
+};
+
 }  // namespace
+
+void check_output_space(const std::vector<PlannedOutput>& outputs) {
+    std::map<dev_t, FileSystemNeed> needs;
+    for (const PlannedOutput& output : outputs) {
+        const std::string directory = directory_of(output.path);
+        struct stat info {};
+        if (::stat(directory.c_str(), &info) != 0) continue;  // check_output_path() reports it
+        FileSystemNeed& need = needs[info.st_dev];
+        need.directory = directory;
+        const std::int64_t bytes =
+            std::max<std::int64_t>(output.bytes - allocated_bytes(output.partial), 0);
+        if (__builtin_add_overflow(need.bytes, bytes, &need.bytes)) {
+            need.bytes = std::numeric_limits<std::int64_t>::max();
+        }
+        ++need.outputs;
+        if (need.largest == nullptr || output.bytes > need.largest->bytes) need.largest = &output;
+    }
+    for (const auto& [device, need] : needs) {
+        struct statvfs space {};
+        if (::statvfs(need.directory.c_str(), &space) != 0) continue;
+        const auto free_bytes = static_cast<std::int64_t>(std::min<unsigned long long>(
+            static_cast<unsigned long long>(space.f_bavail) * space.f_frsize,
+            std::numeric_limits<std::int64_t>::max()));
+        if (need.bytes <= free_bytes) continue;
+        throw IoError("the predictions of " + std::to_string(need.outputs) + " input(s) need " +
+                      std::to_string(need.bytes) + " bytes (" + human_bytes(need.bytes) +
+                      ") in output directory " + quoted(need.directory) + ", which has " +
+                      std::to_string(free_bytes) + " bytes (" + human_bytes(free_bytes) +
+                      ") free; the largest is " + quoted(need.largest->input) + " into " +
+                      quoted(need.largest->path) + " (" + human_bytes(need.largest->bytes) +
+                      "): check that input's row count, or free space or write elsewhere");
+    }
+}
 
 void check_output_path(const std::string& path, bool overwrite, const std::string& what) {
     if (path.empty() || path.back() == '/') {

@@ -18,6 +18,21 @@ namespace h5infer::io {
 /// calls the path `what` ("output", "--report").
 void check_output_path(const std::string& path, bool overwrite, const std::string& what = "output");
 
+/// An output still to write and the bytes of its predictions (rows x outputs x 4).
+struct PlannedOutput {
+    std::string path;     ///< its final name
+    std::string partial;  ///< its partial file, whose blocks already count, when resuming
+    std::int64_t bytes = 0;
+    std::string input;  ///< the input it is made from, for the message
+};
+
+/// Checks on one rank that the planned outputs fit: on each file system their directories lie
+/// on, the sum of their bytes (less the blocks their partial files already hold) must not
+/// exceed the space it has free for this user (statvfs f_bavail). Outputs are created with
+/// their space allocated, so a dataset declaring 2^40 rows would otherwise get a sparse file
+/// of terabytes that can never be filled. Throws IoError with the figures and the fix.
+void check_output_space(const std::vector<PlannedOutput>& outputs);
+
 /// The hidden temporary name the output is written under: "<dir>/.<name>.h5infer-<tag>.tmp",
 /// in the same directory so the final rename stays on one filesystem.
 [[nodiscard]] std::string temporary_path(const std::string& final_path, const std::string& tag);

@@ -254,12 +254,15 @@ DenseLayer read_dense(hid_t group, const std::string& label) {
     dense.inputs = dims[0];
     dense.outputs = dims[1];
     if (h5::object_type(group, "bias") != h5::ObjectType::Missing) {
-        dense.bias = read_parameters(group, "bias", 1, dims, label);
+        // Checked as declared, before reading: a bias declaring 2^31 values would be read first.
+        h5::Handle bias = open_parameters(group, "bias", 1, label);
+        dims = h5::dataset_info(bias.get()).dims;
         if (dims[0] != dense.outputs) {
             throw ModelError(label + ": dataset 'bias' has shape " + shape_text(dims) +
                              " but the weights have " + std::to_string(dense.outputs) +
                              " outputs: expected [" + std::to_string(dense.outputs) + "]");
         }
+        dense.bias = h5::read_all(bias.get(), dims);
     }
     return dense;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 
 #include "agree.hpp"
 #include "h5infer/error.hpp"
@@ -192,6 +193,24 @@ void check_unwritten(const RunConfig& config, const io::InputInfo& input) {
                     io::describe_unwritten(input));
 }
 
+// The predictions still to write must fit where they go: an input declaring 2^40 rows would
+// otherwise get a sparse partial file of terabytes, found out only when the disk fills.
+void check_output_space(const Prepared& prepared) {
+    constexpr std::int64_t value_bytes = sizeof(float);
+    std::vector<io::PlannedOutput> outputs;
+    for (const PreparedJob& job : prepared.jobs) {
+        if (job.skip) continue;
+        io::PlannedOutput output{job.output.file, job.resume ? job.partial : "", 0,
+                                 job.input.file + ":" + job.input.dataset};
+        if (__builtin_mul_overflow(job.input.rows, prepared.model.output_width() * value_bytes,
+                                   &output.bytes)) {
+            output.bytes = std::numeric_limits<std::int64_t>::max();
+        }
+        outputs.push_back(std::move(output));
+    }
+    io::check_output_space(outputs);
+}
+
 // One listed input validated and planned against `model`.
 PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::Job& listed,
                         std::size_t outputs) {
@@ -265,6 +284,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
     for (const io::Job& listed : jobs) {
         prepared.jobs.push_back(prepare_job(config, prepared, listed, jobs.size()));
     }
+    check_output_space(prepared);
     check_report_path(config, prepared);
     say_column_notes(config, prepared);
     note_slow_layouts(config, prepared);

@@ -67,4 +67,11 @@ struct ContiguousData {
 /// Chunk shape of a chunked dataset; empty for a contiguous or compact one.
 [[nodiscard]] std::vector<std::int64_t> chunk_dims(hid_t dataset);
 
+/// Bytes of one chunk once decoded (its elements times the stored element size) when the
+/// dataset is chunked through filters (compression, shuffle, checksums): HDF5 then decodes a
+/// whole chunk into memory for any read that touches it. 0 for an unfiltered chunked dataset,
+/// whose reads take only the values asked for, and for a contiguous or compact one.
+/// Saturates at INT64_MAX.
+[[nodiscard]] std::int64_t filtered_chunk_bytes(hid_t dataset);
+
 }  // namespace h5infer::h5
