@@ -21,15 +21,6 @@
 namespace h5infer::io {
 namespace {
 
-// `path` with links and relative parts resolved; `path` itself when it does not exist.
-std::string canonical(const std::string& path) {
-    char* resolved = ::realpath(path.c_str(), nullptr);
-    if (resolved == nullptr) return path;
-    std::string result = resolved;
-    std::free(resolved);  // NOLINT: realpath's contract
-    return result;
-}
-
 bool is_regular_file(const std::string& path) {
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
@@ -232,7 +223,7 @@ void add_storage(hid_t file, const std::string& dataset, const std::string& own_
     std::vector<std::string> paths = std::move(storage.data_files);
     paths.insert(paths.begin(), storage.file);
     for (const std::string& path : paths) {
-        const std::string absolute = canonical(path);
+        const std::string absolute = absolute_path(path);
         const bool known = std::any_of(info.data_files.begin(), info.data_files.end(),
                                        [&](const FileVersion& v) { return v.path == absolute; });
         if (absolute == own_file || known) continue;
@@ -248,7 +239,7 @@ void add_storage(hid_t file, const std::string& dataset, const std::string& own_
 
 // The storage of the dataset, or of each dataset its columns are taken from.
 void find_storage(hid_t file, InputInfo& info) {
-    const std::string own_file = canonical(info.file);
+    const std::string own_file = absolute_path(info.file);
     for (const std::string& dataset : datasets_read(info)) {
         add_storage(file, dataset, own_file, info);
     }
@@ -259,6 +250,14 @@ void find_storage(hid_t file, InputInfo& info) {
 }
 
 }  // namespace
+
+std::string absolute_path(const std::string& path) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return path;
+    std::string result = resolved;
+    std::free(resolved);  // NOLINT: realpath's contract
+    return result;
+}
 
 std::optional<FileVersion> file_version(const std::string& path) {
     struct stat status {};

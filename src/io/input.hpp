@@ -38,6 +38,10 @@ struct FileVersion {
     std::int64_t mtime_ns = 0;  ///< its modification time, ns since the epoch
 };
 
+/// `path` with every symbolic link and relative part resolved, or `path` itself when it does
+/// not exist.
+[[nodiscard]] std::string absolute_path(const std::string& path);
+
 /// The FileVersion of `path` now; nullopt when it cannot be stat'ed.
 [[nodiscard]] std::optional<FileVersion> file_version(const std::string& path);
 

@@ -1,7 +1,5 @@
 #include "stages/fingerprint.hpp"
 
-#include <cstdlib>
-
 #include "h5infer/version.hpp"
 
 namespace h5infer::stages {
@@ -19,14 +17,6 @@ std::string versions_text(const std::vector<io::FileVersion>& files) {
 
 }  // namespace
 
-std::string absolute_path(const std::string& path) {
-    char* resolved = ::realpath(path.c_str(), nullptr);
-    if (resolved == nullptr) return path;
-    std::string result = resolved;
-    std::free(resolved);  // NOLINT: realpath's contract
-    return result;
-}
-
 std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
                         const std::vector<io::FileVersion>& model_files, std::int64_t chunk_rows,
                         const io::InputInfo& input, const std::string& output_dataset,
@@ -40,7 +30,7 @@ std::string fingerprint(const RunConfig& config, const std::string& model_sha256
     // Lines only when there are such files, so that the fingerprints of files made before
     // these lines existed still match.
     if (!model_files.empty()) field("model_data_files", versions_text(model_files));
-    field("input_file", absolute_path(input.file));
+    field("input_file", io::absolute_path(input.file));
     field("input_dataset", input.dataset);
     field("input_bytes", std::to_string(input.file_bytes));
     field("input_mtime_ns", std::to_string(input.file_mtime_ns));

@@ -28,8 +28,4 @@ namespace h5infer::stages {
 /// file records none.
 [[nodiscard]] std::string first_difference(const std::string& found, const std::string& wanted);
 
-/// `path` with every symbolic link and relative part resolved, or `path` itself when it does
-/// not exist.
-[[nodiscard]] std::string absolute_path(const std::string& path);
-
 }  // namespace h5infer::stages

@@ -58,7 +58,7 @@ void OpenOutputs::write_provenance(std::int64_t j, std::int64_t nonfinite, doubl
     writer.set_attribute("h5infer_version", std::string(version));
     writer.set_attribute("model_path", prepared_.model_path);
     writer.set_attribute("model_sha256", prepared_.model_sha256);
-    writer.set_attribute("input_file", absolute_path(job.input.file));
+    writer.set_attribute("input_file", io::absolute_path(job.input.file));
     writer.set_attribute("input_dataset", job.input.dataset);
     writer.set_attribute("input_dtype", job.input.dtype);
     writer.set_attribute("rows", job.input.rows);

@@ -224,8 +224,8 @@ PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::J
         job.copies.push_back(io::check_copy(job.input, copy));
     }
     check_output_names(config, prepared.model, job.output, job.copies);
-    const std::string output_path = absolute_path(job.output.file);
-    if (output_path == absolute_path(job.input.file) || output_path == prepared.model_path) {
+    const std::string output_path = io::absolute_path(job.output.file);
+    if (output_path == io::absolute_path(job.input.file) || output_path == prepared.model_path) {
         throw IoError("output '" + job.output.file +
                       "' is the input or the model file; choose another output name");
     }
@@ -237,14 +237,14 @@ PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::J
 // directory) would take the last run's prediction files, h5infer's partial and lock files, or
 // the model as inputs: they are left out, in one line.
 std::vector<io::Job> list_jobs(const RunConfig& config) {
-    const std::string model_path = absolute_path(config.model_path);
+    const std::string model_path = io::absolute_path(config.model_path);
     io::PatternFilter filter;
     filter.leaves_out = [&](const std::string& file) {
         const std::string name = std::filesystem::path(file).filename().string();
         const bool temporary = name.rfind('.', 0) == 0 &&
                                name.find(".h5infer-") != std::string::npos && name.size() > 4 &&
                                name.compare(name.size() - 4, 4, ".tmp") == 0;
-        return temporary || absolute_path(file) == model_path ||
+        return temporary || io::absolute_path(file) == model_path ||
                !io::read_fingerprint(file).empty();
     };
     std::vector<io::Job> jobs =
@@ -272,7 +272,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
                               .share();
     prepared.model = read_model(config.model_path);
     for (const std::string& path : prepared.model.data_files) {
-        const std::string absolute = absolute_path(path);
+        const std::string absolute = io::absolute_path(path);
         prepared.model_files.push_back(
             io::file_version(absolute).value_or(io::FileVersion{absolute, -1, -1}));
     }
@@ -280,7 +280,7 @@ Prepared prepare(const RunConfig& config, int ranks) {
         config.chunk_rows > 0 ? config.chunk_rows : auto_chunk_rows(flops_per_row(prepared.model));
     prepared.parameters = parameter_count(prepared.model);
     if (ranks > 1) prepared.model_image = serialize(prepared.model, ImageContent::Structure);
-    prepared.model_path = absolute_path(config.model_path);
+    prepared.model_path = io::absolute_path(config.model_path);
     for (const io::Job& listed : jobs) {
         prepared.jobs.push_back(prepare_job(config, prepared, listed, jobs.size()));
     }
