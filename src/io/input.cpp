@@ -249,6 +249,47 @@ void find_storage(hid_t file, InputInfo& info) {
                      });
 }
 
+// The rows, columns and type of the input, or of the datasets its columns are taken from.
+void read_shape(hid_t file, InputInfo& info, const ColumnRequest& request,
+                const std::string& where) {
+    switch (h5::object_type(file, info.dataset)) {
+        case h5::ObjectType::Missing: {
+            std::vector<std::string> paths;
+            try {
+                paths = h5::dataset_paths(file);
+            } catch (const Error&) {
+                // Listing is only a hint; the missing dataset is the error to report.
+            }
+            throw InputError(where + " does not exist (datasets in the file: " + list_of(paths) +
+                             ")");
+        }
+        case h5::ObjectType::Group:
+            use_named(info,
+                      group_columns(file, info.dataset, request,
+                                    quoted(info.dataset) + " in " + quoted(info.file)),
+                      request);
+            break;
+        case h5::ObjectType::Other:
+            throw InputError(quoted(info.dataset) + " in " + quoted(info.file) +
+                             " is not a dataset");
+        case h5::ObjectType::Dataset: {
+            h5::Handle dataset = h5::open_dataset(file, info.dataset);
+            const h5::DatasetInfo dataset_info = h5::dataset_info(dataset.get());
+            if (dataset_info.type_class == H5T_COMPOUND) {
+                use_named(info, table_columns(file, info.dataset, request, where), request);
+                break;
+            }
+            check_dataset(dataset_info, where);
+            info.rows = dataset_info.dims[0];
+            info.cols = dataset_info.dims[1];
+            info.dtype = dataset_info.type_description;
+            info.chunk = h5::chunk_dims(dataset.get());
+            match_names(file, info, request, where);
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 std::string absolute_path(const std::string& path) {
@@ -303,43 +344,7 @@ InputInfo inspect_input(const DatasetRef& ref, const ColumnRequest& request) {
                                        : absolute_dataset(ref.dataset);
     const std::string where = "dataset " + quoted(info.dataset) + " in " + quoted(ref.file);
     try {
-        switch (h5::object_type(file.get(), info.dataset)) {
-            case h5::ObjectType::Missing: {
-                std::vector<std::string> paths;
-                try {
-                    paths = h5::dataset_paths(file.get());
-                } catch (const Error&) {
-                    // Listing is only a hint; the missing dataset is the error to report.
-                }
-                throw InputError(where +
-                                 " does not exist (datasets in the file: " + list_of(paths) + ")");
-            }
-            case h5::ObjectType::Group:
-                use_named(info,
-                          group_columns(file.get(), info.dataset, request,
-                                        quoted(info.dataset) + " in " + quoted(ref.file)),
-                          request);
-                break;
-            case h5::ObjectType::Other:
-                throw InputError(quoted(info.dataset) + " in " + quoted(ref.file) +
-                                 " is not a dataset");
-            case h5::ObjectType::Dataset: {
-                h5::Handle dataset = h5::open_dataset(file.get(), info.dataset);
-                const h5::DatasetInfo dataset_info = h5::dataset_info(dataset.get());
-                if (dataset_info.type_class == H5T_COMPOUND) {
-                    use_named(info, table_columns(file.get(), info.dataset, request, where),
-                              request);
-                    break;
-                }
-                check_dataset(dataset_info, where);
-                info.rows = dataset_info.dims[0];
-                info.cols = dataset_info.dims[1];
-                info.dtype = dataset_info.type_description;
-                info.chunk = h5::chunk_dims(dataset.get());
-                match_names(file.get(), info, request, where);
-                break;
-            }
-        }
+        read_shape(file.get(), info, request, where);
         find_storage(file.get(), info);
         for (const std::string& path : datasets_read(info)) {
             check_decoded_chunks(file.get(), path, ref.file);
