@@ -43,6 +43,9 @@ struct RunConfig {
     int threads = 0;  ///< threads per rank; 0: SLURM_CPUS_PER_TASK, else the affinity mask
     kernels::Backend backend = kernels::Backend::Onednn;
     kernels::Precision precision = kernels::Precision::F32;
+    /// The instruction set the oneDNN kernels use on every rank (oneDNN's name, e.g. "avx2");
+    /// empty: the best set every rank has.
+    std::string isa;
     /// Recompute this many rows per input (spread evenly) in f32 and report the deviation.
     std::int64_t verify_rows = 0;
     bool overwrite = false;  ///< replace an existing output that is not up to date

@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "h5infer/run.hpp"
+#include "kernels/instruction_set.hpp"
 
 namespace h5infer::cli {
 namespace {
@@ -97,6 +98,10 @@ void add_compute_options(CLI::App& command, RunConfig& config) {
                     "with avx512_bf16)")
         ->transform(CLI::CheckedTransformer(precisions, CLI::ignore_case))
         ->default_str("f32");
+    command.add_option("--isa", config.isa,
+                       "instruction set every rank computes with (onednn backend): " +
+                           kernels::instruction_set_names() +
+                           "; the bits depend on it (default: the best every rank has)");
     command
         .add_option("--verify-rows", config.verify_rows,
                     "recompute N rows per input (spread evenly) in f32 and print the largest "

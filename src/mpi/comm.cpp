@@ -202,6 +202,13 @@ std::vector<double> Comm::all_gather(double value) const {
     return result;
 }
 
+std::vector<std::int64_t> Comm::all_gather(std::int64_t value) const {
+    std::vector<std::int64_t> result(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&value, 1, MPI_INT64_T, result.data(), 1, MPI_INT64_T, comm_),
+          "MPI_Allgather");
+    return result;
+}
+
 std::int64_t Comm::sum(std::int64_t value) const {
     std::int64_t result = 0;
     check(MPI_Allreduce(&value, &result, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");

@@ -67,6 +67,9 @@ void OpenOutputs::write_provenance(std::int64_t j, std::int64_t nonfinite, doubl
     writer.set_attribute("chunk_rows", prepared_.chunk_rows);
     writer.set_attribute("backend", std::string(kernels::backend_name(config_.backend)));
     writer.set_attribute("precision", std::string(kernels::precision_name(config_.precision)));
+    if (!prepared_.instruction_set.name.empty()) {
+        writer.set_attribute("isa", prepared_.instruction_set.name);
+    }
     writer.set_attribute("nonfinite_input_rows", nonfinite);
     writer.set_attribute("start_time", prepared_.start_time);
     writer.set_attribute("elapsed_seconds", elapsed);

@@ -93,6 +93,7 @@ public:
 
     /// Collective. Every rank's `value`, in rank order, on every rank.
     [[nodiscard]] std::vector<double> all_gather(double value) const;
+    [[nodiscard]] std::vector<std::int64_t> all_gather(std::int64_t value) const;
 
     /// Collective. Whether this rank is the lowest-numbered of the ranks on its node (that
     /// share memory with it): one rank per node does what the node needs done once.
