@@ -35,7 +35,8 @@ void OpenOutputs::open(std::int64_t j) {
                                   engine_.outputs,    engine_.labels,
                                   config_.labels,     job.input.file,
                                   job.copies,         static_cast<std::int64_t>(done_[j].size()),
-                                  job.fingerprint};
+                                  job.fingerprint,    config_.align_bytes,
+                                  config_.io_hints};
     partial_files_.paths.push_back(job.partial);
     if (!job.resume) agree_on_root(comm_, 0, [&] { io::create_output(job.partial, layout); });
     agree(comm_,

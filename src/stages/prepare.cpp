@@ -47,6 +47,11 @@ void check_config(const RunConfig& config) {
     if (config.threads < 0) {
         throw ConfigError("--threads must be positive, got " + std::to_string(config.threads));
     }
+    if (config.align_bytes < 0) {
+        throw ConfigError("--align must be a positive size, got " +
+                          std::to_string(config.align_bytes));
+    }
+    const mpi::Info hints(config.io_hints);  // refuses a hint that is not KEY=VALUE
 }
 
 bool same_or_inside(const std::string& path, const std::string& name) {
