@@ -43,6 +43,13 @@ struct RunConfig {
     int threads = 0;  ///< threads per rank; 0: SLURM_CPUS_PER_TASK, else the affinity mask
     kernels::Backend backend = kernels::Backend::Onednn;
     kernels::Precision precision = kernels::Precision::F32;
+    /// The instruction set the oneDNN kernels use on every rank (oneDNN's name, e.g. "avx2");
+    /// empty: the best set every rank has.
+    std::string isa;
+    /// MPI-IO hints for the prediction files (KEY=VALUE each; --io-hint), e.g. collective
+    /// buffering settings of a parallel file system.
+    std::vector<std::string> io_hints;
+    std::int64_t align_bytes = 0;  ///< datasets of prediction files start at multiples (--align)
     /// Recompute this many rows per input (spread evenly) in f32 and report the deviation.
     std::int64_t verify_rows = 0;
     bool overwrite = false;  ///< replace an existing output that is not up to date

@@ -1,9 +1,11 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "cli/command.hpp"
 #include "h5infer/run.hpp"
+#include "kernels/instruction_set.hpp"
 
 namespace h5infer::cli {
 namespace {
@@ -77,6 +79,27 @@ void add_data_options(CLI::App& command, RunConfig& config) {
                        "NAME.predictions.h5");
 }
 
+// "4M", "65536", "1G": bytes, with an optional K, M or G (powers of 1024).
+void parse_align(const std::string& text, RunConfig& config) {
+    std::size_t used = 0;
+    long long value = 0;
+    try {
+        value = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    const std::string unit = text.substr(used);
+    const std::map<std::string, int> shifts{{"", 0}, {"K", 10}, {"M", 20}, {"G", 30}};
+    const auto shift = shifts.find(unit);
+    if (used == 0 || value <= 0 || shift == shifts.end() || value > (1LL << (40 - shift->second))) {
+        throw CLI::ValidationError("--align",
+                                   "expected a size such as 1M or 4194304 (bytes, "
+                                   "with K, M or G), got '" +
+                                       text + "'");
+    }
+    config.align_bytes = static_cast<std::int64_t>(value) << shift->second;
+}
+
 // How the rows are computed.
 void add_compute_options(CLI::App& command, RunConfig& config) {
     command
@@ -97,6 +120,10 @@ void add_compute_options(CLI::App& command, RunConfig& config) {
                     "with avx512_bf16)")
         ->transform(CLI::CheckedTransformer(precisions, CLI::ignore_case))
         ->default_str("f32");
+    command.add_option("--isa", config.isa,
+                       "instruction set every rank computes with (onednn backend): " +
+                           kernels::instruction_set_names() +
+                           "; the bits depend on it (default: the best every rank has)");
     command
         .add_option("--verify-rows", config.verify_rows,
                     "recompute N rows per input (spread evenly) in f32 and print the largest "
@@ -120,6 +147,15 @@ void add_output_options(CLI::App& command, RunConfig& config) {
             "save progress every N seconds (60s, 10m) or N chunks per rank (50chunks); 0: "
             "only on a stop signal (default 60s)")
         ->type_name("INTERVAL");
+    command.add_option("--io-hint", config.io_hints,
+                       "MPI-IO hint KEY=VALUE for the prediction files (repeatable), e.g. "
+                       "cb_buffer_size=16777216 or romio_cb_write=enable");
+    command
+        .add_option_function<std::string>(
+            "--align", [&config](const std::string& value) { parse_align(value, config); },
+            "start the prediction files' datasets at multiples of SIZE (e.g. 4M, the stripe "
+            "size of a Lustre directory or a GPFS block size)")
+        ->type_name("SIZE");
     command.add_option("--report", config.report_path,
                        "write a JSON report: per-rank seconds in read, compute, write and wait");
     command.add_flag("--quiet", config.quiet, "print nothing but errors");

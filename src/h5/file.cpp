@@ -10,11 +10,10 @@
 namespace h5infer::h5 {
 namespace {
 
-Handle file_access(bool parallel, MPI_Comm comm) {
+Handle file_access(bool parallel, MPI_Comm comm, MPI_Info hints = MPI_INFO_NULL) {
     Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access list"));
     if (parallel) {
-        check_status(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL),
-                     "cannot select the MPI-IO driver");
+        check_status(H5Pset_fapl_mpio(fapl.get(), comm, hints), "cannot select the MPI-IO driver");
         // Metadata reads and writes done collectively scale to many ranks.
         check_status(H5Pset_all_coll_metadata_ops(fapl.get(), true), "cannot set metadata ops");
         check_status(H5Pset_coll_metadata_write(fapl.get(), true), "cannot set metadata writes");
@@ -34,8 +33,13 @@ Handle open_file(const std::string& path, bool writable) {
               "cannot open '" + path + "'"));
 }
 
-Handle create_file(const std::string& path, Compatibility compatibility) {
+Handle create_file(const std::string& path, Compatibility compatibility, std::int64_t alignment) {
     Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access list"));
+    if (alignment > 0) {
+        check_status(H5Pset_alignment(fapl.get(), static_cast<hsize_t>(alignment_threshold),
+                                      static_cast<hsize_t>(alignment)),
+                     "cannot set the alignment of '" + path + "'");
+    }
     if (compatibility == Compatibility::Hdf5V18) {
         check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18),
                      "cannot set the file format");
@@ -50,8 +54,8 @@ Handle create_file_parallel(const std::string& path, const mpi::Comm& comm) {
                         "cannot create '" + path + "'"));
 }
 
-Handle open_file_parallel(const std::string& path, const mpi::Comm& comm) {
-    Handle fapl = file_access(true, comm.native());
+Handle open_file_parallel(const std::string& path, const mpi::Comm& comm, MPI_Info hints) {
+    Handle fapl = file_access(true, comm.native(), hints);
     return Handle(
         check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open '" + path + "'"));
 }

@@ -430,7 +430,7 @@ void create_output(const std::string& path, const OutputLayout& layout) {
     // the fsync that flushing a parallel (MPI-IO) file costs (more on a parallel filesystem than
     // on a local disk), and the file on disk is complete before any rank writes.
     const struct stat made = create_exclusive(path);
-    h5::Handle file = h5::create_file(path);
+    h5::Handle file = h5::create_file(path, h5::Compatibility::Any, layout.alignment);
     const h5::Handle predictions =
         h5::create_dataset(file.get(), layout.dataset, {layout.rows, layout.cols}, H5T_IEEE_F32LE);
     (void)h5::create_dataset(file.get(), std::string(progress_dataset), {layout.chunks},
@@ -451,7 +451,8 @@ void create_output(const std::string& path, const OutputLayout& layout) {
 OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout,
                            const mpi::Comm& comm)
     : path_(path), layout_(layout), root_(comm.rank() == 0) {
-    file_ = h5::open_file_parallel(path, comm);
+    const mpi::Info hints(layout_.io_hints);
+    file_ = h5::open_file_parallel(path, comm, hints.native());
     dataset_ = h5::open_dataset(file_.get(), layout_.dataset);
     progress_ = h5::open_dataset(file_.get(), std::string(progress_dataset));
     open_labels();

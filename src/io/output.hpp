@@ -129,6 +129,10 @@ struct OutputLayout {
     std::vector<std::string> copies;  ///< row-aligned input datasets copied under their path
     std::int64_t chunks = 0;          ///< length of the progress record
     std::string fingerprint;
+    /// Where the file sits, not what it holds: its datasets start at multiples of `alignment`
+    /// bytes (0: as HDF5 places them), and MPI-IO opens it with `io_hints` (KEY=VALUE each).
+    std::int64_t alignment = 0;
+    std::vector<std::string> io_hints{};
 };
 
 /// On one rank: creates the prediction file `path` (replacing a regular file, never writing

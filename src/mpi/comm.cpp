@@ -195,9 +195,33 @@ std::vector<double> Comm::gather(const std::vector<double>& values, int root) co
     return result;
 }
 
+Info::Info(const std::vector<std::string>& hints) {
+    for (const std::string& hint : hints) {
+        const std::size_t equals = hint.find('=');
+        if (equals == std::string::npos || equals == 0) {
+            throw ConfigError("--io-hint '" + hint +
+                              "': expected KEY=VALUE, e.g. --io-hint cb_buffer_size=16777216");
+        }
+        if (info_ == MPI_INFO_NULL) check(MPI_Info_create(&info_), "MPI_Info_create");
+        const std::string key = hint.substr(0, equals);
+        check(MPI_Info_set(info_, key.c_str(), hint.c_str() + equals + 1), "MPI_Info_set");
+    }
+}
+
+Info::~Info() {
+    if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
+}
+
 std::vector<double> Comm::all_gather(double value) const {
     std::vector<double> result(static_cast<std::size_t>(size_));
     check(MPI_Allgather(&value, 1, MPI_DOUBLE, result.data(), 1, MPI_DOUBLE, comm_),
+          "MPI_Allgather");
+    return result;
+}
+
+std::vector<std::int64_t> Comm::all_gather(std::int64_t value) const {
+    std::vector<std::int64_t> result(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&value, 1, MPI_INT64_T, result.data(), 1, MPI_INT64_T, comm_),
           "MPI_Allgather");
     return result;
 }

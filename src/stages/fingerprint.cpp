@@ -19,8 +19,8 @@ std::string versions_text(const std::vector<io::FileVersion>& files) {
 
 std::string fingerprint(const RunConfig& config, const std::string& model_sha256,
                         const std::vector<io::FileVersion>& model_files, std::int64_t chunk_rows,
-                        const io::InputInfo& input, const std::string& output_dataset,
-                        const std::vector<std::string>& copies) {
+                        const std::string& instruction_set, const io::InputInfo& input,
+                        const std::string& output_dataset, const std::vector<std::string>& copies) {
     std::string text;
     const auto field = [&text](const std::string& key, const std::string& value) {
         text += key + "=" + value + "\n";
@@ -51,6 +51,7 @@ std::string fingerprint(const RunConfig& config, const std::string& model_sha256
     field("chunk_rows", std::to_string(chunk_rows));
     field("backend", std::string(kernels::backend_name(config.backend)));
     field("precision", std::string(kernels::precision_name(config.precision)));
+    if (!instruction_set.empty()) field("isa", instruction_set);
     field("labels", config.labels ? "yes" : "no");
     std::string joined;
     for (const std::string& copy : copies) joined += (joined.empty() ? "" : ",") + copy;
@@ -70,6 +71,37 @@ std::string first_difference(const std::string& found, const std::string& wanted
         begin = end + 1;
     }
     return "its fingerprint differs";
+}
+
+std::string fingerprint_value(const std::string& fingerprint, std::string_view key) {
+    const std::string prefix = std::string(key) + "=";
+    std::size_t begin = 0;
+    while (begin < fingerprint.size()) {
+        std::size_t end = fingerprint.find('\n', begin);
+        if (end == std::string::npos) end = fingerprint.size();
+        if (fingerprint.compare(begin, prefix.size(), prefix) == 0) {
+            return fingerprint.substr(begin + prefix.size(), end - begin - prefix.size());
+        }
+        begin = end + 1;
+    }
+    return {};
+}
+
+bool same_but_instruction_set(const std::string& found, const std::string& wanted) {
+    const auto without = [](const std::string& fingerprint) {
+        std::string kept;
+        std::size_t begin = 0;
+        while (begin < fingerprint.size()) {
+            std::size_t end = fingerprint.find('\n', begin);
+            if (end == std::string::npos) end = fingerprint.size() - 1;
+            if (fingerprint.compare(begin, 4, "isa=") != 0) {
+                kept += fingerprint.substr(begin, end + 1 - begin);
+            }
+            begin = end + 1;
+        }
+        return kept;
+    };
+    return !found.empty() && without(found) == without(wanted);
 }
 
 }  // namespace h5infer::stages

@@ -35,7 +35,8 @@ void OpenOutputs::open(std::int64_t j) {
                                   engine_.outputs,    engine_.labels,
                                   config_.labels,     job.input.file,
                                   job.copies,         static_cast<std::int64_t>(done_[j].size()),
-                                  job.fingerprint};
+                                  job.fingerprint,    config_.align_bytes,
+                                  config_.io_hints};
     partial_files_.paths.push_back(job.partial);
     if (!job.resume) agree_on_root(comm_, 0, [&] { io::create_output(job.partial, layout); });
     agree(comm_,
@@ -67,6 +68,9 @@ void OpenOutputs::write_provenance(std::int64_t j, std::int64_t nonfinite, doubl
     writer.set_attribute("chunk_rows", prepared_.chunk_rows);
     writer.set_attribute("backend", std::string(kernels::backend_name(config_.backend)));
     writer.set_attribute("precision", std::string(kernels::precision_name(config_.precision)));
+    if (!prepared_.instruction_set.name.empty()) {
+        writer.set_attribute("isa", prepared_.instruction_set.name);
+    }
     writer.set_attribute("nonfinite_input_rows", nonfinite);
     writer.set_attribute("start_time", prepared_.start_time);
     writer.set_attribute("elapsed_seconds", elapsed);

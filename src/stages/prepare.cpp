@@ -11,6 +11,7 @@
 #include "h5infer/model_file.hpp"
 #include "h5infer/plan.hpp"
 #include "io/job_list.hpp"
+#include "kernels/instruction_set.hpp"
 #include "model/describe.hpp"
 #include "stages/fingerprint.hpp"
 #include "stages/report.hpp"
@@ -46,6 +47,11 @@ void check_config(const RunConfig& config) {
     if (config.threads < 0) {
         throw ConfigError("--threads must be positive, got " + std::to_string(config.threads));
     }
+    if (config.align_bytes < 0) {
+        throw ConfigError("--align must be a positive size, got " +
+                          std::to_string(config.align_bytes));
+    }
+    const mpi::Info hints(config.io_hints);  // refuses a hint that is not KEY=VALUE
 }
 
 bool same_or_inside(const std::string& path, const std::string& name) {
@@ -82,7 +88,19 @@ void check_output_names(const RunConfig& config, const Model& model, const io::D
 std::string fingerprint_of(const RunConfig& config, Prepared& prepared, const PreparedJob& job) {
     if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
     return fingerprint(config, prepared.model_sha256, prepared.model_files, prepared.chunk_rows,
-                       job.input, job.output.dataset, job.copies);
+                       prepared.instruction_set.name, job.input, job.output.dataset, job.copies);
+}
+
+// Why a partial file computed with instruction set `was` is not resumed, and how it could be.
+std::string instruction_set_change(const std::string& was, const AgreedInstructionSet& now) {
+    std::string text = "its chunks were computed with " +
+                       (was.empty() ? "an unrecorded instruction set" : was) +
+                       " and this run computes with " + now.name + ", which gives other bits";
+    const auto found = kernels::parse_instruction_set(was);
+    const auto common = kernels::parse_instruction_set(now.common);
+    if (found && common && (*found & *common) == *found)
+        return text + "; --isa " + was + " resumes it";
+    return text + "; not every rank has " + (was.empty() ? "it" : was);
 }
 
 // Whether the partial file of `job` can be resumed: then its progress record is in job.done.
@@ -92,6 +110,9 @@ void resume_or_discard(const RunConfig& config, Prepared& prepared, PreparedJob&
     const std::int64_t chunks = ChunkPlan(job.input.rows, prepared.chunk_rows, 1).chunk_count();
     const std::string found = io::read_fingerprint(job.partial);
     std::string reason = found == job.fingerprint ? "" : first_difference(found, job.fingerprint);
+    if (!reason.empty() && same_but_instruction_set(found, job.fingerprint)) {
+        reason = instruction_set_change(fingerprint_value(found, "isa"), prepared.instruction_set);
+    }
     if (reason.empty()) {
         try {
             job.done = io::read_progress(job.partial, chunks);
@@ -117,10 +138,15 @@ void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job, std
     const std::string& final_path = job.output.file;
     if (!config.force && exists(final_path)) {
         job.fingerprint = fingerprint_of(config, prepared, job);
-        if (io::read_fingerprint(final_path) == job.fingerprint) {
+        const std::string found = io::read_fingerprint(final_path);
+        if (same_but_instruction_set(found, job.fingerprint)) {
             job.skip = true;
-            say(config, "skip " + job.input.file + ": " + final_path +
-                            " is up to date (--force recomputes it)");
+            const std::string made_with = fingerprint_value(found, "isa");
+            const std::string isa = made_with.empty() || made_with == prepared.instruction_set.name
+                                        ? ""
+                                        : " (computed with " + made_with + ")";
+            say(config, "skip " + job.input.file + ": " + final_path + " is up to date" + isa +
+                            " (--force recomputes it)");
             return;
         }
     }
@@ -259,9 +285,10 @@ std::vector<io::Job> list_jobs(const RunConfig& config) {
     return jobs;
 }
 
-Prepared prepare(const RunConfig& config, int ranks) {
+Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet& isa) {
     check_config(config);
     Prepared prepared;
+    prepared.instruction_set = isa;
     prepared.start_time = utc_now();
     const std::vector<io::Job> jobs = list_jobs(config);
     // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
@@ -337,6 +364,7 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
 }  // namespace
 
 Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
+    const AgreedInstructionSet isa = agree_on_instruction_set(config, comm);
     // An unreadable model is rank 0's to report: the last rank then just has no hash.
     std::string hashed;
     if (comm.size() > 1 && comm.rank() == comm.size() - 1) {
@@ -347,8 +375,9 @@ Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
         }
     }
     Prepared prepared;
-    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size()); });
+    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size(), isa); });
     broadcast(comm, prepared);
+    prepared.instruction_set = isa;
     prepared.last_rank_sha256 = std::move(hashed);
     return prepared;
 }

@@ -10,6 +10,7 @@
 #include "h5infer/run.hpp"
 #include "io/input.hpp"
 #include "io/output.hpp"
+#include "stages/instruction_set.hpp"
 
 namespace h5infer::stages {
 
@@ -38,6 +39,9 @@ struct Prepared {
     std::string start_time;        ///< UTC, ISO 8601
     std::int64_t chunk_rows = 0;   ///< --chunk-rows, or chosen from the model
     std::int64_t parameters = 0;   ///< parameter_count() of the model
+    /// The instruction set every rank computes with (empty for the reference backend), and the
+    /// best one every rank has.
+    AgreedInstructionSet instruction_set;
     std::vector<PreparedJob> jobs;
     std::vector<io::OutputLock> locks;  ///< rank 0: the outputs this run writes, until it ends
 };

@@ -127,17 +127,19 @@ void announce(const RunConfig& config, const mpi::Comm& comm, const Prepared& pr
               const RunPlan& plan, const Engine& engine) {
     if (comm.rank() != 0 || config.quiet) return;
     const std::string& layout = engine.thread_layout;
+    const std::string& agreed = prepared.instruction_set.name;
+    const std::string isa = agreed.empty() ? "" : " " + agreed;
     const std::string target =
         prepared.jobs.size() == 1
             ? prepared.jobs[0].input.file + ":" + prepared.jobs[0].input.dataset + " -> " +
                   prepared.jobs[0].output.file + ":" + prepared.jobs[0].output.dataset
             : std::to_string(prepared.jobs.size()) + " inputs -> " + config.output_dir;
     std::printf(
-        "h5infer %s: %d rank%s x %s thread%s (%s), backend %s %s, %lld rows in %lld chunks "
+        "h5infer %s: %d rank%s x %s thread%s (%s), backend %s %s%s, %lld rows in %lld chunks "
         "of %lld, %s\n",
         version, comm.size(), comm.size() == 1 ? "" : "s", layout.c_str(), layout == "1" ? "" : "s",
         engine.thread_source.c_str(), std::string(kernels::backend_name(config.backend)).c_str(),
-        std::string(kernels::precision_name(config.precision)).c_str(),
+        std::string(kernels::precision_name(config.precision)).c_str(), isa.c_str(),
         static_cast<long long>(plan.rows_to_do), static_cast<long long>(plan.work.size()),
         static_cast<long long>(prepared.chunk_rows), target.c_str());
     std::fflush(stdout);

@@ -13,13 +13,15 @@ struct Fields {
     RunConfig config;
     std::string sha256 = "abc";
     std::int64_t chunk_rows = 1024;
+    std::string isa = "avx2";
     std::vector<io::FileVersion> model_files;
     io::InputInfo input{"in.h5", "/x", 100, 4, "float32", 4096, 7, {}, {}, {}, {}, {}};
     std::string output_dataset = "/predictions";
     std::vector<std::string> copies;
 
     [[nodiscard]] std::string text() const {
-        return fingerprint(config, sha256, model_files, chunk_rows, input, output_dataset, copies);
+        return fingerprint(config, sha256, model_files, chunk_rows, isa, input, output_dataset,
+                           copies);
     }
 };
 
@@ -39,6 +41,7 @@ TEST(Fingerprint, ChangesWithEverythingThePredictionsDependOn) {
         {"precision", [](Fields& f) { f.config.precision = kernels::Precision::Bf16; }},
         {"labels", [](Fields& f) { f.config.labels = true; }},
         {"copies", [](Fields& f) { f.copies = {"/ids"}; }},
+        {"isa", [](Fields& f) { f.isa = "avx512_core"; }},
         {"model_data_files",
          [](Fields& f) {
              f.model_files = {{"/m.onnx.data", 8, 9}};
@@ -104,6 +107,26 @@ TEST(FirstDifference, SaysWhenTheFileHasNoFingerprint) {
     EXPECT_EQ(first_difference("", Fields().text()),
               "it records no h5infer fingerprint or cannot be read");
     EXPECT_EQ(first_difference("a=1\n", "a=1\n"), "its fingerprint differs");
+}
+
+// A complete output made with another instruction set is up to date (same_but_instruction_set),
+// and so is one made before the line existed; anything else that differs is not.
+TEST(Fingerprint, InstructionSetAloneDoesNotMakeAnOutputStale) {
+    Fields fields;
+    const std::string avx2 = fields.text();
+    EXPECT_EQ(fingerprint_value(avx2, "isa"), "avx2");
+    EXPECT_EQ(fingerprint_value(avx2, "chunk_rows"), "1024");
+    EXPECT_EQ(fingerprint_value(avx2, "nothing"), "");
+    fields.isa = "avx512_core_bf16";
+    const std::string avx512 = fields.text();
+    EXPECT_TRUE(same_but_instruction_set(avx2, avx512));
+    fields.isa.clear();
+    const std::string unrecorded = fields.text();
+    EXPECT_EQ(unrecorded.find("isa="), std::string::npos);
+    EXPECT_TRUE(same_but_instruction_set(unrecorded, avx512));
+    fields.chunk_rows = 2048;
+    EXPECT_FALSE(same_but_instruction_set(fields.text(), avx512));
+    EXPECT_FALSE(same_but_instruction_set("", avx512));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "h5infer/h5/handle.hpp"
@@ -19,15 +20,25 @@ enum class Compatibility {
     Hdf5V18,  ///< HDF5 1.8 and later (h5py included): the format dense attribute storage needs
 };
 
-/// Creates (truncating) a file on this rank only. Throws IoError.
+/// Objects of at least this many bytes start at a multiple of create_file()'s `alignment`:
+/// the datasets of a prediction file, not the small metadata, which would each take a whole
+/// alignment unit.
+inline constexpr std::int64_t alignment_threshold = std::int64_t{64} << 10;
+
+/// Creates (truncating) a file on this rank only; with `alignment` > 0, every object of at least
+/// alignment_threshold bytes starts at a multiple of it (a parallel file system's stripe or
+/// block size). Throws IoError.
 [[nodiscard]] Handle create_file(const std::string& path,
-                                 Compatibility compatibility = Compatibility::Any);
+                                 Compatibility compatibility = Compatibility::Any,
+                                 std::int64_t alignment = 0);
 
 /// Collective. Creates (truncating) a file through MPI-IO, shared by every rank of `comm`.
 [[nodiscard]] Handle create_file_parallel(const std::string& path, const mpi::Comm& comm);
 
-/// Collective. Opens an existing file through MPI-IO, shared by every rank of `comm`.
-[[nodiscard]] Handle open_file_parallel(const std::string& path, const mpi::Comm& comm);
+/// Collective. Opens an existing file through MPI-IO, shared by every rank of `comm`, passing
+/// MPI-IO the hints `hints` (MPI_INFO_NULL: none).
+[[nodiscard]] Handle open_file_parallel(const std::string& path, const mpi::Comm& comm,
+                                        MPI_Info hints = MPI_INFO_NULL);
 
 /// The name HDF5 opened the file of `object` (a file, group or dataset) by: for an object
 /// reached through an external link, the link's target. Throws IoError.

@@ -42,6 +42,24 @@ public:
 
 /// A communicator (non-owning view of MPI_COMM_WORLD or an owned duplicate). Every method
 /// marked "Collective" must be called by all ranks of the communicator in the same order.
+/// MPI-IO hints, KEY=VALUE each, as an MPI_Info that lives as long as this object; no hints give
+/// MPI_INFO_NULL. Throws ConfigError for a hint without a key or an "=".
+class Info {
+public:
+    explicit Info(const std::vector<std::string>& hints);
+    ~Info();
+    Info(const Info&) = delete;
+    Info& operator=(const Info&) = delete;
+    Info(Info&&) = delete;
+    Info& operator=(Info&&) = delete;
+
+    /// The raw handle, for the HDF5 wrapper only.
+    [[nodiscard]] MPI_Info native() const { return info_; }
+
+private:
+    MPI_Info info_ = MPI_INFO_NULL;
+};
+
 class Comm {
 public:
     /// MPI_COMM_WORLD; requires a live Environment.
@@ -93,6 +111,7 @@ public:
 
     /// Collective. Every rank's `value`, in rank order, on every rank.
     [[nodiscard]] std::vector<double> all_gather(double value) const;
+    [[nodiscard]] std::vector<std::int64_t> all_gather(std::int64_t value) const;
 
     /// Collective. Whether this rank is the lowest-numbered of the ranks on its node (that
     /// share memory with it): one rank per node does what the node needs done once.
