@@ -259,11 +259,13 @@ std::vector<io::Job> list_jobs(const RunConfig& config) {
     return jobs;
 }
 
-Prepared prepare(const RunConfig& config, int ranks) {
+Prepared prepare(const RunConfig& config, int ranks, Tally& tally) {
     check_config(config);
     Prepared prepared;
     prepared.start_time = utc_now();
     const std::vector<io::Job> jobs = list_jobs(config);
+    check_report_paths(config, jobs);
+    tally.metrics_path_checked = true;
     // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
     // thread while it reads; with other ranks, the last one hashes while rank 0 prepares, and
     // rank 0 only hashes itself if planning needs the hash first.
@@ -285,7 +287,6 @@ Prepared prepare(const RunConfig& config, int ranks) {
         prepared.jobs.push_back(prepare_job(config, prepared, listed, jobs.size()));
     }
     check_output_space(prepared);
-    check_report_path(config, prepared);
     say_column_notes(config, prepared);
     note_slow_layouts(config, prepared);
     return prepared;
@@ -336,7 +337,7 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
 
 }  // namespace
 
-Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
+Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm, Tally& tally) {
     // An unreadable model is rank 0's to report: the last rank then just has no hash.
     std::string hashed;
     if (comm.size() > 1 && comm.rank() == comm.size() - 1) {
@@ -347,7 +348,7 @@ Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
         }
     }
     Prepared prepared;
-    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size()); });
+    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size(), tally); });
     broadcast(comm, prepared);
     prepared.last_rank_sha256 = std::move(hashed);
     return prepared;
