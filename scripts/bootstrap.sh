@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages h5infer needs to build and run; `bootstrap.sh test` adds what
-# the test suite needs on top (a private Slurm cluster for the sbatch tests), `bootstrap.sh bench`
-# what benchmarks/compare.py needs (the peers it compares against, GNU time, the chart).
+# the test suite needs on top (a private Slurm cluster for the sbatch tests, Snakemake for the
+# example workflow), `bootstrap.sh bench` what benchmarks/compare.py needs (the peers it
+# compares against, GNU time, the chart).
 # Idempotent: runs `apt-get update` (once) and `apt-get install` only when something is missing.
 set -euo pipefail
 
@@ -29,8 +30,10 @@ packages=(
 
 if [ "${1:-}" = test ]; then
   # tests/slurm starts its own munged, slurmctld and slurmd on 127.0.0.1; tests/sklearn fits a
-  # model on a pandas DataFrame and writes it with DataFrame.to_hdf (PyTables).
-  packages+=(munge slurmctld slurmd slurm-client libpmix-dev python3-pandas python3-tables)
+  # model on a pandas DataFrame and writes it with DataFrame.to_hdf (PyTables); tests/workflow
+  # runs examples/snakemake.
+  packages+=(munge slurmctld slurmd slurm-client libpmix-dev python3-pandas python3-tables
+    snakemake)
 fi
 
 if [ "${1:-}" = bench ]; then

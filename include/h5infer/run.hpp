@@ -65,6 +65,9 @@ struct RunConfig {
     /// ... or every this many chunks per rank, at the end of a round (0: by time only).
     std::int64_t checkpoint_steps = 0;
     std::string report_path;  ///< write a JSON report of where the time went (rank 0)
+    /// Write OpenMetrics text (rank 0): rows, seconds per stage, inputs, exit status; also
+    /// when the run fails or is stopped.
+    std::string metrics_path;
     double progress_interval =
         -1;  ///< seconds between progress lines; < 0: 1 on a terminal, 10 otherwise
 };

@@ -158,6 +158,10 @@ void add_output_options(CLI::App& command, RunConfig& config) {
         ->type_name("SIZE");
     command.add_option("--report", config.report_path,
                        "write a JSON report: per-rank seconds in read, compute, write and wait");
+    command.add_option("--metrics", config.metrics_path,
+                       "write OpenMetrics text for monitoring (e.g. run.prom for the node "
+                       "exporter): rows, seconds per stage, inputs, exit status; also when the "
+                       "run fails or is stopped");
     command.add_flag("--quiet", config.quiet, "print nothing but errors");
     command.add_flag("--fail-on-nonfinite", config.fail_on_nonfinite,
                      "treat NaN or Inf in the input as an input error");

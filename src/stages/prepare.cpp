@@ -285,12 +285,15 @@ std::vector<io::Job> list_jobs(const RunConfig& config) {
     return jobs;
 }
 
-Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet& isa) {
+Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet& isa,
+                  Tally& tally) {
     check_config(config);
     Prepared prepared;
     prepared.instruction_set = isa;
     prepared.start_time = utc_now();
     const std::vector<io::Job> jobs = list_jobs(config);
+    check_report_paths(config, jobs);
+    tally.metrics_path_checked = true;
     // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
     // thread while it reads; with other ranks, the last one hashes while rank 0 prepares, and
     // rank 0 only hashes itself if planning needs the hash first.
@@ -312,7 +315,6 @@ Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet&
         prepared.jobs.push_back(prepare_job(config, prepared, listed, jobs.size()));
     }
     check_output_space(prepared);
-    check_report_path(config, prepared);
     say_column_notes(config, prepared);
     note_slow_layouts(config, prepared);
     return prepared;
@@ -363,7 +365,7 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
 
 }  // namespace
 
-Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
+Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm, Tally& tally) {
     const AgreedInstructionSet isa = agree_on_instruction_set(config, comm);
     // An unreadable model is rank 0's to report: the last rank then just has no hash.
     std::string hashed;
@@ -375,7 +377,7 @@ Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm) {
         }
     }
     Prepared prepared;
-    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size(), isa); });
+    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size(), isa, tally); });
     broadcast(comm, prepared);
     prepared.instruction_set = isa;
     prepared.last_rank_sha256 = std::move(hashed);

@@ -11,6 +11,7 @@
 #include "io/input.hpp"
 #include "io/output.hpp"
 #include "stages/instruction_set.hpp"
+#include "stages/tally.hpp"
 
 namespace h5infer::stages {
 
@@ -50,8 +51,9 @@ struct Prepared {
 /// each input, and decides per input whether to skip it (its output is up to date), resume its
 /// partial file or start afresh, locking each output it will write; meanwhile the last rank
 /// hashes the model file. The outcome is agreed (every rank throws if rank 0 failed), then
-/// everything but the model itself and its hash is broadcast.
-[[nodiscard]] Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm);
+/// everything but the model itself and its hash is broadcast. Rank 0 notes in `tally` when the
+/// --metrics path has passed its checks.
+[[nodiscard]] Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm, Tally& tally);
 
 /// Collective. Completes each job's fingerprint on rank 0 (with the last rank's hash of the
 /// model when it has one) and broadcasts the model's hash and the fingerprints. Planning needed

@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agree.hpp"
@@ -27,23 +29,29 @@ void trace(const mpi::Comm& comm, const StageTimes& times) {
                  times.wait, times.finish);
 }
 
-// Per-rank figures of --report, in the order StageTimes lists them.
+// The stages of StageTimes, in its order; report_values() adds rows and chunks after them.
+constexpr const char* stage_names[] = {"setup", "read", "compute", "write", "wait", "finish"};
+constexpr std::size_t stages = sizeof stage_names / sizeof stage_names[0];
+constexpr std::size_t report_fields = stages + 2;
+
+// Per-rank figures of --report and --metrics, in the order StageTimes lists them.
 std::vector<double> report_values(const StageTimes& times) {
     return {times.setup, times.read,   times.compute, times.write,
             times.wait,  times.finish, times.rows,    times.chunks};
 }
 
-// How every report begins: what tells an earlier report, which a run may replace, from any
-// other file.
+// How every file of each kind begins: what tells an earlier one, which a run may replace, from
+// any other file.
 constexpr std::string_view report_start = "{\n  \"h5infer_version\": ";
+constexpr std::string_view metrics_start = "# HELP h5infer_";
 
-bool is_report(const std::string& path) {
+bool starts_with(const std::string& path, std::string_view start) {
     std::FILE* in = std::fopen(path.c_str(), "rb");
     if (in == nullptr) return false;
-    std::string start(report_start.size(), '\0');
-    const std::size_t got = std::fread(start.data(), 1, start.size(), in);
+    std::string head(start.size(), '\0');
+    const std::size_t got = std::fread(head.data(), 1, head.size(), in);
     std::fclose(in);
-    return got == start.size() && start == report_start;
+    return got == head.size() && head == start;
 }
 
 std::string resolved(const std::string& path) {
@@ -55,10 +63,6 @@ std::string resolved(const std::string& path) {
 // The JSON, to the temporary file `out` made for `path`.
 void write_report_json(std::FILE* out, const RunReport& report, const std::string& layout,
                        const std::vector<double>& per_rank) {
-    const char* names[] = {"setup_seconds", "read_seconds", "compute_seconds",
-                           "write_seconds", "wait_seconds", "finish_seconds",
-                           "rows",          "chunks"};
-    constexpr std::size_t fields = sizeof names / sizeof names[0];
     std::fprintf(out,
                  "{\n  \"h5infer_version\": \"%s\",\n  \"ranks\": %d,\n  \"threads_per_rank\": "
                  "\"%s\",\n  \"seconds\": %.6f,\n  \"rows\": %lld,\n  \"inputs\": %lld,\n"
@@ -69,45 +73,122 @@ void write_report_json(std::FILE* out, const RunReport& report, const std::strin
                  static_cast<long long>(report.resumed_chunks));
     for (int rank = 0; rank < report.ranks; ++rank) {
         std::fprintf(out, "    {\"rank\": %d", rank);
-        for (std::size_t i = 0; i < fields; ++i) {
-            std::fprintf(out, ", \"%s\": %.6g", names[i],
-                         per_rank[static_cast<std::size_t>(rank) * fields + i]);
+        for (std::size_t i = 0; i < stages; ++i) {
+            std::fprintf(out, ", \"%s_seconds\": %.6g", stage_names[i],
+                         per_rank[static_cast<std::size_t>(rank) * report_fields + i]);
         }
-        std::fprintf(out, "}%s\n", rank + 1 < report.ranks ? "," : "");
+        std::fprintf(out, ", \"rows\": %.6g, \"chunks\": %.6g}%s\n",
+                     per_rank[static_cast<std::size_t>(rank) * report_fields + stages],
+                     per_rank[static_cast<std::size_t>(rank) * report_fields + stages + 1],
+                     rank + 1 < report.ranks ? "," : "");
     }
     std::fprintf(out, "  ]\n}\n");
 }
 
-// Written under a temporary name and renamed into place: the report's name never holds a
-// partial report, nor loses an earlier one to a failed write.
-void write_report(const std::string& path, const RunReport& report, const std::string& layout,
-                  const std::vector<double>& per_rank) {
-    const std::string temporary = io::temporary_path(path, "report");
+// Written under a temporary name and renamed into place: the file's name never holds a partial
+// file, nor loses an earlier one to a failed write. The node exporter's text-file collector,
+// for one, reads only names ending in .prom, never the temporary name.
+void write_atomically(const std::string& flag, const std::string& path,
+                      const std::function<void(std::FILE*)>& write) {
+    const std::string temporary = io::temporary_path(path, flag.substr(2));
     io::TemporaryOutput owner(temporary);
     std::FILE* out = std::fopen(temporary.c_str(), "wx");
     if (out == nullptr) {
-        throw IoError("--report '" + path + "' cannot be written: " + std::strerror(errno));
+        throw IoError(flag + " '" + path + "' cannot be written: " + std::strerror(errno));
     }
-    write_report_json(out, report, layout, per_rank);
-    if (std::fclose(out) != 0) throw IoError("--report '" + path + "' could not be written");
+    write(out);
+    if (std::fclose(out) != 0) throw IoError(flag + " '" + path + "' could not be written");
     io::commit_output(temporary, path, true);
     owner.dismiss();
 }
 
-}  // namespace
+// One metric family of --metrics: HELP and TYPE, then its samples (written by the caller).
+void family(std::FILE* out, const char* name, const char* type, const char* help) {
+    std::fprintf(out, "# HELP h5infer_%s %s\n# TYPE h5infer_%s %s\n", name, help, name, type);
+}
 
-void check_report_path(const RunConfig& config, const Prepared& prepared) {
-    const std::string& path = config.report_path;
+// OpenMetrics text: a counter family NAME has the one sample NAME_total. `per_rank`, empty
+// after an early end, holds report_values() of every rank.
+void write_metrics_text(std::FILE* out, int exit_status, int ranks, double seconds,
+                        const Tally& tally, const std::vector<double>& per_rank) {
+    family(out, "exit_status", "gauge",
+           "How the run ended: 0 done, 75 stopped with its progress saved (rerun the same "
+           "command to resume), else the exit code of its error.");
+    std::fprintf(out, "h5infer_exit_status %d\n", exit_status);
+    family(out, "ranks", "gauge", "MPI ranks of the run.");
+    std::fprintf(out, "h5infer_ranks %d\n", ranks);
+    family(out, "run_seconds", "gauge", "Wall time of the run.");
+    std::fprintf(out, "h5infer_run_seconds %.6f\n", seconds);
+    family(out, "rows", "counter",
+           "Input rows this run predicted and wrote (rows resumed from a partial file and rows "
+           "of up-to-date outputs excluded).");
+    std::fprintf(out, "h5infer_rows_total %lld\n", static_cast<long long>(tally.rows));
+    family(out, "rows_per_second", "gauge", "Rows this run predicted per second of wall time.");
+    std::fprintf(out, "h5infer_rows_per_second %.6g\n",
+                 seconds > 0 ? static_cast<double>(tally.rows) / seconds : 0.0);
+    if (tally.prepared) {
+        family(out, "inputs", "counter",
+               "Inputs of the run: done (prediction file written), skipped (up to date) or "
+               "unfinished (the run stopped or failed first).");
+        const std::int64_t unfinished = tally.inputs - tally.skipped - tally.finished;
+        for (const auto& [state, count] :
+             {std::pair{"done", tally.finished}, std::pair{"skipped", tally.skipped},
+              std::pair{"unfinished", unfinished}}) {
+            std::fprintf(out, "h5infer_inputs_total{state=\"%s\"} %lld\n", state,
+                         static_cast<long long>(count));
+        }
+        family(out, "resumed_chunks", "counter", "Chunks found done in partial files.");
+        std::fprintf(out, "h5infer_resumed_chunks_total %lld\n",
+                     static_cast<long long>(tally.resumed_chunks));
+    }
+    if (!per_rank.empty()) {
+        family(out, "stage_seconds", "counter", "Seconds in each stage, summed over the ranks.");
+        for (std::size_t i = 0; i < stages; ++i) {
+            double sum = 0;
+            for (int rank = 0; rank < ranks; ++rank) {
+                sum += per_rank[static_cast<std::size_t>(rank) * report_fields + i];
+            }
+            std::fprintf(out, "h5infer_stage_seconds_total{stage=\"%s\"} %.6f\n", stage_names[i],
+                         sum);
+        }
+    }
+    std::fprintf(out, "# EOF\n");
+}
+
+// --report and --metrics of a finished run, on rank 0.
+void write_report_files(const RunConfig& config, const RunReport& report, const std::string& layout,
+                        const std::vector<double>& per_rank) {
+    if (!config.report_path.empty()) {
+        write_atomically("--report", config.report_path,
+                         [&](std::FILE* out) { write_report_json(out, report, layout, per_rank); });
+    }
+    if (config.metrics_path.empty()) return;
+    Tally tally;
+    tally.metrics_path_checked = true;
+    tally.prepared = true;
+    tally.inputs = report.jobs;
+    tally.skipped = report.skipped;
+    tally.finished = report.jobs - report.skipped;
+    tally.rows = report.rows;
+    tally.resumed_chunks = report.resumed_chunks;
+    write_atomically("--metrics", config.metrics_path, [&](std::FILE* out) {
+        write_metrics_text(out, 0, report.ranks, report.seconds, tally, per_rank);
+    });
+}
+
+void check_run_file(const RunConfig& config, const std::vector<io::Job>& jobs,
+                    const std::string& flag, const std::string& path, std::string_view start,
+                    const std::string& kind) {
     if (path.empty()) return;
-    const std::string report = resolved(path);
+    const std::string file = resolved(path);
     const auto refuse_if_same = [&](const std::string& other, const std::string& what) {
-        if (!other.empty() && report == resolved(other)) {
-            throw IoError("--report '" + path + "' is " + what +
-                          "; give the report a name of its own");
+        if (!other.empty() && file == resolved(other)) {
+            throw IoError(flag + " '" + path + "' is " + what +
+                          "; give the file a name of its own");
         }
     };
     refuse_if_same(config.model_path, "the model");
-    for (const PreparedJob& job : prepared.jobs) {
+    for (const io::Job& job : jobs) {
         refuse_if_same(job.input.file, "an input of this run");
         refuse_if_same(job.output.file, "an output of this run");
         refuse_if_same(io::partial_path(job.output.file), "the partial file of an output");
@@ -115,12 +196,39 @@ void check_report_path(const RunConfig& config, const Prepared& prepared) {
     }
     std::error_code error;
     if (std::filesystem::exists(path, error) && !std::filesystem::is_directory(path, error) &&
-        !is_report(path) && !config.overwrite && !config.force) {
-        throw IoError("--report '" + path +
-                      "' exists and is not an h5infer report; choose another name or pass "
-                      "--overwrite to replace it");
+        !starts_with(path, start) && !config.overwrite && !config.force) {
+        throw IoError(flag + " '" + path + "' exists and is not an h5infer " + kind +
+                      "; choose another name or pass --overwrite to replace it");
     }
-    io::check_output_path(path, true, "--report");
+    io::check_output_path(path, true, flag);
+}
+
+}  // namespace
+
+void check_report_paths(const RunConfig& config, const std::vector<io::Job>& jobs) {
+    check_run_file(config, jobs, "--report", config.report_path, report_start, "report");
+    check_run_file(config, jobs, "--metrics", config.metrics_path, metrics_start, "metrics file");
+    if (!config.metrics_path.empty() &&
+        resolved(config.metrics_path) == resolved(config.report_path)) {
+        throw IoError("--metrics '" + config.metrics_path +
+                      "' is the --report file; give the file a name of its own");
+    }
+}
+
+void write_metrics_of_early_end(const RunConfig& config, const mpi::Comm& comm, const Tally& tally,
+                                ExitCode code,
+                                std::chrono::steady_clock::time_point start) noexcept {
+    const std::string& path = config.metrics_path;
+    if (comm.rank() != 0 || path.empty() || !tally.metrics_path_checked) return;
+    try {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        write_atomically("--metrics", path, [&](std::FILE* out) {
+            write_metrics_text(out, static_cast<int>(code), comm.size(), seconds, tally, {});
+        });
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "h5infer: warning: %s\n", error.what());
+    }
 }
 
 void announce(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
@@ -169,11 +277,9 @@ RunReport report(const RunConfig& config, const mpi::Comm& comm, const Prepared&
     comm.broadcast(report.seconds, 0);
     trace(comm, times);
     const std::vector<double> per_rank = comm.gather(report_values(times), 0);
-    if (!config.report_path.empty()) {
-        agree_on_root(comm, 0, [&] {
-            write_report(config.report_path, report, engine.thread_layout, per_rank);
-        });
-    }
+    if (config.report_path.empty() && config.metrics_path.empty()) return report;
+    agree_on_root(comm, 0,
+                  [&] { write_report_files(config, report, engine.thread_layout, per_rank); });
     return report;
 }
 

@@ -1,13 +1,17 @@
 #pragma once
 
 #include <chrono>
+#include <vector>
 
+#include "h5infer/error.hpp"
 #include "h5infer/mpi/comm.hpp"
 #include "h5infer/run.hpp"
+#include "io/job_list.hpp"
 #include "stages/engine.hpp"
 #include "stages/outputs.hpp"
 #include "stages/prepare.hpp"
 #include "stages/run_plan.hpp"
+#include "stages/tally.hpp"
 
 namespace h5infer::stages {
 
@@ -25,11 +29,21 @@ struct StageTimes {
     double chunks = 0;  ///< a chunk whose rows two ranks shared counts for both
 };
 
-/// On rank 0, before any work: checks that --report (if given) can be written without harm. It
-/// may not be the model, an input, an output (or its partial or lock file) of the run; an
-/// existing file is replaced only when it is an earlier h5infer report or with --overwrite or
-/// --force; its directory must exist and be writable. Throws IoError naming the path and the fix.
-void check_report_path(const RunConfig& config, const Prepared& prepared);
+/// On rank 0, once the inputs are listed, before any is opened: checks that --report and
+/// --metrics (if given) can be written without harm. Neither may be the model, an input, an
+/// output (or its partial or lock file) of the run, nor the other; an existing file is replaced
+/// only when it is an earlier file of the same kind by h5infer or with --overwrite or --force;
+/// its directory must exist and be writable. Throws IoError naming the flag, the path and the
+/// fix.
+void check_report_paths(const RunConfig& config, const std::vector<io::Job>& jobs);
+
+/// On rank 0, with --metrics, after the run failed or was stopped with `code`: writes the
+/// metrics of `tally` (no per-stage seconds: the other ranks cannot be asked), provided the
+/// --metrics path passed its checks (a run refused before its inputs were listed writes none).
+/// Never throws: a failed write is a warning.
+void write_metrics_of_early_end(const RunConfig& config, const mpi::Comm& comm, const Tally& tally,
+                                ExitCode code,
+                                std::chrono::steady_clock::time_point start) noexcept;
 
 /// On rank 0, unless --quiet: the line that starts a run (ranks, threads, backend, rows,
 /// chunks, inputs and outputs).
@@ -37,7 +51,8 @@ void announce(const RunConfig& config, const mpi::Comm& comm, const Prepared& pr
               const RunPlan& plan, const Engine& engine);
 
 /// Collective. What the finished run did (identical on every rank), after tracing each
-/// rank's times (H5INFER_VERBOSE) and, with --report, writing them as JSON on rank 0.
+/// rank's times (H5INFER_VERBOSE) and, on rank 0, writing them as JSON with --report and as
+/// OpenMetrics text with --metrics.
 [[nodiscard]] RunReport report(const RunConfig& config, const mpi::Comm& comm,
                                const Prepared& prepared, const RunPlan& plan, const Engine& engine,
                                const OpenOutputs& outputs, const StageTimes& times,

@@ -63,7 +63,7 @@ class RoundLoop {
 public:
     RoundLoop(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
               const RunPlan& plan, Engine& engine, OpenOutputs& outputs, StageTimes& times,
-              Clock::time_point start)
+              Tally& tally, Clock::time_point start)
         : config_(config),
           comm_(comm),
           prepared_(prepared),
@@ -71,6 +71,7 @@ public:
           engine_(engine),
           outputs_(outputs),
           times_(times),
+          tally_(tally),
           start_(start),
           root_(comm.rank() == 0),
           progress_(make_progress(config, comm, plan.rows_to_do)),
@@ -99,6 +100,7 @@ private:
     Engine& engine_;
     OpenOutputs& outputs_;
     StageTimes& times_;
+    Tally& tally_;
     Clock::time_point start_;
     bool root_ = false;
     Progress progress_;
@@ -300,12 +302,14 @@ void RoundLoop::end_round(Clock::time_point round_start, std::int64_t my_rows, d
         outputs_.mark_done(work.job, work.chunk);
         rows_done_ += work.rows.size();
     }
+    tally_.rows = rows_done_;
     const std::int64_t per_rank = (round_.size() + comm_.size() - 1) / comm_.size();
     steps_since_checkpoint_ += per_rank;
     for (std::int64_t j = 0; j < static_cast<std::int64_t>(prepared_.jobs.size()); ++j) {
         if (prepared_.jobs[j].skip || !holds(j, true)) continue;
         const Clock::time_point finish_start = Clock::now();
         outputs_.finish(j);
+        ++tally_.finished;
         times_.finish += seconds_since(finish_start);
     }
     pace_.add(my_rows, busy);
@@ -323,8 +327,8 @@ void RoundLoop::end_round(Clock::time_point round_start, std::int64_t my_rows, d
 
 void stream_rounds(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
                    const RunPlan& plan, Engine& engine, OpenOutputs& outputs, StageTimes& times,
-                   std::chrono::steady_clock::time_point start) {
-    RoundLoop(config, comm, prepared, plan, engine, outputs, times, start).run();
+                   Tally& tally, std::chrono::steady_clock::time_point start) {
+    RoundLoop(config, comm, prepared, plan, engine, outputs, times, tally, start).run();
 }
 
 }  // namespace h5infer::stages

@@ -18,12 +18,13 @@ namespace h5infer::stages {
 /// the outputs the round first touches, each computes its share (cut in proportion to the
 /// ranks' recent paces, inside a chunk only where the kernels keep the bits), every output
 /// gets one collective write per run of adjacent rows, and the outputs the round finishes are
-/// committed. Adds each stage's seconds to `times`. On a stop signal the progress is saved and
+/// committed. Adds each stage's seconds to `times`, and the rows written and outputs finished
+/// to `tally`. On a stop signal the progress is saved and
 /// the partial files kept; rank 0 throws InterruptedError, the others ReportedElsewhere. A
 /// signal seen mid-round ends the round after the chunk being computed: the round is dropped
 /// and the rounds before it saved.
 void stream_rounds(const RunConfig& config, const mpi::Comm& comm, const Prepared& prepared,
                    const RunPlan& plan, Engine& engine, OpenOutputs& outputs, StageTimes& times,
-                   std::chrono::steady_clock::time_point start);
+                   Tally& tally, std::chrono::steady_clock::time_point start);
 
 }  // namespace h5infer::stages
