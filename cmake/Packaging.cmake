@@ -23,8 +23,9 @@ add_custom_command(
           > ${h5infer_share}/h5infer.help
   COMMAND ${CMAKE_COMMAND} -E env H5INFER=$<TARGET_FILE:h5infer> ${HELP2MAN} --no-info
           --name "batch inference of dense models over HDF5 datasets on MPI ranks"
+          --include ${PROJECT_SOURCE_DIR}/cmake/h5infer.h2m
           --output ${h5infer_share}/h5infer.1 ${h5infer_man_help}
-  DEPENDS h5infer ${h5infer_man_help}
+  DEPENDS h5infer ${h5infer_man_help} ${PROJECT_SOURCE_DIR}/cmake/h5infer.h2m
   COMMENT "Generating h5infer(1) from h5infer --help"
   VERBATIM)
 add_custom_command(
