@@ -1,7 +1,7 @@
 # Installing h5infer (cmake --install) and its Debian package (cpack -G DEB), in the GNU
 # directories: the binary and the scikit-learn exporter in bin, h5infer(1) in share/man/man1,
-# the bash completion in share/bash-completion/completions, README.md and docs/ in share/doc/h5infer,
-# the Slurm scripts in share/h5infer/slurm. Included by the top-level CMakeLists.txt after the
+# the bash completion in share/bash-completion/completions, README.md and docs/ in
+# share/doc/h5infer, the Slurm scripts in share/h5infer/slurm. Included by the top-level CMakeLists.txt after the
 # subdirectories. Every rule installs into the default component, so the package holds whatever
 # any install() rule of the project installs.
 include(GNUInstallDirs)

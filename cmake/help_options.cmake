@@ -2,7 +2,7 @@
 # CLI11's layout (an option line starts with two spaces, then "-h," or "--name"). Sets in the
 # caller:
 #   PREFIX_options   every option name, short and long: -h;--help;--model;...
-#   PREFIX_choices   per option with a fixed set of values, NAME=VALUE,VALUE: --backend=onednn,reference
+#   PREFIX_choices   per option with a fixed set of values, NAME=VALUE,...: --backend=onednn,reference
 #                    (from "ENUM:value in {onednn->0,reference->1}" or "TEXT:{float32,float64}")
 #   PREFIX_commands  the subcommands (h5infer's own --help): run;generate;...
 # Included by cmake/generate_completion.cmake and tests/check_cli_docs.cmake.

@@ -10,7 +10,7 @@ binary=${1:?$usage}
 page=${2:?$usage}
 completion=${3:?$usage}
 fail() { echo "FAIL: $*"; exit 1; }
-[ -n "$(command -v man)" ] || fail "man is not installed (scripts/bootstrap.sh test installs man-db)"
+[ -n "$(command -v man)" ] || fail "man is missing (scripts/bootstrap.sh test installs man-db)"
 
 # Read here with grep, independently of cmake/help_options.cmake, which made the completion.
 commands=$("$binary" --help | sed -n '/^Subcommands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')

@@ -109,7 +109,8 @@ from sklearn.preprocessing import StandardScaler
 rng = np.random.default_rng(7)
 x = rng.normal(size=(300, 32))
 y = (x[:, 0] + x[:, 1] > 0).astype(int)
-joblib.dump(make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y), f"{sys.argv[1]}/clf.joblib")
+pipeline = make_pipeline(StandardScaler(), LogisticRegression())
+joblib.dump(pipeline.fit(x, y), f"{sys.argv[1]}/clf.joblib")
 joblib.dump(RandomForestClassifier(n_estimators=2).fit(x, y), f"{sys.argv[1]}/forest.joblib")
 EOF
 logged "$exporter" "$work/clf.joblib" "$work/clf.h5"
