@@ -76,8 +76,12 @@ done
 for file in bin/h5infer bin/h5infer-export-sklearn share/h5infer/slurm/h5infer.sbatch; do
   [ -x "$prefix/$file" ] || fail "$file is not executable"
 done
-# -I: text files; the binary's debug information names its sources, but it runs from nowhere.
-leaks=$(grep -rIl -e "$source_dir" -e "$build" -e _CPack_Packages "$work/root" || true)
+# The package's binary is stripped; cmake --install keeps the debug information, which names
+# the sources (not used to run), so there only text files (-I) are searched.
+text_only=()
+[ "$mode" = deb ] || text_only=(-I)
+leaks=$(grep -rl "${text_only[@]}" -e "$source_dir" -e "$build" -e _CPack_Packages "$work/root" \
+        || true)
 [ -z "$leaks" ] || fail "installed files name the source or build tree: $leaks"
 rpath=$(readelf -d "$prefix/bin/h5infer" | grep -E 'RPATH|RUNPATH' || true)
 if grep -q -e "$source_dir" -e "$build" <<<"$rpath"; then
