@@ -26,14 +26,17 @@ packages=(
   # tools/h5infer-export-sklearn and its tests (tests/sklearn)
   python3-sklearn python3-joblib
   libopenblas0-pthread
+  # h5infer(1), generated from --help at build time; cpack -G DEB computes the package's
+  # dependencies with dpkg-shlibdeps (dpkg-dev), which finds the binaries with file.
+  help2man dpkg-dev file
 )
 
 if [ "${1:-}" = test ]; then
   # tests/slurm starts its own munged, slurmctld and slurmd on 127.0.0.1; tests/sklearn fits a
   # model on a pandas DataFrame and writes it with DataFrame.to_hdf (PyTables); tests/workflow
-  # runs examples/snakemake.
+  # runs examples/snakemake; tests/package renders h5infer(1) with man.
   packages+=(munge slurmctld slurmd slurm-client libpmix-dev python3-pandas python3-tables
-    snakemake)
+    snakemake man-db)
 fi
 
 if [ "${1:-}" = bench ]; then

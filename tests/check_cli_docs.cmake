@@ -3,6 +3,7 @@
 # section (## `h5infer <command>`), and every option such a row names is in its --help; the
 # exit-code table lists exactly the values of ExitCode in include/h5infer/error.hpp.
 cmake_minimum_required(VERSION 3.22)
+include(${ROOT}/cmake/help_options.cmake)
 set(commands run import-csv inspect convert generate)
 set(problems "")
 
@@ -42,21 +43,10 @@ foreach(command IN LISTS commands)
     list(APPEND problems "docs/cli.md has no section '## `h5infer ${command}`'")
     continue()
   endif()
-  execute_process(COMMAND ${H5INFER} ${command} --help
-                  OUTPUT_VARIABLE help ERROR_VARIABLE error RESULT_VARIABLE status)
-  if(NOT status EQUAL 0)
-    list(APPEND problems "'h5infer ${command} --help' failed (${status}): ${error}")
-    continue()
-  endif()
-  # CLI11 starts each option line with two spaces, then the names: "  -h,--help", "  --model TEXT".
-  string(REPLACE ";" "<semicolon>" help "${help}")
-  string(REPLACE "\n" ";" help_lines "${help}")
-  set(listed "")
-  foreach(line IN LISTS help_lines)
-    if(line MATCHES "^  (-[A-Za-z],)?(--[a-z][a-z0-9-]*)" AND NOT CMAKE_MATCH_2 STREQUAL "--help")
-      list(APPEND listed ${CMAKE_MATCH_2})
-    endif()
-  endforeach()
+  h5infer_help(${H5INFER} help ${command})
+  set(listed ${help_options})
+  list(FILTER listed INCLUDE REGEX "^--")
+  list(REMOVE_ITEM listed --help)
   foreach(option IN LISTS listed)
     if(NOT option IN_LIST documented_${command})
       list(APPEND problems

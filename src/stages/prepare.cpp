@@ -286,7 +286,7 @@ std::vector<io::Job> list_jobs(const RunConfig& config) {
 }
 
 Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet& isa,
-                  Tally& tally) {
+                 Tally& tally) {
     check_config(config);
     Prepared prepared;
     prepared.instruction_set = isa;
