@@ -81,7 +81,7 @@ H5INFER_C_API int h5infer_label(const h5infer_predictor* predictor, int64_t inde
 /** Predicts `rows` rows: `src` holds rows x src_width floats, `dst` receives rows x dst_width;
  * the widths are checked against the model's (H5INFER_ERROR_INPUT when they differ). `src` and
  * `dst` must not overlap. The bits `h5infer run` writes for the same rows, whatever the thread
- * count; a row holding NaN or an infinity gives NaN predictions as NumPy would. */
+ * count; a row holding NaN gives NaN predictions, one holding an infinity what NumPy would. */
 H5INFER_C_API int h5infer_predict(h5infer_predictor* predictor, const float* src, int64_t rows,
                                   int64_t src_width, float* dst, int64_t dst_width);
 

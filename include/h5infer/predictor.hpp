@@ -65,8 +65,9 @@ public:
     [[nodiscard]] int threads() const;
 
     /// Predicts `rows` rows: `src` holds rows x input_width() floats, `dst` receives
-    /// rows x output_width(); they must not overlap. A row holding NaN or an infinity gives the
-    /// predictions NumPy would (NaN through every layer). Throws ConfigError for rows < 0 or a
+    /// rows x output_width(); they must not overlap. A row holding NaN gives NaN predictions
+    /// and one holding an infinity what NumPy would: the kernels compute such rows again with
+    /// the reference backend. Throws ConfigError for rows < 0 or a
     /// null pointer with rows > 0.
     void predict(const float* src, std::int64_t rows, float* dst);
 

@@ -4,6 +4,7 @@
 // predictions of them, to compare the library's bits with.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "e2e/cli_runner.hpp"
@@ -12,16 +13,16 @@
 
 namespace h5infer::testing {
 
-/// A model of `features` inputs and 5 softmax outputs, with feature names and class labels,
-/// at dir/model.h5, and `rows` rows of data at dir/data.h5:/features.
-inline GenerateConfig named_model(const TempDir& dir, std::int64_t rows,
-                                  std::int64_t features = 13) {
+/// A model of `features` inputs, `hidden` layers and 5 softmax outputs, with feature names and
+/// class labels, at dir/model.h5, and `rows` rows of data at dir/data.h5:/features.
+inline GenerateConfig named_model(const TempDir& dir, std::int64_t rows, std::int64_t features = 13,
+                                  std::vector<std::int64_t> hidden = {61, 29}) {
     GenerateConfig config;
     config.data_path = dir / "data.h5";
     config.model_path = dir / "model.h5";
     config.rows = rows;
     config.features = features;
-    config.hidden = {61, 29};
+    config.hidden = std::move(hidden);
     config.outputs = 5;
     config.hidden_activation = Activation::Tanh;
     generate(config);
