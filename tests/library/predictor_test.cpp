@@ -49,10 +49,20 @@ TEST(Predictor, TellsWidthsFeatureNamesAndLabels) {
     EXPECT_GE(predictor.chunk_rows(), min_auto_chunk_rows);
 }
 
-TEST(Predictor, LoadsOnnxModels) {
-    const Predictor predictor(std::string(H5INFER_ONNX_FIXTURES) + "/batchnorm.onnx");
-    EXPECT_GT(predictor.input_width(), 0);
-    EXPECT_GT(predictor.output_width(), 0);
+TEST(Predictor, GivesTheBitsOfRunForAnOnnxModel) {
+    TempDir dir;
+    const std::string fixtures = H5INFER_ONNX_FIXTURES;
+    const std::string model = fixtures + "/batchnorm.onnx";
+    const Matrix input = read_matrix(fixtures + "/cases.h5", "/batchnorm/input");
+    Predictor predictor(model, options(2));
+    EXPECT_EQ(predictor.input_width(), input.cols);
+    const CommandResult result =
+        run_h5infer({"run", "--model", model, "--input", fixtures + "/cases.h5:/batchnorm/input",
+                     "--output", dir / "run.h5"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const Matrix want = read_matrix(dir / "run.h5", "/predictions");
+    EXPECT_EQ(predictor.output_width(), want.cols);
+    EXPECT_TRUE(same_bits(predicted(predictor, input), want));
 }
 
 TEST(Predictor, MatchesTheReferenceBackendWithinTolerance) {
