@@ -43,8 +43,7 @@ typedef struct h5infer_predictor h5infer_predictor;
  * `h5infer run --model` reads it) to predict with `threads` threads (0: as `h5infer run`
  * chooses), the oneDNN backend in f32 and the chunk rows `run` chooses. Sets `*predictor`, which
  * h5infer_free() releases, or NULL on failure. Needs no MPI_Init. */
-H5INFER_C_API int h5infer_load(const char* model_path, int threads,
-                               h5infer_predictor** predictor);
+H5INFER_C_API int h5infer_load(const char* model_path, int threads, h5infer_predictor** predictor);
 
 /** h5infer_load() with the options of `h5infer run`: `backend` "onednn" or "reference",
  * `precision` "f32" or "bf16" (NULL: the defaults), `chunk_rows` (0: as `run` chooses). The bits

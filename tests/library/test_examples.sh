@@ -43,6 +43,16 @@ build-cpp/predict_cpp model.h5 rows.raw cpp.raw 2
 ./predict_c model.h5 rows.raw c.raw 1
 build-fortran/predict_fortran model.h5 rows.raw fortran.raw 3
 
+# A missing model: the C API's status (h5infer run's exit code 3) and message, in C and Fortran.
+status=0
+./predict_c missing.h5 rows.raw c-missing.raw 2> c-missing.err || status=$?
+grep -q "c: error 3: model file 'missing.h5' does not exist" c-missing.err || {
+    echo "predict_c on a missing model exited $status: $(cat c-missing.err)"; exit 1; }
+[ "$status" -eq 3 ] || { echo "predict_c on a missing model exited $status, not 3"; exit 1; }
+build-fortran/predict_fortran missing.h5 rows.raw f-missing.raw 2> f-missing.err && exit 1
+grep -q "fortran: error 3: model file 'missing.h5' does not exist" f-missing.err || {
+    echo "predict_fortran on a missing model said: $(cat f-missing.err)"; exit 1; }
+
 /usr/bin/python3 - <<'PY'
 import sys
 import h5py

@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
     status = h5infer_predict(predictor, src, rows, inputs, dst, outputs);
     if (status != H5INFER_OK) return fail(status);
     out = fopen(argv[3], "wb");
-    if (out == NULL || fwrite(dst, sizeof(float), (size_t)(rows * outputs), out) !=
-                           (size_t)(rows * outputs) || fclose(out) != 0) {
+    if (out == NULL ||
+        fwrite(dst, sizeof(float), (size_t)(rows * outputs), out) != (size_t)(rows * outputs) ||
+        fclose(out) != 0) {
         fprintf(stderr, "c: cannot write %s\n", argv[3]);
         return 1;
     }
