@@ -36,5 +36,6 @@ install(FILES ${PROJECT_BINARY_DIR}/h5infer-config.cmake
 
 # The prefix seen from <libdir>/pkgconfig: "../.." for lib, "../../.." for lib/<multiarch>.
 file(RELATIVE_PATH H5INFER_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" H5INFER_PC_TO_PREFIX "${H5INFER_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/h5infer.pc.in ${PROJECT_BINARY_DIR}/h5infer.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/h5infer.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
