@@ -158,6 +158,24 @@ TEST(Predictor, OnePredictorPerThreadLoadsAndPredictsConcurrently) {
     for (int t = 0; t < thread_count; ++t) EXPECT_TRUE(same_bits(got[t], want)) << "thread " << t;
 }
 
+// Inside the program's own parallel region (OpenMP's nesting off): each thread's predictor
+// runs on its thread alone, with the same bits.
+TEST(Predictor, PredictsInsideTheProgramsParallelRegion) {
+    TempDir dir;
+    named_model(dir, 1200);
+    const Matrix input = read_matrix(dir / "data.h5", "/features");
+    Predictor serial(dir / "model.h5", options(2));
+    const Matrix want{input.rows, 5, predicted(serial, input)};
+    std::vector<std::vector<float>> got(2);
+#pragma omp parallel num_threads(2)
+    {
+        Predictor mine(dir / "model.h5", options(2));
+        got[omp_get_thread_num()] = predicted(mine, input);
+    }
+    EXPECT_TRUE(same_bits(got[0], want));
+    EXPECT_TRUE(same_bits(got[1], want));
+}
+
 TEST(Predictor, LeavesTheProgramsOpenMpHdf5AndMpiStateAlone) {
     TempDir dir;
     named_model(dir, 10);
