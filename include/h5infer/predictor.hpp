@@ -46,6 +46,8 @@ public:
     /// `h5infer run --model` reads it, and builds its kernels for `options`. Needs no MPI_Init.
     explicit Predictor(const std::string& model_path, const PredictorOptions& options = {});
     ~Predictor();
+    /// Moves the model and its kernels; the moved-from predictor may only be destroyed or
+    /// assigned to.
     Predictor(Predictor&& other) noexcept;
     Predictor& operator=(Predictor&& other) noexcept;
     Predictor(const Predictor&) = delete;
