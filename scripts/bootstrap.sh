@@ -8,6 +8,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang-format
+  # examples/embed/fortran, built by the library.examples test
+  gfortran
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools
   libdnnl-dev

@@ -44,6 +44,18 @@ void silence_errors() {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
+SilencedErrors::SilencedErrors() {
+    if (H5Eget_auto2(H5E_DEFAULT, &saved_function_, &saved_data_) < 0) {
+        saved_function_ = nullptr;
+        saved_data_ = nullptr;
+    }
+    silence_errors();
+}
+
+SilencedErrors::~SilencedErrors() {
+    H5Eset_auto2(H5E_DEFAULT, saved_function_, saved_data_);
+}
+
 std::string error_stack() {
     std::vector<std::string> lines;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_error, &lines);

@@ -32,6 +32,22 @@ private:
 /// Stops HDF5 from printing its error stack: h5infer puts the stack into its own messages.
 void silence_errors();
 
+/// silence_errors() for its lifetime, then the printing the process had before: for library
+/// code running inside a program whose own HDF5 settings are not h5infer's to change.
+class SilencedErrors {
+public:
+    SilencedErrors();
+    ~SilencedErrors();
+    SilencedErrors(const SilencedErrors&) = delete;
+    SilencedErrors& operator=(const SilencedErrors&) = delete;
+    SilencedErrors(SilencedErrors&&) = delete;
+    SilencedErrors& operator=(SilencedErrors&&) = delete;
+
+private:
+    H5E_auto2_t saved_function_ = nullptr;
+    void* saved_data_ = nullptr;
+};
+
 /// HDF5's current error stack, innermost cause first, as one line; clears the stack.
 [[nodiscard]] std::string error_stack();
 
