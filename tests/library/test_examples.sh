@@ -2,17 +2,22 @@
 # The library as a user gets it: installs the build into a temporary prefix, moves the prefix
 # elsewhere (the files must be relocatable), builds examples/embed/{cpp,c,fortran} against it
 # alone, runs them on the rows of a generated dataset and compares their predictions bitwise
-# with `h5infer run` on the same rows.
-# Usage: test_examples.sh SOURCE_DIR BUILD_DIR H5INFER CMAKE
+# with `h5infer run` on the same rows. With prefix=PREFIX instead of a build directory, uses the
+# files already installed there (tests/package/test_package.sh: a .deb extracted into a root).
+# Usage: test_examples.sh SOURCE_DIR BUILD_DIR|prefix=PREFIX H5INFER CMAKE
 set -euo pipefail
 source_dir=$1 build_dir=$2 h5infer=$3 cmake=$4
 work=$(mktemp -d "${TMPDIR:-/tmp}/h5infer-library-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-"$cmake" --install "$build_dir" --prefix "$work/installed" > install.log
-mv "$work/installed" "$work/prefix"
-prefix=$work/prefix
+if [[ $build_dir == prefix=* ]]; then
+    prefix=${build_dir#prefix=}
+else
+    "$cmake" --install "$build_dir" --prefix "$work/installed" > install.log
+    mv "$work/installed" "$work/prefix"
+    prefix=$work/prefix
+fi
 libdir=$(dirname "$(find "$prefix" -name 'libh5infer.so.0' | head -n 1)")
 
 # An odd row count and a model with labels-free softmax outputs; one row of NaN.

@@ -4,7 +4,9 @@
 # then dpkg -x into the root (no system-wide install); install: cmake --install --prefix ROOT.
 # Then: no path of the source or build tree in the installed files or the binary's RPATH, the
 # demo of scripts/quickstart.sh on 2 ranks, the exporter on a small scikit-learn model, h5infer(1)
-# and the completion (check_help_files.sh), and the Slurm scripts naming the installed binary.
+# and the completion (check_help_files.sh), and the Slurm scripts naming the installed binary;
+# deb also builds the C++, C and Fortran embedding examples against the package alone and runs
+# the Snakemake workflow with the package's binary (tests/library, tests/workflow).
 # usage: test_package.sh deb|install BUILD_DIR
 set -euo pipefail
 usage="usage: test_package.sh deb|install BUILD_DIR"
@@ -152,5 +154,21 @@ if [ -x "$named/bin/h5infer" ]; then
     > "$work/job.log" 2>&1) || { cat "$work/job.log"; fail "the installed h5infer.sbatch failed"; }
   h5diff -q "$work/predictions.h5" "$work/slurm.h5" /predictions /predictions \
     || fail "the installed h5infer.sbatch predicted otherwise"
+fi
+if [ "$mode" = deb ]; then
+  # What research code does with the package: embed the library (built against the package's
+  # headers, CMake package and pkg-config file only) and run a workflow of the binary.
+  echo "== the C++, C and Fortran embedding examples against the package"
+  logged "$source_dir/tests/library/test_examples.sh" "$source_dir" "prefix=$prefix" "$h5infer" \
+    cmake
+  cat "$work/log"
+  echo "== the Snakemake workflow with the package's binary on PATH"
+  found=$(env PATH="$prefix/bin:$PATH" bash -c 'command -v h5infer')
+  [ "$found" = "$prefix/bin/h5infer" ] || fail "h5infer on PATH is $found, not the package's"
+  status=0
+  env PATH="$prefix/bin:$PATH" "$source_dir/tests/workflow/test_snakemake.sh" "" mpirun \
+    > "$work/log" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || { cat "$work/log"; fail "the Snakemake workflow exited $status"; }
+  tail -n 3 "$work/log"
 fi
 echo "PASS: $mode"
