@@ -26,6 +26,11 @@ struct PredictorOptions {
     /// Rows per chunk (--chunk-rows); 0: as `h5infer run` chooses from the model. The bits of
     /// `run` need the same chunk rows as `run` used.
     std::int64_t chunk_rows = 0;
+    /// oneDNN's instruction set (--isa, e.g. "avx2"): the bits of a run whose ranks computed
+    /// with it. Empty: the best this CPU has, as a 1-rank run. It holds for the whole process
+    /// and can be chosen only before its first oneDNN kernel: a later predictor asking for
+    /// another set gets a ConfigError.
+    std::string isa;
 };
 
 /// A model made executable in this process. Rows are row-major float32: `src` is rows x

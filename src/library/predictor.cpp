@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "h5infer/model_file.hpp"
 #include "h5infer/plan.hpp"
 #include "h5infer/run.hpp"
+#include "kernels/instruction_set.hpp"
 #include "kernels/network.hpp"
 #include "model/describe.hpp"
 
@@ -33,6 +35,27 @@ Choice parse_choice(const std::string& option, const std::string& word,
         names += (names.empty() ? "" : ", ") + std::string(name(choice));
     }
     throw ConfigError("unknown " + option + " '" + word + "'; use one of: " + names);
+}
+
+// PredictorOptions::isa, as `run --isa` checks and sets it on each rank.
+void limit_instruction_set(const std::string& isa, kernels::Backend backend) {
+    if (isa.empty()) return;
+    if (backend != kernels::Backend::Onednn) {
+        throw ConfigError("isa '" + isa + "' chooses the onednn backend's instruction set; the " +
+                          std::string(kernels::backend_name(backend)) +
+                          " backend computes the same bits on every CPU");
+    }
+    const std::optional<kernels::InstructionSet> set = kernels::parse_instruction_set(isa);
+    if (!set) {
+        throw ConfigError("unknown isa '" + isa +
+                          "'; use one of: " + kernels::instruction_set_names());
+    }
+    const kernels::InstructionSet local = kernels::local_instruction_set();
+    if ((local & *set) != *set) {
+        throw ConfigError("isa '" + isa + "': this CPU can use at most " +
+                          kernels::instruction_set_name(kernels::best_named_within(local)));
+    }
+    kernels::limit_instruction_set(*set);
 }
 
 Model read_model_quietly(const std::string& path) {
@@ -84,6 +107,7 @@ Predictor::Predictor(const std::string& model_path, const PredictorOptions& opti
         throw ConfigError("chunk rows must be 0 (as h5infer run chooses) or more, not " +
                           std::to_string(options.chunk_rows));
     }
+    limit_instruction_set(options.isa, backend);
     Model model = read_model_quietly(model_path);
     Impl& impl = *impl_;
     std::string source;

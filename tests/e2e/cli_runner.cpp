@@ -35,6 +35,24 @@ std::string TempDir::operator/(const std::string& name) const {
     return path_ + "/" + name;
 }
 
+std::string TempDir::subdirectory(const std::string& name) const {
+    const std::string directory = *this / name;
+    std::filesystem::create_directories(directory);
+    return directory;
+}
+
+GenerateConfig model_and_data(const TempDir& dir, std::int64_t rows, std::int64_t features,
+                              std::vector<std::int64_t> hidden, std::int64_t outputs) {
+    GenerateConfig config;
+    config.data_path = dir / "data.h5";
+    config.model_path = dir / "model.h5";
+    config.rows = rows;
+    config.features = features;
+    config.hidden = std::move(hidden);
+    config.outputs = outputs;
+    return config;
+}
+
 std::string shell_quote(const std::string& word) {
     std::string quoted = "'";
     for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "h5infer/generate.hpp"
 #include "h5infer/model.hpp"
 
 namespace h5infer::testing {
@@ -21,10 +22,19 @@ public:
     [[nodiscard]] const std::string& path() const { return path_; }
     /// path() + "/" + name
     [[nodiscard]] std::string operator/(const std::string& name) const;
+    /// path() + "/" + name, created as a directory if it is not one yet: a test case's own.
+    [[nodiscard]] std::string subdirectory(const std::string& name) const;
 
 private:
     std::string path_;
 };
+
+/// What generate() makes in `dir` for most suites: a model (model.h5) of `features` inputs,
+/// `hidden` layers and `outputs` outputs, and `rows` rows of its inputs (data.h5:/features).
+/// Change what the suite needs, then call generate().
+[[nodiscard]] GenerateConfig model_and_data(const TempDir& dir, std::int64_t rows,
+                                            std::int64_t features, std::vector<std::int64_t> hidden,
+                                            std::int64_t outputs);
 
 /// How a finished command ended and what it printed.
 struct CommandResult {

@@ -104,13 +104,7 @@ class Metrics : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         directory_ = std::make_unique<TempDir>();
-        GenerateConfig config;
-        config.data_path = *directory_ / "data.h5";
-        config.model_path = *directory_ / "model.h5";
-        config.rows = 1001;
-        config.features = 9;
-        config.hidden = {12};
-        config.outputs = 3;
+        GenerateConfig config = model_and_data(*directory_, 1001, 9, {12}, 3);
         generate(config);
         config.model_path.clear();
         config.data_path = *directory_ / "narrow.h5";
@@ -121,9 +115,7 @@ protected:
 
     // A directory of the test's own, for the output and the metrics.
     static std::string case_directory(const std::string& name) {
-        const std::string directory = *directory_ / name;
-        std::filesystem::create_directory(directory);
-        return directory;
+        return directory_->subdirectory(name);
     }
 
     static std::vector<std::string> args(const std::string& input, const std::string& output,

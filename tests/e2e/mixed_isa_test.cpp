@@ -28,14 +28,9 @@ class InstructionSets : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         directory_ = std::make_unique<TempDir>();
-        GenerateConfig config;
-        config.data_path = *directory_ / "data.h5";
-        config.model_path = *directory_ / "model.h5";
-        config.rows = 60000;  // a few seconds on two ranks capped at AVX: a stop lands mid-run
-        config.features = 64;
-        config.hidden = {512, 512};
-        config.outputs = 4;
-        generate(config);
+        // Over a second per rank even at AVX2 and on an idle machine: the stop that interrupt()
+        // sends 0.3 s after the partial file appears lands mid-run.
+        generate(model_and_data(*directory_, 150000, 64, {512, 512}, 4));
     }
     static void TearDownTestSuite() { directory_.reset(); }
 
@@ -103,14 +98,14 @@ protected:
         std::this_thread::sleep_for(300ms);
         for (pid_t rank : processes_matching(output, job.shell())) ::kill(rank, SIGTERM);
         const int code = job.wait(60s, output);
-        ASSERT_EQ(code, static_cast<int>(ExitCode::Interrupted)) << read_text(directory + "/err");
+        ASSERT_EQ(code, static_cast<int>(ExitCode::Interrupted))
+            << "(0: the run ended before the stop)\n"
+            << read_text(directory + "/out") << read_text(directory + "/err");
         ASSERT_TRUE(has_partial(directory));
     }
 
     static std::string case_directory(const std::string& name) {
-        const std::string directory = path(name);
-        std::filesystem::create_directory(directory);
-        return directory;
+        return directory_->subdirectory(name);
     }
 
     static std::unique_ptr<TempDir> directory_;

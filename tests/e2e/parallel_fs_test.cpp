@@ -20,14 +20,8 @@ class ParallelFileSystem : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         directory_ = std::make_unique<TempDir>();
-        GenerateConfig config;
-        config.data_path = *directory_ / "data.h5";
-        config.model_path = *directory_ / "model.h5";
-        config.rows = 8001;  // 96 KB of predictions: above h5::alignment_threshold
-        config.features = 12;
-        config.hidden = {20};
-        config.outputs = 3;
-        generate(config);
+        // 96 KB of predictions: above h5::alignment_threshold.
+        generate(model_and_data(*directory_, 8001, 12, {20}, 3));
         const CommandResult plain = run_h5infer(args("plain.h5"), {2});
         ASSERT_EQ(plain.exit_code, 0) << plain.err;
     }

@@ -32,13 +32,8 @@ class StopMidCompute : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         directory_ = std::make_unique<TempDir>();
-        GenerateConfig config;
-        config.data_path = *directory_ / "data.h5";
-        config.model_path = *directory_ / "model.h5";
-        config.rows = 80000;  // about a second on one rank: a stop lands mid-run
-        config.features = 64;
-        config.hidden = {512, 512, 512};
-        config.outputs = 1;
+        // About a second on one rank: a stop lands mid-run.
+        GenerateConfig config = model_and_data(*directory_, 80000, 64, {512, 512, 512}, 1);
         config.output_activation = Activation::Sigmoid;
         generate(config);
     }
@@ -46,9 +41,7 @@ protected:
 
     // A directory of the test's own, for its output, the partial file and the logs.
     static std::string case_directory(const std::string& name) {
-        const std::string directory = *directory_ / name;
-        std::filesystem::create_directory(directory);
-        return directory;
+        return directory_->subdirectory(name);
     }
 
     static std::vector<std::string> args(const std::string& output,
