@@ -7,7 +7,7 @@ input costs in file-system operations, counted, with the time of the per-round a
     cmake --build build -j --target h5infer limits mpi_count
     /usr/bin/python3 benchmarks/scaling.py --build build                  # about 10 minutes
     /usr/bin/python3 benchmarks/scaling.py --build build --ranks 1,2,4 --no-record   # quick
-    /usr/bin/python3 benchmarks/scaling.py --render benchmarks/results/scaling/RECORD.json
+    /usr/bin/python3 benchmarks/scaling.py --render benchmarks/scaling-results/RECORD.json
 
 Collectives: every rank runs with build/benchmarks/libmpi_count.so preloaded (mpi_count.cpp),
 which logs each MPI collective and MPI-IO call, h5infer's and parallel HDF5's, with its payload
@@ -16,7 +16,7 @@ so the calls between two of them are one round. File system: every rank runs und
 `strace -f -y`, and the calls that name a file of the work directory are counted by kind.
 More ranks than cores are oversubscribed: the counts do not depend on it, the seconds do.
 
-Prints the tables (Markdown) and writes a JSON record to benchmarks/results/scaling/ (docs/
+Prints the tables (Markdown) and writes a JSON record to benchmarks/scaling-results/ (docs/
 scaling.md reads it); --no-record writes nothing.
 """
 
@@ -39,7 +39,7 @@ from bench import machine, record  # noqa: E402
 from bench.process import BENCHMARKS, CORES, log, run_command  # noqa: E402
 from bench.workloads import Files, Workload, generate_mlp  # noqa: E402
 
-RESULTS = os.path.join(BENCHMARKS, "results", "scaling")
+RESULTS = os.path.join(BENCHMARKS, "scaling-results")  # not results/: another format
 # Narrow rows (small files) through enough FLOPs that a job lasts several rounds of about a
 # second, in chunks small enough that the first round (at most 16 chunks per rank) leaves rows
 # for later rounds even at 64 ranks.
