@@ -2,7 +2,7 @@
 # Installs the Debian packages h5infer needs to build and run; `bootstrap.sh test` adds what
 # the test suite needs on top (a private Slurm cluster for the sbatch tests, Snakemake for the
 # example workflow), `bootstrap.sh bench` what benchmarks/compare.py needs (the peers it
-# compares against, GNU time, the chart).
+# compares against, GNU time, the chart) and benchmarks/scaling.py (strace).
 # Idempotent: runs `apt-get update` (once) and `apt-get install` only when something is missing.
 set -euo pipefail
 
@@ -43,8 +43,9 @@ fi
 
 if [ "${1:-}" = bench ]; then
   # benchmarks/compare.py: the PyTorch and mpi4py peers, GNU time for peak RSS, matplotlib for
-  # the chart (Agg backend, no display needed).
-  packages+=(python3-torch python3-mpi4py python3-matplotlib time)
+  # the chart (Agg backend, no display needed); benchmarks/scaling.py: strace, which counts
+  # the file-system calls.
+  packages+=(python3-torch python3-mpi4py python3-matplotlib time strace)
 fi
 
 missing=()
