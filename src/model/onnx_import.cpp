@@ -42,6 +42,7 @@ const std::vector<std::string_view> supported_operators{"Gemm",
                                                         "HardSwish",
                                                         "Softplus",
                                                         "Exp",
+                                                        "Neg",
                                                         "Clip",
                                                         "Softmax",
                                                         "LogSoftmax",
@@ -55,7 +56,9 @@ const std::vector<std::string_view> supported_operators{"Gemm",
                                                         "Erf",
                                                         "ReduceMean",
                                                         "Pow",
-                                                        "Sqrt"};
+                                                        "Sqrt",
+                                                        "IsNaN",
+                                                        "Where"};
 
 constexpr std::int64_t max_row_width = std::int64_t{1} << 31;
 
@@ -66,7 +69,8 @@ std::string supported_list() {
         text += op;
     }
     return text + " (Erf only inside GELU's Div-Erf-Add-Mul-Mul chain; ReduceMean, Pow and " +
-           "Sqrt only inside LayerNorm's decomposition)";
+           "Sqrt only inside LayerNorm's decomposition; IsNaN and Where only as Where(IsNaN(x), c, "
+           "x))";
 }
 
 }  // namespace
@@ -288,6 +292,15 @@ void Importer::map_node(int index) {
         throw ModelError(label +
                          ": h5infer imports Erf only inside GELU's Div-Erf-Add-Mul-Mul "
                          "chain (x * 0.5 * (1 + erf(x / sqrt(2))))");
+    } else if (op == "Neg") {
+        const Attributes attributes(node, {}, label);
+        const auto width = static_cast<std::size_t>(flat_width(label));
+        model_.layers.emplace_back(
+            AffineLayer{std::vector<double>(width, -1.0), std::vector<double>(width, 0.0)});
+    } else if (op == "IsNaN" || op == "Where") {
+        throw ModelError(label + ": h5infer imports " + op +
+                         " only as Where(IsNaN(x), c, x) with a constant c (torch.where(x.isnan(), "
+                         "c, x), the NaN part of torch.nan_to_num)");
     } else if (op == "ReduceMean" || op == "Pow" || op == "Sqrt") {
         throw ModelError(label + ": h5infer imports " + op +
                          " only inside LayerNorm's decomposition ((x - mean) / sqrt(variance + "
@@ -364,7 +377,8 @@ Model Importer::run() {
                              "', which feeds no node and is not the graph output '" + output_name_ +
                              "'");
         }
-        if (map_gelu_chain(readers) || map_gated(readers) || map_layer_norm_chain(readers)) {
+        if (map_gelu_chain(readers) || map_gated(readers) || map_layer_norm_chain(readers) ||
+            map_nan_fill(readers)) {
             continue;
         }
         std::string names;
@@ -375,7 +389,8 @@ Model Importer::run() {
         throw ModelError(graph_.label() + ": tensor '" + current_ + "' feeds " +
                          std::to_string(readers.size()) + " nodes (" + names +
                          "); h5infer imports chains where each result feeds only the next "
-                         "node (except the decompositions of GELU, SiLU, Hardswish and LayerNorm: "
+                         "node (except the decompositions of GELU, SiLU, Hardswish, LayerNorm and "
+                         "Where(IsNaN(x), c, x): "
                          "see docs/model-format.md)");
     }
     finish();

@@ -62,6 +62,7 @@ private:
     bool map_gelu_chain(const std::vector<int>& readers);
     bool map_gated(const std::vector<int>& readers);
     bool map_layer_norm_chain(const std::vector<int>& readers);
+    bool map_nan_fill(const std::vector<int>& readers);
     [[nodiscard]] std::optional<std::vector<int>> gate_branch(int start, int join) const;
     [[nodiscard]] std::optional<ActivationLayer> gate_function(const std::vector<int>& nodes,
                                                                std::string& construct) const;

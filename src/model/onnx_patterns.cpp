@@ -32,6 +32,9 @@ const std::string hard_swish_construct =
 const std::string layer_norm_construct =
     "(x - ReduceMean(x)) / Sqrt(ReduceMean((x - mean)^2) + eps) over the last axis, "
     "LayerNorm (torch.nn.LayerNorm below opset 17)";
+const std::string nan_fill_construct =
+    "Where(IsNaN(x), c, x) with a constant c, torch.where(x.isnan(), c, x) (the NaN part of "
+    "torch.nan_to_num)";
 
 bool near(double value, double expected) {
     return std::abs(value - expected) <= constant_tolerance * std::abs(expected);
@@ -364,6 +367,41 @@ bool Importer::map_layer_norm_chain(const std::vector<int>& readers) {
         ActivationLayer{Activation::LayerNorm, static_cast<float>(epsilon), 0.0F});
     current_ = graph_.node(*divide).output(0);
     fold_scale_shift();
+    return true;
+}
+
+// NaN replaced by a constant, one value or one per feature: an affine layer's fill, as for
+// scikit-learn's SimpleImputer. Infinities stay, as Where(IsNaN(x), ...) leaves them.
+bool Importer::map_nan_fill(const std::vector<int>& readers) {
+    if (readers.size() != 2) return false;
+    const bool test_first = graph_.node(readers[0]).op_type() == "IsNaN";
+    const int test = readers[test_first ? 0 : 1];
+    const int where = readers[test_first ? 1 : 0];
+    if (graph_.node(test).op_type() != "IsNaN" || graph_.node(where).op_type() != "Where") {
+        return false;
+    }
+    const onnx::NodeProto& node = graph_.node(where);
+    const std::string label = graph_.node_label(where);
+    const Attributes test_attributes(graph_.node(test), {}, graph_.node_label(test));
+    const Attributes where_attributes(node, {}, label);
+    const std::string& is_nan = graph_.node(test).output(0);
+    if (graph_.node(test).output_size() != 1 || graph_.sole_consumer(is_nan) != where ||
+        node.input_size() != 3 || node.input(0) != is_nan || node.input(2) != current_ ||
+        node.output_size() != 1) {
+        refuse_near_miss(where, "does not take c where x is NaN and x elsewhere",
+                         nan_fill_construct);
+    }
+    const std::optional<Tensor> fill = graph_.constant(node.input(1));
+    if (!fill)
+        refuse_near_miss(where, "takes a computed tensor where x is NaN", nan_fill_construct);
+    const std::int64_t width = features(label);
+    const std::size_t count = static_cast<std::size_t>(width);
+    graph_.consume(test);
+    graph_.consume(where);
+    model_.layers.emplace_back(AffineLayer{std::vector<double>(count, 1.0),
+                                           std::vector<double>(count, 0.0),
+                                           per_feature(*fill, width, label + ": the value c")});
+    current_ = node.output(0);
     return true;
 }
 

@@ -64,7 +64,8 @@ TEST(OnnxFixtures, ArePresent) {
     EXPECT_GE(names.size(), 30U) << "regenerate with tests/data/onnx/make_fixtures.py";
     for (const char* name :
          {"relu", "gelu", "batchnorm", "layernorm", "fixed_batch1", "external_data", "gemm_trans_a",
-          "deep_narrow", "wide", "silu", "hardswish13", "hardswish_chain", "layernorm_default"}) {
+          "deep_narrow", "wide", "silu", "hardswish13", "hardswish_chain", "layernorm_default",
+          "nan_fill_neg"}) {
         EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
     }
 }
@@ -180,6 +181,8 @@ TEST(OnnxErrors, BadFilesAreRefusedWithTheirOwnMessageAndNoOutput) {
          {"node 'hard_sigmoid' (HardSigmoid)", "alpha 0.2 and beta 0.5", "torch.nn.Hardswish"}},
         {"bad_layernorm.onnx",
          {"node 'pow' (Pow)", "not the square of x - mean", "torch.nn.LayerNorm"}},
+        {"bad_nan_fill.onnx",
+         {"node 'where' (Where)", "does not take c where x is NaN", "torch.nan_to_num"}},
     };
     TempDir dir;
     for (const BadFile& bad : bad_files) {

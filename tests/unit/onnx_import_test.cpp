@@ -604,6 +604,43 @@ TEST_F(OnnxImport, NearMissesOfLayerNormAreRefusedNamingTheNode) {
                              {"node 'alone' (Sqrt)", "only inside LayerNorm's decomposition"}));
 }
 
+TEST_F(OnnxImport, NegAndWhereIsNanBecomeAffineLayers) {
+    GraphBuilder neg({-1, 2});
+    neg.node("Neg", {"x"}, {"y"});
+    Model model = import_onnx(neg.save(dir_));
+    EXPECT_EQ(affine_at(model, 0).scale, (std::vector<double>{-1.0, -1.0}));
+    EXPECT_EQ(affine_at(model, 0).shift, (std::vector<double>{0.0, 0.0}));
+
+    for (const std::vector<float>& c : {std::vector<float>{0.5F}, {0.5F, -2.0F}}) {
+        GraphBuilder fill({-1, 2});
+        fill.initializer("c", {static_cast<std::int64_t>(c.size())}, c);
+        fill.node("IsNaN", {"x"}, {"n"}).node("Where", {"n", "c", "x"}, {"y"});
+        model = import_onnx(fill.save(dir_));
+        ASSERT_EQ(model.layers.size(), 1U);
+        const AffineLayer& affine = affine_at(model, 0);
+        EXPECT_EQ(affine.scale, (std::vector<double>{1.0, 1.0}));
+        EXPECT_EQ(affine.shift, (std::vector<double>{0.0, 0.0}));
+        EXPECT_EQ(affine.fill, (std::vector<double>{0.5, c.back()}));
+    }
+
+    GraphBuilder swapped({-1, 2});
+    swapped.initializer("c", {}, {0.5F});
+    swapped.node("IsNaN", {"x"}, {"n"}).node("Where", {"n", "x", "c"}, {"y"}, {}, "where");
+    EXPECT_TRUE(contains_all(
+        import_error(swapped.save(dir_)),
+        {"node 'where' (Where)", "does not take c where x is NaN", "torch.nan_to_num"}));
+
+    GraphBuilder computed({-1, 2});
+    computed.node("IsNaN", {"x"}, {"n"}).node("Neg", {"x"}, {"m"});
+    computed.node("Where", {"n", "m", "x"}, {"y"});
+    EXPECT_TRUE(contains_all(import_error(computed.save(dir_)), {"feeds 3 nodes"}));
+
+    GraphBuilder alone({-1, 2});
+    alone.node("IsNaN", {"x"}, {"y"}, {}, "test");
+    EXPECT_TRUE(contains_all(import_error(alone.save(dir_)),
+                             {"node 'test' (IsNaN)", "only as Where(IsNaN(x), c, x)"}));
+}
+
 TEST_F(OnnxImport, ShapeOperationsVanishAndRankThreeInputsFlatten) {
     GraphBuilder graph({-1, 2, 3});
     graph.initializer("W", {6, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});

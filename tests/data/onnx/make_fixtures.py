@@ -42,6 +42,7 @@ BAD_FILES = {
     "bad_silu.onnx": "by Sub, not Mul",
     "bad_hardswish.onnx": "alpha 0.2 and beta 0.5",
     "bad_layernorm.onnx": "not the square",
+    "bad_nan_fill.onnx": "does not take c where x is NaN",
 }
 
 
@@ -372,6 +373,25 @@ def make_decomposition_fixtures(cases):
                 float_tensor("zero", np.float32(0)), float_tensor("six", np.float32(6))], 3)
     write_case(cases, "hardswish_chain", x, hard_swish(x.astype(np.float64) @ b1) @ b2)
 
+    # torch.where(x.isnan(), c, x) with c per feature, then Neg: NaN inputs give numbers.
+    fill = rng.normal(size=FEATURES).astype(np.float32)
+    b1 = (rng.normal(size=(FEATURES, 8)) * 0.5).astype(np.float32)
+    b2 = (rng.normal(size=(8, 3)) * 0.5).astype(np.float32)
+    x = far_out(rng_input(207, (ROWS, FEATURES)))
+    x[4::3, 1] = np.nan
+    x[5::5, :] = np.nan
+    save_graph("nan_fill_neg",
+               [helper.make_node("IsNaN", ["x"], ["n"], name="isnan"),
+                helper.make_node("Where", ["n", "fill", "x"], ["f"], name="where"),
+                helper.make_node("Neg", ["f"], ["g"], name="neg"),
+                helper.make_node("Gemm", ["g", "B1"], ["h"], name="fc1"),
+                helper.make_node("Tanh", ["h"], ["t"], name="tanh"),
+                helper.make_node("Gemm", ["t", "B2"], ["y"], name="fc2")],
+               [x_input(FEATURES)],
+               [float_tensor("fill", fill), float_tensor("B1", b1), float_tensor("B2", b2)], 3)
+    filled = np.where(np.isnan(x), fill, x).astype(np.float64)
+    write_case(cases, "nan_fill_neg", x, np.tanh(-filled @ b1) @ b2)
+
 
 def make_near_misses():
     """A decomposition with one node or constant changed: refused naming that node."""
@@ -396,6 +416,10 @@ def make_near_misses():
                [x_input(FEATURES)],
                [float_tensor("B", b), float_tensor("three", np.float32(3)),
                 float_tensor("eps", np.float32(1e-5))], 4, opset=14)
+    save_graph("bad_nan_fill",  # x where x is NaN, c elsewhere
+               [gemm, helper.make_node("IsNaN", ["h"], ["n"], name="isnan"),
+                helper.make_node("Where", ["n", "h", "c"], ["y"], name="where")],
+               [x_input(FEATURES)], [float_tensor("B", b), float_tensor("c", np.float32(0))], 4)
 
 
 def make_bad_files():
