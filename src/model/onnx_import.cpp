@@ -69,7 +69,8 @@ std::string supported_list() {
         text += op;
     }
     return text + " (Erf only inside GELU's Div-Erf-Add-Mul-Mul chain; ReduceMean, Pow and " +
-           "Sqrt only inside LayerNorm's decomposition; IsNaN and Where only as Where(IsNaN(x), c, "
+           "Sqrt only inside LayerNorm's decomposition, Pow also as GELU's tanh-form cube; IsNaN "
+           "and Where only as Where(IsNaN(x), c, "
            "x))";
 }
 
@@ -304,7 +305,8 @@ void Importer::map_node(int index) {
     } else if (op == "ReduceMean" || op == "Pow" || op == "Sqrt") {
         throw ModelError(label + ": h5infer imports " + op +
                          " only inside LayerNorm's decomposition ((x - mean) / sqrt(variance + "
-                         "eps), torch.nn.LayerNorm below opset 17)");
+                         "eps), torch.nn.LayerNorm below opset 17) or, Pow, as the cube in "
+                         "GELU's tanh approximation");
     } else {
         map_activation(index, label);
     }
@@ -378,7 +380,7 @@ Model Importer::run() {
                              "'");
         }
         if (map_gelu_chain(readers) || map_gated(readers) || map_layer_norm_chain(readers) ||
-            map_nan_fill(readers)) {
+            map_nan_fill(readers) || map_gelu_tanh_chain(readers)) {
             continue;
         }
         std::string names;
@@ -386,12 +388,13 @@ Model Importer::run() {
             names += (names.empty() ? "" : ", ") +
                      graph_.node_label(reader).substr(graph_.label().size() + 1);
         }
-        throw ModelError(graph_.label() + ": tensor '" + current_ + "' feeds " +
-                         std::to_string(readers.size()) + " nodes (" + names +
-                         "); h5infer imports chains where each result feeds only the next "
-                         "node (except the decompositions of GELU, SiLU, Hardswish, LayerNorm and "
-                         "Where(IsNaN(x), c, x): "
-                         "see docs/model-format.md)");
+        throw ModelError(
+            graph_.label() + ": tensor '" + current_ + "' feeds " + std::to_string(readers.size()) +
+            " nodes (" + names +
+            "); h5infer imports chains where each result feeds only the next "
+            "node (except the decompositions of GELU (both forms), SiLU, Hardswish, LayerNorm and "
+            "Where(IsNaN(x), c, x): "
+            "see docs/model-format.md)");
     }
     finish();
     try {

@@ -63,6 +63,11 @@ private:
     bool map_gated(const std::vector<int>& readers);
     bool map_layer_norm_chain(const std::vector<int>& readers);
     bool map_nan_fill(const std::vector<int>& readers);
+    bool map_gelu_tanh_chain(const std::vector<int>& readers);
+    [[nodiscard]] std::optional<int> gelu_cube(const std::vector<int>& readers,
+                                               std::vector<int>& nodes) const;
+    [[nodiscard]] bool is_binary_of(int index, const std::string& op, const std::string& a,
+                                    const std::string& b) const;
     [[nodiscard]] std::optional<std::vector<int>> gate_branch(int start, int join) const;
     [[nodiscard]] std::optional<ActivationLayer> gate_function(const std::vector<int>& nodes,
                                                                std::string& construct) const;

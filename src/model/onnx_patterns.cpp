@@ -35,6 +35,11 @@ const std::string layer_norm_construct =
 const std::string nan_fill_construct =
     "Where(IsNaN(x), c, x) with a constant c, torch.where(x.isnan(), c, x) (the NaN part of "
     "torch.nan_to_num)";
+const std::string gelu_tanh_construct =
+    "x * 0.5 * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 * x^3))), GELU's tanh approximation "
+    "(torch.nn.GELU(approximate=\"tanh\") below opset 20)";
+constexpr double gelu_cube_factor = 0.044715;
+constexpr double sqrt_2_over_pi = 0.79788456080286535588;
 
 bool near(double value, double expected) {
     return std::abs(value - expected) <= constant_tolerance * std::abs(expected);
@@ -402,6 +407,85 @@ bool Importer::map_nan_fill(const std::vector<int>& readers) {
                                            std::vector<double>(count, 0.0),
                                            per_feature(*fill, width, label + ": the value c")});
     current_ = node.output(0);
+    return true;
+}
+
+// Whether node `index` is `op` of exactly the tensors `a` and `b`, in either order.
+bool Importer::is_binary_of(int index, const std::string& op, const std::string& a,
+                            const std::string& b) const {
+    const onnx::NodeProto& node = graph_.node(index);
+    return node.op_type() == op && node.input_size() == 2 && node.attribute_size() == 0 &&
+           node.output_size() == 1 &&
+           ((node.input(0) == a && node.input(1) == b) ||
+            (node.input(0) == b && node.input(1) == a));
+}
+
+// x^3 as Pow(x, 3) or x * (x * x) among the readers of x: appends its nodes to `nodes` and
+// returns the one that gives it.
+std::optional<int> Importer::gelu_cube(const std::vector<int>& readers,
+                                       std::vector<int>& nodes) const {
+    const std::string& x = current_;
+    for (int reader : readers) {
+        if (graph_.node(reader).op_type() == "Pow" && scalar_operand(reader, x) == 3.0) {
+            nodes.push_back(reader);
+            return reader;
+        }
+        if (!is_binary_of(reader, "Mul", x, x)) continue;
+        const std::optional<int> cube = graph_.sole_consumer(graph_.node(reader).output(0));
+        if (cube && std::find(readers.begin(), readers.end(), *cube) != readers.end() &&
+            is_binary_of(*cube, "Mul", x, graph_.node(reader).output(0))) {
+            nodes.insert(nodes.end(), {reader, *cube});
+            return *cube;
+        }
+    }
+    return std::nullopt;
+}
+
+// PyTorch exports nn.GELU(approximate="tanh") below opset 20 as
+// (x * (Tanh(sqrt(2/pi) * (x + 0.044715 * x^3)) + 1)) * 0.5, with x^3 = x * (x * x).
+bool Importer::map_gelu_tanh_chain(const std::vector<int>& readers) {
+    const std::string x = current_;
+    std::vector<int> nodes;
+    const std::optional<int> cube = gelu_cube(readers, nodes);
+    if (!cube) return false;
+    const auto output = [&](int index) { return graph_.node(index).output(0); };
+    // The sole reader of `from`'s result, which must be `op` of it and a scalar `value`.
+    const auto scalar_step = [&](int from, const std::string& op, double value,
+                                 const std::string& problem) {
+        const std::optional<int> next = graph_.sole_consumer(output(from));
+        if (!next || !is_scalar_op(*next, op, output(from), value)) {
+            refuse_near_miss(next ? *next : from, problem, gelu_tanh_construct);
+        }
+        nodes.push_back(*next);
+        return *next;
+    };
+    const int scaled =
+        scalar_step(*cube, "Mul", gelu_cube_factor, "does not multiply x^3 by 0.044715");
+    const std::optional<int> inner = graph_.sole_consumer(output(scaled));
+    if (!inner || !is_binary_of(*inner, "Add", x, output(scaled))) {
+        refuse_near_miss(scaled, "is not added to x", gelu_tanh_construct);
+    }
+    nodes.push_back(*inner);
+    const int angle = scalar_step(*inner, "Mul", sqrt_2_over_pi, "does not multiply by sqrt(2/pi)");
+    const std::optional<int> tanh = graph_.sole_consumer(output(angle));
+    if (!tanh || graph_.node(*tanh).op_type() != "Tanh" ||
+        graph_.node(*tanh).attribute_size() != 0) {
+        refuse_near_miss(angle, "does not feed a Tanh", gelu_tanh_construct);
+    }
+    nodes.push_back(*tanh);
+    const int plus = scalar_step(*tanh, "Add", 1.0, "does not add 1 to the Tanh");
+    const std::optional<int> join = graph_.sole_consumer(output(plus));
+    if (!join || !is_binary_of(*join, "Mul", x, output(plus))) {
+        refuse_near_miss(plus, "is not multiplied by x", gelu_tanh_construct);
+    }
+    nodes.push_back(*join);
+    const int half = scalar_step(*join, "Mul", 0.5, "does not halve x * (1 + Tanh(...))");
+    for (int reader : readers) {
+        if (std::find(nodes.begin(), nodes.end(), reader) == nodes.end()) return false;
+    }
+    for (int index : nodes) graph_.consume(index);
+    model_.layers.emplace_back(activation(Activation::GeluTanh));
+    current_ = output(half);
     return true;
 }
 

@@ -65,7 +65,7 @@ TEST(OnnxFixtures, ArePresent) {
     for (const char* name :
          {"relu", "gelu", "batchnorm", "layernorm", "fixed_batch1", "external_data", "gemm_trans_a",
           "deep_narrow", "wide", "silu", "hardswish13", "hardswish_chain", "layernorm_default",
-          "nan_fill_neg"}) {
+          "nan_fill_neg", "gelu_tanh"}) {
         EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
     }
 }
@@ -183,6 +183,8 @@ TEST(OnnxErrors, BadFilesAreRefusedWithTheirOwnMessageAndNoOutput) {
          {"node 'pow' (Pow)", "not the square of x - mean", "torch.nn.LayerNorm"}},
         {"bad_nan_fill.onnx",
          {"node 'where' (Where)", "does not take c where x is NaN", "torch.nan_to_num"}},
+        {"bad_gelu_tanh.onnx",
+         {"node 'scale' (Mul)", "does not multiply x^3 by 0.044715", "torch.nn.GELU"}},
     };
     TempDir dir;
     for (const BadFile& bad : bad_files) {

@@ -641,6 +641,40 @@ TEST_F(OnnxImport, NegAndWhereIsNanBecomeAffineLayers) {
                              {"node 'test' (IsNaN)", "only as Where(IsNaN(x), c, x)"}));
 }
 
+// PyTorch 1.13's export of nn.GELU(approximate="tanh"), x^3 as x * (x * x) or as Pow(x, 3).
+GraphBuilder gelu_tanh_chain(bool pow, float cube_factor) {
+    GraphBuilder graph({-1, 3});
+    graph.initializer("three", {}, {3.0F});
+    graph.initializer("factor", {}, {cube_factor});
+    graph.initializer("root", {}, {0.797884583F});
+    graph.initializer("one", {}, {1.0F});
+    graph.initializer("half", {}, {0.5F});
+    if (pow) {
+        graph.node("Pow", {"x", "three"}, {"cube"});
+    } else {
+        graph.node("Mul", {"x", "x"}, {"square"}).node("Mul", {"x", "square"}, {"cube"});
+    }
+    graph.node("Mul", {"factor", "cube"}, {"s"}, {}, "scale")
+        .node("Add", {"x", "s"}, {"i"})
+        .node("Mul", {"root", "i"}, {"a"})
+        .node("Tanh", {"a"}, {"t"})
+        .node("Add", {"one", "t"}, {"p"})
+        .node("Mul", {"x", "p"}, {"m"})
+        .node("Mul", {"half", "m"}, {"y"});
+    return graph;
+}
+
+TEST_F(OnnxImport, GeluTanhChainBecomesOneGeluTanh) {
+    for (bool pow : {false, true}) {
+        const Model model = import_onnx(gelu_tanh_chain(pow, 0.044715F).save(dir_));
+        ASSERT_EQ(model.layers.size(), 1U) << pow;
+        EXPECT_EQ(activation_at(model, 0).function, Activation::GeluTanh) << pow;
+    }
+    EXPECT_TRUE(contains_all(
+        import_error(gelu_tanh_chain(false, 0.04F).save(dir_)),
+        {"node 'scale' (Mul)", "does not multiply x^3 by 0.044715", "approximate=\"tanh\""}));
+}
+
 TEST_F(OnnxImport, ShapeOperationsVanishAndRankThreeInputsFlatten) {
     GraphBuilder graph({-1, 2, 3});
     graph.initializer("W", {6, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});

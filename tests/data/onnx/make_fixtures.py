@@ -43,6 +43,7 @@ BAD_FILES = {
     "bad_hardswish.onnx": "alpha 0.2 and beta 0.5",
     "bad_layernorm.onnx": "not the square",
     "bad_nan_fill.onnx": "does not take c where x is NaN",
+    "bad_gelu_tanh.onnx": "does not multiply x^3 by 0.044715",
 }
 
 
@@ -219,7 +220,8 @@ def make_torch_fixtures(cases):
     write_case(cases, "external_data", x, torch_expected(module, x))
 
     # Decompositions: SiLU at opset 17, Hardswish at opset 13 (x * HardSigmoid(x)) and LayerNorm
-    # at torch.onnx.export's default opset (14 in torch 1.13: ReduceMean, Sub, Pow, ... Div).
+    # at torch.onnx.export's default opset (14 in torch 1.13: ReduceMean, Sub, Pow, ... Div),
+    # GELU's tanh approximation at opset 17 (Mul, Mul, Mul, Add, Mul, Tanh, Add, Mul, Mul).
     generator = torch.Generator().manual_seed(17)
     torch.manual_seed(17)
     layernorm = mlp(torch.nn.Linear(FEATURES, 16), torch.nn.LayerNorm(16), torch.nn.Tanh(),
@@ -230,6 +232,8 @@ def make_torch_fixtures(cases):
         ("hardswish13", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.Hardswish(),
                             torch.nn.Linear(16, 3)), 13),
         ("layernorm_default", layernorm, None),
+        ("gelu_tanh", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.GELU(approximate="tanh"),
+                          torch.nn.Linear(16, 3)), OPSET),
     ]
     for seed, (name, module, opset) in enumerate(decompositions, start=103):
         x = far_out(rng_input(seed, (ROWS, FEATURES)))
@@ -416,6 +420,20 @@ def make_near_misses():
                [x_input(FEATURES)],
                [float_tensor("B", b), float_tensor("three", np.float32(3)),
                 float_tensor("eps", np.float32(1e-5))], 4, opset=14)
+    save_graph("bad_gelu_tanh",  # 0.04 instead of 0.044715
+               [gemm, helper.make_node("Mul", ["h", "h"], ["sq"], name="square"),
+                helper.make_node("Mul", ["h", "sq"], ["cube"], name="cube"),
+                helper.make_node("Mul", ["cube", "factor"], ["s"], name="scale"),
+                helper.make_node("Add", ["h", "s"], ["i"], name="inner"),
+                helper.make_node("Mul", ["i", "root"], ["a"], name="angle"),
+                helper.make_node("Tanh", ["a"], ["t"], name="tanh"),
+                helper.make_node("Add", ["t", "one"], ["p"], name="plus"),
+                helper.make_node("Mul", ["h", "p"], ["m"], name="join"),
+                helper.make_node("Mul", ["m", "half"], ["y"], name="half")],
+               [x_input(FEATURES)],
+               [float_tensor("B", b), float_tensor("factor", np.float32(0.04)),
+                float_tensor("root", np.float32(math.sqrt(2 / math.pi))),
+                float_tensor("one", np.float32(1)), float_tensor("half", np.float32(0.5))], 4)
     save_graph("bad_nan_fill",  # x where x is NaN, c elsewhere
                [gemm, helper.make_node("IsNaN", ["h"], ["n"], name="isnan"),
                 helper.make_node("Where", ["n", "h", "c"], ["y"], name="where")],
