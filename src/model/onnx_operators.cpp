@@ -146,6 +146,7 @@ void Importer::map_activation(int index, const std::string& label) {
                                     : op == "Tanh"      ? Activation::Tanh
                                     : op == "HardSwish" ? Activation::HardSwish
                                     : op == "Exp"       ? Activation::Exp
+                                    : op == "Mish"      ? Activation::Mish
                                                         : Activation::Softplus;
         model_.layers.emplace_back(activation(function));
     }

@@ -211,8 +211,10 @@ std::optional<ActivationLayer> Importer::gate_function(const std::vector<int>& n
         return activation(Activation::HardSwish);
     }
     if (ops == std::vector<std::string>{"Softplus", "Tanh"}) {
-        throw ModelError(graph_.node_label(nodes[1]) + ": the subgraph " + mish_construct +
-                         " is not imported yet; h5infer has no Mish activation");
+        construct = mish_construct;
+        const Attributes softplus(graph_.node(nodes[0]), {}, label);
+        const Attributes tanh(graph_.node(nodes[1]), {}, graph_.node_label(nodes[1]));
+        return activation(Activation::Mish);
     }
     if (!ops.empty() && ops[0] == "Add") {
         construct = hard_swish_construct;

@@ -65,7 +65,7 @@ TEST(OnnxFixtures, ArePresent) {
     for (const char* name :
          {"relu", "gelu", "batchnorm", "layernorm", "fixed_batch1", "external_data", "gemm_trans_a",
           "deep_narrow", "wide", "silu", "hardswish13", "hardswish_chain", "layernorm_default",
-          "nan_fill_neg", "gelu_tanh"}) {
+          "nan_fill_neg", "gelu_tanh", "mish"}) {
         EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
     }
 }

@@ -348,6 +348,7 @@ TEST_F(OnnxImport, ElementwiseAndRowActivationsMap) {
         {"HardSwish", {}, Activation::HardSwish, 0.0F},
         {"Softplus", {}, Activation::Softplus, 0.0F},
         {"Exp", {}, Activation::Exp, 0.0F},
+        {"Mish", {}, Activation::Mish, 0.0F},
         {"Gelu", {}, Activation::GeluErf, 0.0F},
         {"Gelu", {string_attribute("approximate", "tanh")}, Activation::GeluTanh, 0.0F},
         {"Softmax", {}, Activation::Softmax, 0.0F},
@@ -464,6 +465,12 @@ TEST_F(OnnxImport, SiluAndHardswishDecompositionsBecomeOneActivation) {
     EXPECT_EQ(activation_at(model, 0).function, Activation::Swish);
     EXPECT_EQ(activation_at(model, 0).alpha, 1.0F);
 
+    GraphBuilder mish({-1, 3});
+    mish.node("Softplus", {"x"}, {"p"}).node("Tanh", {"p"}, {"t"}).node("Mul", {"t", "x"}, {"y"});
+    model = import_onnx(mish.save(dir_));
+    ASSERT_EQ(model.layers.size(), 1U);
+    EXPECT_EQ(activation_at(model, 0).function, Activation::Mish);
+
     GraphBuilder hard_sigmoid({-1, 3});
     hard_sigmoid.node("HardSigmoid", {"x"}, {"h"}, {float_attribute("alpha", 1.0F / 6.0F)})
         .node("Mul", {"x", "h"}, {"y"});
@@ -521,10 +528,10 @@ TEST_F(OnnxImport, NearMissesOfSiluAndHardswishAreRefusedNamingTheNode) {
     }
 
     GraphBuilder mish({-1, 3});
-    mish.node("Softplus", {"x"}, {"p"}).node("Tanh", {"p"}, {"t"}, {}, "tanh");
-    mish.node("Mul", {"x", "t"}, {"y"});
+    mish.node("Softplus", {"x"}, {"p"}).node("Tanh", {"p"}, {"t"});
+    mish.node("Add", {"x", "t"}, {"y"}, {}, "join");
     EXPECT_TRUE(contains_all(import_error(mish.save(dir_)),
-                             {"node 'tanh' (Tanh)", "Mish (torch.nn.Mish)", "not imported yet"}));
+                             {"node 'join' (Add)", "by Add, not Mul", "Mish (torch.nn.Mish)"}));
 }
 
 struct LayerNormChain {

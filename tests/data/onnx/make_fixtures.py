@@ -221,7 +221,8 @@ def make_torch_fixtures(cases):
 
     # Decompositions: SiLU at opset 17, Hardswish at opset 13 (x * HardSigmoid(x)) and LayerNorm
     # at torch.onnx.export's default opset (14 in torch 1.13: ReduceMean, Sub, Pow, ... Div),
-    # GELU's tanh approximation at opset 17 (Mul, Mul, Mul, Add, Mul, Tanh, Add, Mul, Mul).
+    # GELU's tanh approximation at opset 17 (Mul, Mul, Mul, Add, Mul, Tanh, Add, Mul, Mul) and
+    # Mish at opset 17 (Softplus, Tanh, Mul).
     generator = torch.Generator().manual_seed(17)
     torch.manual_seed(17)
     layernorm = mlp(torch.nn.Linear(FEATURES, 16), torch.nn.LayerNorm(16), torch.nn.Tanh(),
@@ -234,6 +235,7 @@ def make_torch_fixtures(cases):
         ("layernorm_default", layernorm, None),
         ("gelu_tanh", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.GELU(approximate="tanh"),
                           torch.nn.Linear(16, 3)), OPSET),
+        ("mish", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.Mish(), torch.nn.Linear(16, 3)), OPSET),
     ]
     for seed, (name, module, opset) in enumerate(decompositions, start=103):
         x = far_out(rng_input(seed, (ROWS, FEATURES)))
