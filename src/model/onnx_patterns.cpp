@@ -1,6 +1,6 @@
 // The decompositions exporters write for activations that ONNX lacks, or lacked at the opset of
-// the export: small subgraphs where the current tensor x feeds two nodes whose results meet
-// again. Each is recognised exactly, every constant checked. A subgraph with a pattern's shape
+// the export: small subgraphs where the current tensor x feeds several nodes whose results
+// meet again. Each is recognised exactly, every constant checked. A subgraph with a pattern's shape
 // but another constant computes another function: it is refused, naming the node that differs.
 
 #include <algorithm>
