@@ -34,7 +34,8 @@ enum class Activation {
     /// (default 1e-5). Layer normalization without its scale and shift, which take an affine
     /// layer after it.
     LayerNorm,
-    Exp,  ///< exp(x): the inverse of a log link or a log-transformed target
+    Exp,   ///< exp(x): the inverse of a log link or a log-transformed target
+    Mish,  ///< x * tanh(softplus(x))
 };
 
 /// Fully connected layer: dst = src * weights + bias.

@@ -29,6 +29,7 @@ Eltwise eltwise_for(const ActivationLayer& layer) {
         // In 2.6 hardswish is x * relu6(x + 3) / 6 and ignores alpha and beta.
         case Activation::HardSwish: return {A::eltwise_hardswish, 0.0F, 0.0F};
         case Activation::Exp: return {A::eltwise_exp, 0.0F, 0.0F};
+        case Activation::Mish: return {A::eltwise_mish, 0.0F, 0.0F};
         case Activation::Softmax:
         case Activation::Normalize:
         case Activation::LogSoftmax:

@@ -224,6 +224,7 @@ double apply_activation(Activation activation, double alpha, double x, double be
         case Activation::Clip: return std::min(std::max(x, alpha), beta);
         case Activation::HardSwish: return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0);
         case Activation::Exp: return std::exp(x);
+        case Activation::Mish: return x * std::tanh(softplus(x));
         case Activation::Softmax:
         case Activation::Normalize:
         case Activation::LogSoftmax:

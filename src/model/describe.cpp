@@ -99,6 +99,7 @@ std::int64_t activation_flops(Activation activation) {
         case Activation::Elu: return 3;         // exp, subtract, multiply
         case Activation::Sigmoid: return 3;     // exp, add, divide
         case Activation::Softplus: return 3;    // exp, add, log
+        case Activation::Mish: return 5;        // softplus (3), tanh, multiply
         case Activation::GeluErf: return 5;     // scale, erf, add, two multiplies
         case Activation::Swish: return 5;       // multiply, sigmoid (3), multiply
         case Activation::HardSwish: return 5;   // scale, add, max, min, multiply

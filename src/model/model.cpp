@@ -11,7 +11,7 @@
 namespace h5infer {
 namespace {
 
-constexpr std::array<std::pair<Activation, std::string_view>, 17> activation_table{{
+constexpr std::array<std::pair<Activation, std::string_view>, 18> activation_table{{
     {Activation::Identity, "identity"},
     {Activation::Relu, "relu"},
     {Activation::LeakyRelu, "leaky_relu"},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<Activation, std::string_view>, 17> activation_tab
     {Activation::LogSoftmax, "log_softmax"},
     {Activation::LayerNorm, "layer_norm"},
     {Activation::Exp, "exp"},
+    {Activation::Mish, "mish"},
 }};
 
 template <typename Value>

@@ -1,7 +1,8 @@
 // Imports an ONNX graph that is a chain from one input to one output into h5infer's layers.
 // docs/model-format.md ("Importing ONNX models") lists the operators and how each maps. The
-// walk starts at the graph input and follows the one node that reads the current tensor; every
-// other input of that node must be a constant. Anything else stops the import with the node's
+// walk starts at the graph input and follows the one node that reads the current tensor (where
+// several read it, a decomposition of onnx_patterns.cpp); every other input of that node must be
+// a constant. Anything else stops the import with the node's
 // name, its operator and the supported list, before any data is read.
 
 #include "model/onnx_import.hpp"
@@ -41,6 +42,8 @@ const std::vector<std::string_view> supported_operators{"Gemm",
                                                         "HardSwish",
                                                         "Softplus",
                                                         "Exp",
+                                                        "Neg",
+                                                        "Mish",
                                                         "Clip",
                                                         "Softmax",
                                                         "LogSoftmax",
@@ -51,10 +54,13 @@ const std::vector<std::string_view> supported_operators{"Gemm",
                                                         "Identity",
                                                         "Dropout",
                                                         "Constant",
-                                                        "Erf"};
+                                                        "Erf",
+                                                        "ReduceMean",
+                                                        "Pow",
+                                                        "Sqrt",
+                                                        "IsNaN",
+                                                        "Where"};
 
-constexpr double sqrt2 = 1.41421356237309504880;
-constexpr double gelu_constant_tolerance = 1e-6;
 constexpr std::int64_t max_row_width = std::int64_t{1} << 31;
 
 std::string supported_list() {
@@ -63,11 +69,10 @@ std::string supported_list() {
         if (!text.empty()) text += ", ";
         text += op;
     }
-    return text + " (Erf only inside GELU's Div-Erf-Add-Mul-Mul chain)";
-}
-
-bool near(double value, double expected) {
-    return std::abs(value - expected) <= gelu_constant_tolerance * std::abs(expected);
+    return text + " (Erf only inside GELU's Div-Erf-Add-Mul-Mul chain; ReduceMean, Pow and " +
+           "Sqrt only inside LayerNorm's decomposition, Pow also as GELU's tanh-form cube; IsNaN "
+           "and Where only as Where(IsNaN(x), c, "
+           "x))";
 }
 
 }  // namespace
@@ -289,86 +294,25 @@ void Importer::map_node(int index) {
         throw ModelError(label +
                          ": h5infer imports Erf only inside GELU's Div-Erf-Add-Mul-Mul "
                          "chain (x * 0.5 * (1 + erf(x / sqrt(2))))");
+    } else if (op == "Neg") {
+        const Attributes attributes(node, {}, label);
+        const auto width = static_cast<std::size_t>(flat_width(label));
+        model_.layers.emplace_back(
+            AffineLayer{std::vector<double>(width, -1.0), std::vector<double>(width, 0.0)});
+    } else if (op == "IsNaN" || op == "Where") {
+        throw ModelError(label + ": h5infer imports " + op +
+                         " only as Where(IsNaN(x), c, x) with a constant c (torch.where(x.isnan(), "
+                         "c, x), the NaN part of torch.nan_to_num)");
+    } else if (op == "ReduceMean" || op == "Pow" || op == "Sqrt") {
+        throw ModelError(label + ": h5infer imports " + op +
+                         " only inside LayerNorm's decomposition ((x - mean) / sqrt(variance + "
+                         "eps), torch.nn.LayerNorm below opset 17) or, Pow, as the cube in "
+                         "GELU's tanh approximation");
     } else {
         map_activation(index, label);
     }
     graph_.require_only_first_output(index);
     current_ = node.output(0);
-}
-
-bool Importer::is_scalar_op(int index, const std::string& op, const std::string& data,
-                            double value) const {
-    const onnx::NodeProto& node = graph_.node(index);
-    if (node.op_type() != op || node.input_size() != 2 || node.attribute_size() != 0 ||
-        node.output_size() != 1) {
-        return false;
-    }
-    const int data_position = node.input(0) == data ? 0 : node.input(1) == data ? 1 : -1;
-    if (data_position < 0 || (op == "Div" && data_position != 0)) return false;
-    const std::string& other = node.input(1 - data_position);
-    if (!graph_.is_constant(other)) return false;
-    const std::optional<Tensor> constant = graph_.constant(other);
-    return constant && constant->values.size() == 1 && near(constant->values[0], value);
-}
-
-// PyTorch 1.13 exports nn.GELU() as y = (x * (erf(x / sqrt(2)) + 1)) * 0.5. Also accepted:
-// x * (1 / sqrt(2)) for the division, and the 0.5 applied to either factor before the product.
-bool Importer::map_gelu_chain(const std::vector<int>& readers) {
-    if (readers.size() != 2) return false;
-    const std::string x = current_;
-    for (int first = 0; first < 2; ++first) {
-        const int start = readers[first];
-        const int other = readers[1 - first];
-        if (!is_scalar_op(start, "Div", x, sqrt2) && !is_scalar_op(start, "Mul", x, 1.0 / sqrt2)) {
-            continue;
-        }
-        std::vector<int> nodes{start};
-        const auto erf = graph_.sole_consumer(graph_.node(start).output(0));
-        if (!erf || graph_.node(*erf).op_type() != "Erf" || graph_.node(*erf).output_size() != 1) {
-            continue;
-        }
-        const std::string& erf_out = graph_.node(*erf).output(0);
-        const auto add = graph_.sole_consumer(erf_out);
-        if (!add || !is_scalar_op(*add, "Add", erf_out, 1.0)) continue;
-        nodes.insert(nodes.end(), {*erf, *add});
-        std::string branch = graph_.node(*add).output(0);
-        bool halved = false;
-        auto next = graph_.sole_consumer(branch);
-        if (next && is_scalar_op(*next, "Mul", branch, 0.5)) {
-            halved = true;
-            nodes.push_back(*next);
-            branch = graph_.node(*next).output(0);
-            next = graph_.sole_consumer(branch);
-        }
-        std::string factor = x;
-        if (next && *next != other) {
-            if (halved || !is_scalar_op(other, "Mul", x, 0.5)) continue;
-            factor = graph_.node(other).output(0);
-            if (graph_.sole_consumer(factor) != next) continue;
-            halved = true;
-            nodes.push_back(other);
-        }
-        if (!next) continue;
-        const onnx::NodeProto& join = graph_.node(*next);
-        const bool joins = join.op_type() == "Mul" && join.input_size() == 2 &&
-                           join.attribute_size() == 0 && join.output_size() == 1 &&
-                           ((join.input(0) == branch && join.input(1) == factor) ||
-                            (join.input(1) == branch && join.input(0) == factor));
-        if (!joins) continue;
-        nodes.push_back(*next);
-        std::string output = join.output(0);
-        if (!halved) {
-            const auto last = graph_.sole_consumer(output);
-            if (!last || !is_scalar_op(*last, "Mul", output, 0.5)) continue;
-            nodes.push_back(*last);
-            output = graph_.node(*last).output(0);
-        }
-        for (int index : nodes) graph_.consume(index);
-        model_.layers.emplace_back(activation(Activation::GeluErf));
-        current_ = output;
-        return true;
-    }
-    return false;
 }
 
 void Importer::finish() {
@@ -436,16 +380,22 @@ Model Importer::run() {
                              "', which feeds no node and is not the graph output '" + output_name_ +
                              "'");
         }
-        if (map_gelu_chain(readers)) continue;
+        if (map_gelu_chain(readers) || map_gated(readers) || map_layer_norm_chain(readers) ||
+            map_nan_fill(readers) || map_gelu_tanh_chain(readers)) {
+            continue;
+        }
         std::string names;
         for (int reader : readers) {
             names += (names.empty() ? "" : ", ") +
                      graph_.node_label(reader).substr(graph_.label().size() + 1);
         }
-        throw ModelError(graph_.label() + ": tensor '" + current_ + "' feeds " +
-                         std::to_string(readers.size()) + " nodes (" + names +
-                         "); h5infer imports chains where each result feeds only the next "
-                         "node (GELU's Div-Erf-Add-Mul-Mul chain is the one exception)");
+        throw ModelError(
+            graph_.label() + ": tensor '" + current_ + "' feeds " + std::to_string(readers.size()) +
+            " nodes (" + names +
+            "); h5infer imports chains where each result feeds only the next "
+            "node (except the decompositions of GELU (both forms), SiLU, Hardswish, LayerNorm and "
+            "Where(IsNaN(x), c, x): "
+            "see docs/model-format.md)");
     }
     finish();
     try {

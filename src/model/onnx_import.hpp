@@ -1,10 +1,13 @@
 #pragma once
 
-// Internal to src/model: the ONNX importer's walk along the chain (onnx_import.cpp) and its
-// per-operator mappings (onnx_operators.cpp).
+// Internal to src/model: the ONNX importer's walk along the chain (onnx_import.cpp), its
+// per-operator mappings (onnx_operators.cpp) and the decompositions it recognises where the data
+// feeds several nodes (onnx_patterns.cpp).
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "h5infer/model.hpp"
@@ -54,7 +57,26 @@ private:
     void map_flatten(int index, const std::string& label);
     void map_reshape(int index, const std::string& label);
     void map_dropout(int index, const std::string& label);
+    // The decompositions of onnx_patterns.cpp: each takes the nodes reading the current tensor,
+    // returns false when they are not its pattern and throws on a near-miss.
     bool map_gelu_chain(const std::vector<int>& readers);
+    bool map_gated(const std::vector<int>& readers);
+    bool map_layer_norm_chain(const std::vector<int>& readers);
+    bool map_nan_fill(const std::vector<int>& readers);
+    bool map_gelu_tanh_chain(const std::vector<int>& readers);
+    [[nodiscard]] std::optional<int> gelu_cube(const std::vector<int>& readers,
+                                               std::vector<int>& nodes) const;
+    [[nodiscard]] bool is_binary_of(int index, const std::string& op, const std::string& a,
+                                    const std::string& b) const;
+    [[nodiscard]] std::optional<std::vector<int>> gate_branch(int start, int join) const;
+    [[nodiscard]] std::optional<ActivationLayer> gate_function(const std::vector<int>& nodes,
+                                                               std::string& construct) const;
+    [[nodiscard]] std::optional<ActivationLayer> hard_swish_chain(
+        const std::vector<int>& nodes) const;
+    void check_reduce_mean(int index) const;
+    [[nodiscard]] double layer_norm_variance(int centered, int divide,
+                                             std::vector<int>& nodes) const;
+    void fold_scale_shift();
     void transpose_input(const std::string& label);
     void finish();
 
@@ -64,6 +86,10 @@ private:
                                                   const std::string& what) const;
     [[nodiscard]] bool is_scalar_op(int index, const std::string& op, const std::string& data,
                                     double value) const;
+    [[nodiscard]] std::optional<double> scalar_operand(int index, const std::string& data) const;
+    [[noreturn]] void refuse_near_miss(int index, const std::string& problem,
+                                       const std::string& construct) const;
+    [[nodiscard]] std::pair<double, double> clip_bounds(int index, const std::string& label) const;
 
     const onnx::ModelProto& proto_;
     std::string path_;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "h5infer/error.hpp"
@@ -145,12 +146,13 @@ void Importer::map_activation(int index, const std::string& label) {
                                     : op == "Tanh"      ? Activation::Tanh
                                     : op == "HardSwish" ? Activation::HardSwish
                                     : op == "Exp"       ? Activation::Exp
+                                    : op == "Mish"      ? Activation::Mish
                                                         : Activation::Softplus;
         model_.layers.emplace_back(activation(function));
     }
 }
 
-void Importer::map_clip(int index, const std::string& label) {
+std::pair<double, double> Importer::clip_bounds(int index, const std::string& label) const {
     const onnx::NodeProto& node = graph_.node(index);
     const Attributes attributes(node, {"min", "max"}, label);
     double low = -std::numeric_limits<double>::infinity();
@@ -176,6 +178,11 @@ void Importer::map_clip(int index, const std::string& label) {
         throw ModelError(label + ": the bounds [" + std::to_string(low) + ", " +
                          std::to_string(high) + "] are not an interval");
     }
+    return {low, high};
+}
+
+void Importer::map_clip(int index, const std::string& label) {
+    const auto [low, high] = clip_bounds(index, label);
     model_.layers.emplace_back(ActivationLayer{Activation::Clip, to_float(low), to_float(high)});
 }
 

@@ -62,8 +62,10 @@ CommandResult run_model(const std::string& model, const std::string& input,
 TEST(OnnxFixtures, ArePresent) {
     const std::vector<std::string> names = case_names();
     EXPECT_GE(names.size(), 30U) << "regenerate with tests/data/onnx/make_fixtures.py";
-    for (const char* name : {"relu", "gelu", "batchnorm", "layernorm", "fixed_batch1",
-                             "external_data", "gemm_trans_a", "deep_narrow", "wide"}) {
+    for (const char* name :
+         {"relu", "gelu", "batchnorm", "layernorm", "fixed_batch1", "external_data", "gemm_trans_a",
+          "deep_narrow", "wide", "silu", "hardswish13", "hardswish_chain", "layernorm_default",
+          "nan_fill_neg", "gelu_tanh", "mish"}) {
         EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
     }
 }
@@ -115,7 +117,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, OnnxFixture, ::testing::ValuesIn(case_names()
 TEST(OnnxNonFinite, RowsWithNanOrInfGiveWhatTheReferenceGives) {
     TempDir dir;
     for (const char* name : {"relu", "relu6", "hardtanh", "dropout_constant_clip6", "hardswish",
-                             "hardsigmoid", "leaky_relu", "deep_narrow"}) {
+                             "hardsigmoid", "leaky_relu", "deep_narrow", "silu", "hardswish13",
+                             "hardswish_chain", "layernorm_default"}) {
         SCOPED_TRACE(name);
         std::vector<std::int64_t> dims;
         std::vector<float> rows;
@@ -173,7 +176,15 @@ TEST(OnnxErrors, BadFilesAreRefusedWithTheirOwnMessageAndNoOutput) {
         {"bad_missing_external.onnx",
          {"external file 'bad_missing_external.onnx.data'", "which is missing"}},
         {"bad_conv.onnx", {"node '/0/Conv' (Conv)", "does not import the operator Conv", "Gemm"}},
-        {"bad_silu.onnx", {"feeds 2 nodes", "(Sigmoid)", "(Mul)"}},
+        {"bad_silu.onnx", {"node 'join' (Sub)", "by Sub, not Mul", "SiLU (torch.nn.SiLU)"}},
+        {"bad_hardswish.onnx",
+         {"node 'hard_sigmoid' (HardSigmoid)", "alpha 0.2 and beta 0.5", "torch.nn.Hardswish"}},
+        {"bad_layernorm.onnx",
+         {"node 'pow' (Pow)", "not the square of x - mean", "torch.nn.LayerNorm"}},
+        {"bad_nan_fill.onnx",
+         {"node 'where' (Where)", "does not take c where x is NaN", "torch.nan_to_num"}},
+        {"bad_gelu_tanh.onnx",
+         {"node 'scale' (Mul)", "does not multiply x^3 by 0.044715", "torch.nn.GELU"}},
     };
     TempDir dir;
     for (const BadFile& bad : bad_files) {

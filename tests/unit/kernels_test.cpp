@@ -35,11 +35,12 @@ namespace {
 // alpha, layout or fold is off by far more.
 constexpr double tolerance = 1e-5;
 
-constexpr std::array<Activation, 16> all_activations = {
+constexpr std::array<Activation, 17> all_activations = {
     Activation::Identity,  Activation::Relu,       Activation::LeakyRelu, Activation::Elu,
     Activation::Sigmoid,   Activation::Tanh,       Activation::GeluErf,   Activation::GeluTanh,
     Activation::Softplus,  Activation::Swish,      Activation::Softmax,   Activation::Clip,
-    Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm, Activation::Exp};
+    Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm, Activation::Exp,
+    Activation::Mish};
 
 constexpr std::array<std::int64_t, 5> odd_widths = {1, 3, 13, 127, 257};
 constexpr std::array<std::int64_t, 3> odd_rows = {1, 7, 333};
@@ -226,6 +227,9 @@ TEST(ReferenceBackend, ActivationsMatchKnownValues) {
         {Activation::Exp, 0.0F, 0.0F, 1.0},
         {Activation::Exp, 0.0F, -2.5F, 0.0820849986238988},
         {Activation::Exp, 0.0F, 10.0F, 22026.465794806718},
+        {Activation::Mish, 0.0F, 1.0F, 0.8650983882673103},
+        {Activation::Mish, 0.0F, -2.0F, -0.2525014826957089},
+        {Activation::Mish, 0.0F, 30.0F, 30.0},
     };
     for (const Case& c : cases) {
         Model model;

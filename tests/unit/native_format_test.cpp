@@ -33,7 +33,7 @@ Model every_layer_model() {
           Activation::Sigmoid, Activation::Tanh, Activation::GeluErf, Activation::GeluTanh,
           Activation::Softplus, Activation::Swish, Activation::Softmax, Activation::Normalize,
           Activation::Clip, Activation::HardSwish, Activation::LogSoftmax, Activation::LayerNorm,
-          Activation::Exp}) {
+          Activation::Exp, Activation::Mish}) {
         model.layers.emplace_back(
             ActivationLayer{function, default_alpha(function), default_beta(function)});
     }

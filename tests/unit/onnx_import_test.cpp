@@ -348,6 +348,7 @@ TEST_F(OnnxImport, ElementwiseAndRowActivationsMap) {
         {"HardSwish", {}, Activation::HardSwish, 0.0F},
         {"Softplus", {}, Activation::Softplus, 0.0F},
         {"Exp", {}, Activation::Exp, 0.0F},
+        {"Mish", {}, Activation::Mish, 0.0F},
         {"Gelu", {}, Activation::GeluErf, 0.0F},
         {"Gelu", {string_attribute("approximate", "tanh")}, Activation::GeluTanh, 0.0F},
         {"Softmax", {}, Activation::Softmax, 0.0F},
@@ -445,6 +446,240 @@ TEST_F(OnnxImport, GeluChainsBecomeOneGelu) {
     GraphBuilder erf({-1, 3});
     erf.node("Erf", {"x"}, {"y"}, {}, "alone");
     EXPECT_TRUE(contains_all(import_error(erf.save(dir_)), {"node 'alone' (Erf)", "GELU"}));
+}
+
+NodeSetup ints_attribute(const std::string& name, const std::vector<std::int64_t>& values) {
+    return [=](onnx::NodeProto& node) {
+        auto* attribute = node.add_attribute();
+        attribute->set_name(name);
+        attribute->set_type(onnx::AttributeProto_AttributeType_INTS);
+        for (std::int64_t value : values) attribute->add_ints(value);
+    };
+}
+
+TEST_F(OnnxImport, SiluAndHardswishDecompositionsBecomeOneActivation) {
+    GraphBuilder silu({-1, 3});
+    silu.node("Sigmoid", {"x"}, {"s"}).node("Mul", {"s", "x"}, {"y"});
+    Model model = import_onnx(silu.save(dir_));
+    ASSERT_EQ(model.layers.size(), 1U);
+    EXPECT_EQ(activation_at(model, 0).function, Activation::Swish);
+    EXPECT_EQ(activation_at(model, 0).alpha, 1.0F);
+
+    GraphBuilder mish({-1, 3});
+    mish.node("Softplus", {"x"}, {"p"}).node("Tanh", {"p"}, {"t"}).node("Mul", {"t", "x"}, {"y"});
+    model = import_onnx(mish.save(dir_));
+    ASSERT_EQ(model.layers.size(), 1U);
+    EXPECT_EQ(activation_at(model, 0).function, Activation::Mish);
+
+    GraphBuilder hard_sigmoid({-1, 3});
+    hard_sigmoid.node("HardSigmoid", {"x"}, {"h"}, {float_attribute("alpha", 1.0F / 6.0F)})
+        .node("Mul", {"x", "h"}, {"y"});
+    model = import_onnx(hard_sigmoid.save(dir_));
+    ASSERT_EQ(model.layers.size(), 1U);
+    EXPECT_EQ(activation_at(model, 0).function, Activation::HardSwish);
+
+    // x * Clip(x + 3, 0, 6) / 6, the division before or after the product.
+    for (bool divide_first : {true, false}) {
+        GraphBuilder chain({-1, 3});
+        chain.initializer("three", {}, {3.0F});
+        chain.initializer("zero", {}, {0.0F});
+        chain.initializer("six", {}, {6.0F});
+        chain.node("Add", {"three", "x"}, {"a"}).node("Clip", {"a", "zero", "six"}, {"c"});
+        if (divide_first) {
+            chain.node("Div", {"c", "six"}, {"d"}).node("Mul", {"x", "d"}, {"y"});
+        } else {
+            chain.node("Mul", {"x", "c"}, {"m"}).node("Div", {"m", "six"}, {"y"});
+        }
+        model = import_onnx(chain.save(dir_));
+        ASSERT_EQ(model.layers.size(), 1U) << divide_first;
+        EXPECT_EQ(activation_at(model, 0).function, Activation::HardSwish) << divide_first;
+    }
+}
+
+TEST_F(OnnxImport, NearMissesOfSiluAndHardswishAreRefusedNamingTheNode) {
+    GraphBuilder minus({-1, 3});
+    minus.node("Sigmoid", {"x"}, {"s"}).node("Sub", {"x", "s"}, {"y"}, {}, "join");
+    EXPECT_TRUE(contains_all(import_error(minus.save(dir_)),
+                             {"node 'join' (Sub)", "by Sub, not Mul", "SiLU (torch.nn.SiLU)"}));
+
+    GraphBuilder default_alpha({-1, 3});
+    default_alpha.node("HardSigmoid", {"x"}, {"h"}, {}, "hs").node("Mul", {"x", "h"}, {"y"});
+    EXPECT_TRUE(
+        contains_all(import_error(default_alpha.save(dir_)),
+                     {"node 'hs' (HardSigmoid)", "alpha 0.2 and beta 0.5", "torch.nn.Hardswish"}));
+
+    struct Case {
+        float shift, high, divisor;
+        std::string message;
+    };
+    for (const Case& c : {Case{2.0F, 6.0F, 6.0F, "node 'add' (Add) does not add 3"},
+                          Case{3.0F, 5.0F, 6.0F, "node 'clip' (Clip) clips to [0, 5]"},
+                          Case{3.0F, 6.0F, 5.0F, "node 'div' (Div) does not divide by 6"}}) {
+        GraphBuilder chain({-1, 3});
+        chain.initializer("shift", {}, {c.shift});
+        chain.initializer("zero", {}, {0.0F});
+        chain.initializer("high", {}, {c.high});
+        chain.initializer("divisor", {}, {c.divisor});
+        chain.node("Add", {"x", "shift"}, {"a"}, {}, "add")
+            .node("Clip", {"a", "zero", "high"}, {"c"}, {}, "clip")
+            .node("Div", {"c", "divisor"}, {"d"}, {}, "div")
+            .node("Mul", {"x", "d"}, {"y"});
+        EXPECT_TRUE(contains_all(import_error(chain.save(dir_)), {c.message, "Hardswish"}));
+    }
+
+    GraphBuilder mish({-1, 3});
+    mish.node("Softplus", {"x"}, {"p"}).node("Tanh", {"p"}, {"t"});
+    mish.node("Add", {"x", "t"}, {"y"}, {}, "join");
+    EXPECT_TRUE(contains_all(import_error(mish.save(dir_)),
+                             {"node 'join' (Add)", "by Add, not Mul", "Mish (torch.nn.Mish)"}));
+}
+
+struct LayerNormChain {
+    float exponent = 2.0F;
+    float epsilon = 1e-5F;
+    std::int64_t axis = -1;
+    bool scale_shift = true;
+    std::int64_t opset = 14;
+};
+
+// PyTorch's export of nn.LayerNorm(3) below opset 17, with its parameters varied.
+GraphBuilder layer_norm_chain(const LayerNormChain& chain) {
+    GraphBuilder graph({-1, 3}, chain.opset);
+    graph.initializer("two", {}, {chain.exponent});
+    graph.initializer("eps", {}, {chain.epsilon});
+    std::vector<NodeSetup> axes;
+    std::vector<std::string> mean_inputs{"x"};
+    std::vector<std::string> variance_inputs{"p"};
+    if (chain.opset >= 18) {
+        graph.int64_initializer("axes", {chain.axis});
+        mean_inputs.push_back("axes");
+        variance_inputs.push_back("axes");
+    } else {
+        axes.push_back(ints_attribute("axes", {chain.axis}));
+    }
+    const std::string normalized = chain.scale_shift ? "n" : "y";
+    graph.node("ReduceMean", mean_inputs, {"m"}, axes, "mean")
+        .node("Sub", {"x", "m"}, {"c"}, {}, "sub")
+        .node("Pow", {"c", "two"}, {"p"}, {}, "pow")
+        .node("ReduceMean", variance_inputs, {"v"}, axes, "variance")
+        .node("Add", {"v", "eps"}, {"e"}, {}, "add")
+        .node("Sqrt", {"e"}, {"r"}, {}, "sqrt")
+        .node("Div", {"c", "r"}, {normalized}, {}, "div");
+    if (chain.scale_shift) {
+        graph.initializer("weight", {3}, {0.5F, 1.0F, 2.0F});
+        graph.initializer("bias", {3}, {-1.0F, 0.0F, 1.0F});
+        graph.node("Mul", {"n", "weight"}, {"s"}).node("Add", {"s", "bias"}, {"y"});
+    }
+    return graph;
+}
+
+TEST_F(OnnxImport, LayerNormDecompositionBecomesLayerNormAndAffine) {
+    Model model = import_onnx(layer_norm_chain({}).save(dir_));
+    ASSERT_EQ(model.layers.size(), 2U);
+    EXPECT_EQ(activation_at(model, 0).function, Activation::LayerNorm);
+    EXPECT_EQ(activation_at(model, 0).alpha, 1e-5F);
+    EXPECT_EQ(affine_at(model, 1).scale, (std::vector<double>{0.5, 1.0, 2.0}));
+    EXPECT_EQ(affine_at(model, 1).shift, (std::vector<double>{-1.0, 0.0, 1.0}));
+
+    LayerNormChain plain;
+    plain.scale_shift = false;
+    plain.epsilon = 1e-3F;
+    plain.axis = 1;
+    plain.opset = 18;  // axes as an input
+    model = import_onnx(layer_norm_chain(plain).save(dir_));
+    ASSERT_EQ(model.layers.size(), 1U);
+    EXPECT_EQ(activation_at(model, 0).alpha, 1e-3F);
+}
+
+TEST_F(OnnxImport, NearMissesOfLayerNormAreRefusedNamingTheNode) {
+    LayerNormChain cube;
+    cube.exponent = 3.0F;
+    EXPECT_TRUE(contains_all(import_error(layer_norm_chain(cube).save(dir_)),
+                             {"node 'pow' (Pow)", "square", "torch.nn.LayerNorm"}));
+    LayerNormChain batch_axis;
+    batch_axis.axis = 0;
+    EXPECT_TRUE(contains_all(import_error(layer_norm_chain(batch_axis).save(dir_)),
+                             {"node 'mean' (ReduceMean)", "last axis", "LayerNorm"}));
+    LayerNormChain no_epsilon;
+    no_epsilon.epsilon = 0.0F;
+    EXPECT_TRUE(contains_all(import_error(layer_norm_chain(no_epsilon).save(dir_)),
+                             {"node 'variance' (ReduceMean)", "positive epsilon"}));
+
+    GraphBuilder root({-1, 3});
+    root.node("Sqrt", {"x"}, {"y"}, {}, "alone");
+    EXPECT_TRUE(contains_all(import_error(root.save(dir_)),
+                             {"node 'alone' (Sqrt)", "only inside LayerNorm's decomposition"}));
+}
+
+TEST_F(OnnxImport, NegAndWhereIsNanBecomeAffineLayers) {
+    GraphBuilder neg({-1, 2});
+    neg.node("Neg", {"x"}, {"y"});
+    Model model = import_onnx(neg.save(dir_));
+    EXPECT_EQ(affine_at(model, 0).scale, (std::vector<double>{-1.0, -1.0}));
+    EXPECT_EQ(affine_at(model, 0).shift, (std::vector<double>{0.0, 0.0}));
+
+    for (const std::vector<float>& c : {std::vector<float>{0.5F}, {0.5F, -2.0F}}) {
+        GraphBuilder fill({-1, 2});
+        fill.initializer("c", {static_cast<std::int64_t>(c.size())}, c);
+        fill.node("IsNaN", {"x"}, {"n"}).node("Where", {"n", "c", "x"}, {"y"});
+        model = import_onnx(fill.save(dir_));
+        ASSERT_EQ(model.layers.size(), 1U);
+        const AffineLayer& affine = affine_at(model, 0);
+        EXPECT_EQ(affine.scale, (std::vector<double>{1.0, 1.0}));
+        EXPECT_EQ(affine.shift, (std::vector<double>{0.0, 0.0}));
+        EXPECT_EQ(affine.fill, (std::vector<double>{0.5, c.back()}));
+    }
+
+    GraphBuilder swapped({-1, 2});
+    swapped.initializer("c", {}, {0.5F});
+    swapped.node("IsNaN", {"x"}, {"n"}).node("Where", {"n", "x", "c"}, {"y"}, {}, "where");
+    EXPECT_TRUE(contains_all(
+        import_error(swapped.save(dir_)),
+        {"node 'where' (Where)", "does not take c where x is NaN", "torch.nan_to_num"}));
+
+    GraphBuilder computed({-1, 2});
+    computed.node("IsNaN", {"x"}, {"n"}).node("Neg", {"x"}, {"m"});
+    computed.node("Where", {"n", "m", "x"}, {"y"});
+    EXPECT_TRUE(contains_all(import_error(computed.save(dir_)), {"feeds 3 nodes"}));
+
+    GraphBuilder alone({-1, 2});
+    alone.node("IsNaN", {"x"}, {"y"}, {}, "test");
+    EXPECT_TRUE(contains_all(import_error(alone.save(dir_)),
+                             {"node 'test' (IsNaN)", "only as Where(IsNaN(x), c, x)"}));
+}
+
+// PyTorch 1.13's export of nn.GELU(approximate="tanh"), x^3 as x * (x * x) or as Pow(x, 3).
+GraphBuilder gelu_tanh_chain(bool pow, float cube_factor) {
+    GraphBuilder graph({-1, 3});
+    graph.initializer("three", {}, {3.0F});
+    graph.initializer("factor", {}, {cube_factor});
+    graph.initializer("root", {}, {0.797884583F});
+    graph.initializer("one", {}, {1.0F});
+    graph.initializer("half", {}, {0.5F});
+    if (pow) {
+        graph.node("Pow", {"x", "three"}, {"cube"});
+    } else {
+        graph.node("Mul", {"x", "x"}, {"square"}).node("Mul", {"x", "square"}, {"cube"});
+    }
+    graph.node("Mul", {"factor", "cube"}, {"s"}, {}, "scale")
+        .node("Add", {"x", "s"}, {"i"})
+        .node("Mul", {"root", "i"}, {"a"})
+        .node("Tanh", {"a"}, {"t"})
+        .node("Add", {"one", "t"}, {"p"})
+        .node("Mul", {"x", "p"}, {"m"})
+        .node("Mul", {"half", "m"}, {"y"});
+    return graph;
+}
+
+TEST_F(OnnxImport, GeluTanhChainBecomesOneGeluTanh) {
+    for (bool pow : {false, true}) {
+        const Model model = import_onnx(gelu_tanh_chain(pow, 0.044715F).save(dir_));
+        ASSERT_EQ(model.layers.size(), 1U) << pow;
+        EXPECT_EQ(activation_at(model, 0).function, Activation::GeluTanh) << pow;
+    }
+    EXPECT_TRUE(contains_all(
+        import_error(gelu_tanh_chain(false, 0.04F).save(dir_)),
+        {"node 'scale' (Mul)", "does not multiply x^3 by 0.044715", "approximate=\"tanh\""}));
 }
 
 TEST_F(OnnxImport, ShapeOperationsVanishAndRankThreeInputsFlatten) {
@@ -677,9 +912,10 @@ TEST_F(OnnxImport, GraphsThatAreNotOneChainAreRejected) {
     two_outputs.node("Relu", {"x"}, {"y"}).graph().add_output()->set_name("x");
     EXPECT_TRUE(contains_all(import_error(two_outputs.save(dir_)), {"2 graph outputs"}));
 
-    GraphBuilder silu({-1, 4});
-    silu.node("Sigmoid", {"x"}, {"s"}, {}, "sig").node("Mul", {"x", "s"}, {"y"}, {}, "mul");
-    EXPECT_TRUE(contains_all(import_error(silu.save(dir_)),
+    GraphBuilder branches({-1, 4});
+    branches.node("Sigmoid", {"x"}, {"s"}, {}, "sig").node("Tanh", {"x"}, {"t"}, {}, "tanh");
+    branches.node("Mul", {"s", "t"}, {"y"});
+    EXPECT_TRUE(contains_all(import_error(branches.save(dir_)),
                              {"tensor 'x' feeds 2 nodes", "node 'sig' (Sigmoid)"}));
 
     GraphBuilder computed({-1, 2});
@@ -778,6 +1014,12 @@ TEST_F(OnnxImport, CommittedFixturesImport) {
     const Model batchnorm = import_onnx(fixtures + "/batchnorm.onnx");
     EXPECT_TRUE(std::holds_alternative<AffineLayer>(batchnorm.layers.at(1)));
     EXPECT_NO_THROW((void)import_onnx(fixtures + "/external_data.onnx"));
+    // torch.onnx.export's default opset (14 in torch 1.13) writes LayerNorm decomposed.
+    const Model layernorm = import_onnx(fixtures + "/layernorm_default.onnx");
+    ASSERT_EQ(layernorm.layers.size(), 5U);
+    EXPECT_EQ(activation_at(layernorm, 1).function, Activation::LayerNorm);
+    EXPECT_TRUE(std::holds_alternative<AffineLayer>(layernorm.layers.at(2)));
+    EXPECT_EQ(activation_at(import_onnx(fixtures + "/silu.onnx"), 1).function, Activation::Swish);
 }
 
 }  // namespace

@@ -39,7 +39,11 @@ BAD_FILES = {
     "bad_two_inputs.onnx": "2 graph inputs",
     "bad_missing_external.onnx": "missing",
     "bad_conv.onnx": "Conv",
-    "bad_silu.onnx": "feeds 2 nodes",
+    "bad_silu.onnx": "by Sub, not Mul",
+    "bad_hardswish.onnx": "alpha 0.2 and beta 0.5",
+    "bad_layernorm.onnx": "not the square",
+    "bad_nan_fill.onnx": "does not take c where x is NaN",
+    "bad_gelu_tanh.onnx": "does not multiply x^3 by 0.044715",
 }
 
 
@@ -51,11 +55,20 @@ def rng_input(seed, shape):
     return np.random.default_rng(seed).normal(scale=1.5, size=shape).astype(np.float32)
 
 
-def export(module, name, example, dynamic=True):
+def export(module, name, example, dynamic=True, opset=OPSET):
+    """Exports at `opset`, or at torch.onnx.export's default opset when it is None."""
     module.eval()
     axes = {"x": {0: "batch"}, "y": {0: "batch"}} if dynamic else None
-    torch.onnx.export(module, example, path(name), opset_version=OPSET, input_names=["x"],
-                      output_names=["y"], dynamic_axes=axes)
+    options = {} if opset is None else {"opset_version": opset}
+    torch.onnx.export(module, example, path(name), input_names=["x"], output_names=["y"],
+                      dynamic_axes=axes, **options)
+
+
+def far_out(x):
+    """The first rows scaled by 1e4, far outside the training range (saturating activations)."""
+    x = x.copy()
+    x[:4] *= 1e4
+    return x
 
 
 def torch_expected(module, x):
@@ -206,6 +219,29 @@ def make_torch_fixtures(cases):
                     size_threshold=0)
     write_case(cases, "external_data", x, torch_expected(module, x))
 
+    # Decompositions: SiLU at opset 17, Hardswish at opset 13 (x * HardSigmoid(x)) and LayerNorm
+    # at torch.onnx.export's default opset (14 in torch 1.13: ReduceMean, Sub, Pow, ... Div),
+    # GELU's tanh approximation at opset 17 (Mul, Mul, Mul, Add, Mul, Tanh, Add, Mul, Mul) and
+    # Mish at opset 17 (Softplus, Tanh, Mul).
+    generator = torch.Generator().manual_seed(17)
+    torch.manual_seed(17)
+    layernorm = mlp(torch.nn.Linear(FEATURES, 16), torch.nn.LayerNorm(16), torch.nn.Tanh(),
+                    torch.nn.Linear(16, 3))
+    randomize_norm(layernorm[1], generator)
+    decompositions = [
+        ("silu", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.SiLU(), torch.nn.Linear(16, 3)), OPSET),
+        ("hardswish13", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.Hardswish(),
+                            torch.nn.Linear(16, 3)), 13),
+        ("layernorm_default", layernorm, None),
+        ("gelu_tanh", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.GELU(approximate="tanh"),
+                          torch.nn.Linear(16, 3)), OPSET),
+        ("mish", mlp(torch.nn.Linear(FEATURES, 16), torch.nn.Mish(), torch.nn.Linear(16, 3)), OPSET),
+    ]
+    for seed, (name, module, opset) in enumerate(decompositions, start=103):
+        x = far_out(rng_input(seed, (ROWS, FEATURES)))
+        export(module, name + ".onnx", torch.from_numpy(x[4:6]), opset=opset)
+        write_case(cases, name, x, torch_expected(module, x))
+
 
 # ---- graphs built with onnx.helper ------------------------------------------------------------
 
@@ -321,6 +357,91 @@ def make_helper_fixtures(cases):
     write_case(cases, "dropout_inputs", x, (1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ b1)))) @ b2)
 
 
+def hard_swish(v):
+    return v * np.clip(v + 3.0, 0.0, 6.0) / 6.0
+
+
+def make_decomposition_fixtures(cases):
+    """Hardswish as older exporters wrote it: x * Clip(x + 3, 0, 6) / 6, between two Gemms."""
+    rng = np.random.default_rng(2025)
+    b1 = (rng.normal(size=(FEATURES, 8)) * 0.5).astype(np.float32)
+    b2 = (rng.normal(size=(8, 3)) * 0.5).astype(np.float32)
+    x = far_out(rng_input(206, (ROWS, FEATURES)))
+    save_graph("hardswish_chain",
+               [helper.make_node("Gemm", ["x", "B1"], ["h"], name="fc1"),
+                helper.make_node("Add", ["h", "three"], ["a"], name="add"),
+                helper.make_node("Clip", ["a", "zero", "six"], ["c"], name="clip"),
+                helper.make_node("Div", ["c", "six"], ["d"], name="div"),
+                helper.make_node("Mul", ["h", "d"], ["g"], name="mul"),
+                helper.make_node("Gemm", ["g", "B2"], ["y"], name="fc2")],
+               [x_input(FEATURES)],
+               [float_tensor("B1", b1), float_tensor("B2", b2), float_tensor("three", np.float32(3)),
+                float_tensor("zero", np.float32(0)), float_tensor("six", np.float32(6))], 3)
+    write_case(cases, "hardswish_chain", x, hard_swish(x.astype(np.float64) @ b1) @ b2)
+
+    # torch.where(x.isnan(), c, x) with c per feature, then Neg: NaN inputs give numbers.
+    fill = rng.normal(size=FEATURES).astype(np.float32)
+    b1 = (rng.normal(size=(FEATURES, 8)) * 0.5).astype(np.float32)
+    b2 = (rng.normal(size=(8, 3)) * 0.5).astype(np.float32)
+    x = far_out(rng_input(207, (ROWS, FEATURES)))
+    x[4::3, 1] = np.nan
+    x[5::5, :] = np.nan
+    save_graph("nan_fill_neg",
+               [helper.make_node("IsNaN", ["x"], ["n"], name="isnan"),
+                helper.make_node("Where", ["n", "fill", "x"], ["f"], name="where"),
+                helper.make_node("Neg", ["f"], ["g"], name="neg"),
+                helper.make_node("Gemm", ["g", "B1"], ["h"], name="fc1"),
+                helper.make_node("Tanh", ["h"], ["t"], name="tanh"),
+                helper.make_node("Gemm", ["t", "B2"], ["y"], name="fc2")],
+               [x_input(FEATURES)],
+               [float_tensor("fill", fill), float_tensor("B1", b1), float_tensor("B2", b2)], 3)
+    filled = np.where(np.isnan(x), fill, x).astype(np.float64)
+    write_case(cases, "nan_fill_neg", x, np.tanh(-filled @ b1) @ b2)
+
+
+def make_near_misses():
+    """A decomposition with one node or constant changed: refused naming that node."""
+    b = (np.random.default_rng(2026).normal(size=(FEATURES, 4)) * 0.5).astype(np.float32)
+    gemm = helper.make_node("Gemm", ["x", "B"], ["h"], name="fc")
+    save_graph("bad_silu",  # x - Sigmoid(x)
+               [gemm, helper.make_node("Sigmoid", ["h"], ["s"], name="sigmoid"),
+                helper.make_node("Sub", ["h", "s"], ["y"], name="join")],
+               [x_input(FEATURES)], [float_tensor("B", b)], 4)
+    save_graph("bad_hardswish",  # x * HardSigmoid(x) with ONNX's default alpha 0.2, not 1/6
+               [gemm, helper.make_node("HardSigmoid", ["h"], ["s"], name="hard_sigmoid"),
+                helper.make_node("Mul", ["h", "s"], ["y"], name="join")],
+               [x_input(FEATURES)], [float_tensor("B", b)], 4, opset=13)
+    save_graph("bad_layernorm",  # the cube of x - mean
+               [gemm, helper.make_node("ReduceMean", ["h"], ["m"], name="mean", axes=[-1]),
+                helper.make_node("Sub", ["h", "m"], ["c"], name="sub"),
+                helper.make_node("Pow", ["c", "three"], ["p"], name="pow"),
+                helper.make_node("ReduceMean", ["p"], ["v"], name="variance", axes=[-1]),
+                helper.make_node("Add", ["v", "eps"], ["e"], name="add"),
+                helper.make_node("Sqrt", ["e"], ["r"], name="sqrt"),
+                helper.make_node("Div", ["c", "r"], ["y"], name="div")],
+               [x_input(FEATURES)],
+               [float_tensor("B", b), float_tensor("three", np.float32(3)),
+                float_tensor("eps", np.float32(1e-5))], 4, opset=14)
+    save_graph("bad_gelu_tanh",  # 0.04 instead of 0.044715
+               [gemm, helper.make_node("Mul", ["h", "h"], ["sq"], name="square"),
+                helper.make_node("Mul", ["h", "sq"], ["cube"], name="cube"),
+                helper.make_node("Mul", ["cube", "factor"], ["s"], name="scale"),
+                helper.make_node("Add", ["h", "s"], ["i"], name="inner"),
+                helper.make_node("Mul", ["i", "root"], ["a"], name="angle"),
+                helper.make_node("Tanh", ["a"], ["t"], name="tanh"),
+                helper.make_node("Add", ["t", "one"], ["p"], name="plus"),
+                helper.make_node("Mul", ["h", "p"], ["m"], name="join"),
+                helper.make_node("Mul", ["m", "half"], ["y"], name="half")],
+               [x_input(FEATURES)],
+               [float_tensor("B", b), float_tensor("factor", np.float32(0.04)),
+                float_tensor("root", np.float32(math.sqrt(2 / math.pi))),
+                float_tensor("one", np.float32(1)), float_tensor("half", np.float32(0.5))], 4)
+    save_graph("bad_nan_fill",  # x where x is NaN, c elsewhere
+               [gemm, helper.make_node("IsNaN", ["h"], ["n"], name="isnan"),
+                helper.make_node("Where", ["n", "h", "c"], ["y"], name="where")],
+               [x_input(FEATURES)], [float_tensor("B", b), float_tensor("c", np.float32(0))], 4)
+
+
 def make_bad_files():
     with open(path("relu.onnx"), "rb") as source:
         good = source.read()
@@ -348,8 +469,7 @@ def make_bad_files():
     conv = mlp(torch.nn.Conv1d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 2))
     export(conv, "bad_conv.onnx", torch.randn(2, 1, 6))
 
-    silu = mlp(torch.nn.Linear(FEATURES, 8), torch.nn.SiLU(), torch.nn.Linear(8, 2))
-    export(silu, "bad_silu.onnx", torch.randn(2, FEATURES))
+    make_near_misses()
 
 
 def main():
@@ -363,6 +483,7 @@ def main():
         cases.attrs["onnx_version"] = onnx.__version__
         make_torch_fixtures(cases)
         make_helper_fixtures(cases)
+        make_decomposition_fixtures(cases)
     make_bad_files()
     for name in sorted(BAD_FILES):
         assert os.path.exists(path(name)), name
