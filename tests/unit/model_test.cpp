@@ -155,7 +155,7 @@ TEST(Activation, NamesRoundTrip) {
         ++count;
         begin = end + 2;
     }
-    EXPECT_EQ(count, 17);
+    EXPECT_EQ(count, 18);
 }
 
 TEST(Activation, UnknownNameIsRejected) {
