@@ -106,10 +106,8 @@ TEST(Inspect, RefusesAFileThatIsNeitherModelNorHdf5) {
 }
 
 TEST(Inspect, DescribesAnOnnxModel) {
-    const std::string onnx =
-        (std::filesystem::path(__FILE__).parent_path().parent_path() / "data/onnx/relu.onnx")
-            .string();
-    if (!std::filesystem::exists(onnx)) GTEST_SKIP() << onnx << " is missing";
+    const std::string onnx = std::string(H5INFER_ONNX_FIXTURES) + "/relu.onnx";
+    ASSERT_TRUE(std::filesystem::exists(onnx)) << onnx << " is missing";
     const CommandResult result = run_h5infer({"inspect", onnx}, {1});
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const std::string& out = result.out;
