@@ -17,13 +17,7 @@ namespace h5infer::testing {
 /// class labels, at dir/model.h5, and `rows` rows of data at dir/data.h5:/features.
 inline GenerateConfig named_model(const TempDir& dir, std::int64_t rows, std::int64_t features = 13,
                                   std::vector<std::int64_t> hidden = {61, 29}) {
-    GenerateConfig config;
-    config.data_path = dir / "data.h5";
-    config.model_path = dir / "model.h5";
-    config.rows = rows;
-    config.features = features;
-    config.hidden = std::move(hidden);
-    config.outputs = 5;
+    GenerateConfig config = model_and_data(dir, rows, features, std::move(hidden), 5);
     config.hidden_activation = Activation::Tanh;
     generate(config);
     Model model = random_model(config);
