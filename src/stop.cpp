@@ -21,6 +21,7 @@ constexpr std::array<int, 4> stop_signals{SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 // taken while the process exits never meets a destroyed object.
 std::atomic<bool> stop_armed{false};        // NOLINT: process-wide by nature
 std::atomic<int> received{0};               // NOLINT
+std::atomic<bool> stopping{false};          // NOLINT: the job agreed to stop
 std::array<bool, NSIG> ignored_at_start{};  // NOLINT: written before the thread starts
 std::mutex removal_mutex;                   // NOLINT
 std::array<char, PATH_MAX> removal_path{};  // NOLINT: guarded by removal_mutex
@@ -102,11 +103,16 @@ void guard_standard_streams() {
 
 StopRequest::StopRequest() {
     received = 0;
+    stopping = false;
     stop_armed = true;
 }
 
 StopRequest::~StopRequest() {
-    stop_armed = false;
+    if (!stopping.load()) stop_armed = false;
+}
+
+void StopRequest::job_stops() {
+    stopping = true;
 }
 
 int StopRequest::signal_number() {

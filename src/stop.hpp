@@ -41,6 +41,12 @@ public:
 
     /// The signal received, or 0.
     [[nodiscard]] static int signal_number();
+
+    /// The job agreed to stop, on this rank's signal or another's. From here until the process
+    /// exits, a stop signal is still taken as that request, even after the StopRequest ends:
+    /// what Slurm or a user sends every rank may reach this one only after the agreement, and
+    /// it must not kill a rank that is saving progress or exiting with 75.
+    static void job_stops();
 };
 
 /// Until forget_on_stop_signal(), a stop signal that no StopRequest takes removes `path` before

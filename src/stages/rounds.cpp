@@ -182,6 +182,7 @@ void RoundLoop::stop_if_abandoned() {
 }
 
 void RoundLoop::stop() {
+    StopRequest::job_stops();
     progress_.finish();
     outputs_.keep_partial_files();
     const std::int64_t signal_number =

@@ -81,6 +81,33 @@ TEST_F(StopSignals, TheSameSignalTwiceEndsTheProcess) {
         ::testing::KilledBySignal(SIGINT), "");
 }
 
+// Slurm signals every rank; another rank's signal may have stopped the job before this one's
+// arrives, while this rank saves progress or exits: it is the same request, not a kill.
+TEST_F(StopSignals, AfterTheJobAgreedToStopASignalIsTheSameRequestUntilExit) {
+    EXPECT_EXIT(
+        {
+            {
+                const StopRequest request;
+                StopRequest::job_stops();
+            }
+            ::kill(::getpid(), SIGUSR1);
+            (void)taken(SIGUSR1);
+            std::this_thread::sleep_for(50ms);
+            std::_Exit(75);
+        },
+        ::testing::ExitedWithCode(75), "");
+}
+
+TEST_F(StopSignals, AfterARunThatDidNotStopASignalEndsTheProcess) {
+    EXPECT_EXIT(
+        {
+            { const StopRequest request; }
+            ::kill(::getpid(), SIGUSR1);
+            std::this_thread::sleep_for(5s);
+        },
+        ::testing::KilledBySignal(SIGUSR1), "");
+}
+
 TEST_F(StopSignals, WithoutARequestASignalRemovesTheRegisteredFileAndEndsTheProcess) {
     // The death test runs this test again in a new process: it finds the file in the variable.
     const char* given = std::getenv("H5INFER_STOP_TEST_FILE");
