@@ -23,7 +23,7 @@ RunReport run_steps(const RunConfig& config, const mpi::Comm& comm,
 
     // 1. Rank 0 validates and plans; every rank learns the outcome and the plan.
     stages::Prepared prepared = stages::prepare_run(config, comm, tally);
-    const stages::RunPlan plan = stages::plan_run(prepared);
+    const stages::RunPlan plan = stages::plan_run(prepared, comm.size());
     tally.prepared = true;
     tally.inputs = static_cast<std::int64_t>(prepared.jobs.size());
     tally.skipped = plan.skipped;

@@ -18,13 +18,29 @@ std::string last_not_collective_cause;  // NOLINT: per-rank diagnostic, single-t
 
 // A collective H5Dwrite of the selections; src is null on a rank that selects nothing, and
 // whether HDF5 really did collective I/O is kept for last_write_not_collective_cause().
+// Whether `dataset` is in a file opened through MPI-IO (HDF5 refuses collective transfers on
+// any other driver).
+bool in_parallel_file(hid_t dataset) {
+    const Handle file(check(H5Iget_file_id(dataset), "cannot get a dataset's file"));
+    const Handle access(check(H5Fget_access_plist(file.get()), "cannot get a file's access list"));
+    return H5Pget_driver(access.get()) == H5FD_MPIO;
+}
+
 void write_collective(hid_t dataset, hid_t memory_type, const Handle& memory_space,
                       const Handle& file_space, const void* src, const std::string& context) {
+    const std::int64_t placeholder = 0;  // HDF5 wants a buffer even when this rank selects nothing
+    const void* buffer = src != nullptr ? src : &placeholder;
+    if (!in_parallel_file(dataset)) {
+        check_status(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(),
+                              H5P_DEFAULT, buffer),
+                     context);
+        last_not_collective_cause.clear();
+        return;
+    }
     Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer list"));
     check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "cannot set collective I/O");
-    const std::int64_t placeholder = 0;  // HDF5 wants a buffer even when this rank selects nothing
     check_status(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), dxpl.get(),
-                          src != nullptr ? src : &placeholder),
+                          buffer),
                  context);
     std::uint32_t local = 0;
     std::uint32_t global = 0;

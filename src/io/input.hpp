@@ -67,7 +67,7 @@ struct InputInfo {
     /// table); empty otherwise.
     std::vector<ColumnSource> sources;
     std::vector<std::string> notes;  ///< what rank 0 says about the columns (not broadcast)
-    /// Other files the input's values are read from (not broadcast): the target of an
+    /// Other files the input's values are read from: the target of an
     /// external link on its path, the source files of a virtual dataset, external storage
     /// files (h5::dataset_storage() of the dataset or of each dataset its columns come from).
     std::vector<FileVersion> data_files;

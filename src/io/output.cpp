@@ -245,21 +245,15 @@ std::string temporary_path(const std::string& final_path, const std::string& tag
            "." + name_of(final_path) + ".h5infer-" + tag + ".tmp";
 }
 
-void sync_file(const std::string& path) {
-    const Descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file.valid() || ::fdatasync(file.get()) != 0) {
-        throw IoError("cannot write " + quoted(path) + " to storage: " + std::strerror(errno) +
-                      " (if the disk or quota is full, free space and rerun)");
-    }
+namespace {
+
+[[noreturn]] void throw_sync_error(const std::string& path) {
+    throw IoError("cannot write " + quoted(path) + " to storage: " + std::strerror(errno) +
+                  " (if the disk or quota is full, free space and rerun)");
 }
 
-void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite) {
-    // The final name must never lead to bytes that are not on storage yet.
-    sync_file(temporary);
-    if (rename_into_place(temporary, final_path, overwrite)) {
-        sync_directory(directory_of(final_path));
-        return;
-    }
+void rename_output(const std::string& temporary, const std::string& final_path, bool overwrite) {
+    if (rename_into_place(temporary, final_path, overwrite)) return;
     const int error = errno;
     if (error == EEXIST) {
         throw IoError("output " + quoted(final_path) +
@@ -268,6 +262,56 @@ void commit_output(const std::string& temporary, const std::string& final_path, 
     }
     throw IoError("cannot rename " + quoted(temporary) + " to " + quoted(final_path) + ": " +
                   std::strerror(error));
+}
+
+// Files whose writeback is started together, then waited for: bounded so that the descriptors
+// held at once stay far below any limit.
+constexpr std::size_t files_synced_together = 64;
+
+// sync_file() of each of `paths`, the writeback of a group started for all before the first
+// wait, so that the file system can write them in one go.
+void sync_files(const std::vector<std::string>& paths) {
+    for (std::size_t first = 0; first < paths.size(); first += files_synced_together) {
+        const std::size_t end = std::min(paths.size(), first + files_synced_together);
+        std::vector<Descriptor> files;
+        for (std::size_t i = first; i < end; ++i) {
+            files.emplace_back(::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC));
+            if (!files.back().valid()) throw_sync_error(paths[i]);
+            (void)::sync_file_range(files.back().get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
+        for (std::size_t i = first; i < end; ++i) {
+            if (::fdatasync(files[i - first].get()) != 0) throw_sync_error(paths[i]);
+        }
+    }
+}
+
+}  // namespace
+
+void sync_file(const std::string& path) {
+    const Descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file.valid() || ::fdatasync(file.get()) != 0) throw_sync_error(path);
+}
+
+void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite) {
+    // The final name must never lead to bytes that are not on storage yet.
+    sync_file(temporary);
+    rename_output(temporary, final_path, overwrite);
+    sync_directory(directory_of(final_path));
+}
+
+void commit_outputs(const std::vector<Commit>& commits, bool overwrite) {
+    std::vector<std::string> temporaries;
+    for (const Commit& commit : commits) temporaries.push_back(commit.temporary);
+    sync_files(temporaries);
+    std::vector<std::string> directories;
+    for (const Commit& commit : commits) {
+        rename_output(commit.temporary, commit.final_path, overwrite);
+        const std::string directory = directory_of(commit.final_path);
+        if (std::find(directories.begin(), directories.end(), directory) == directories.end()) {
+            directories.push_back(directory);
+        }
+    }
+    for (const std::string& directory : directories) sync_directory(directory);
 }
 
 void refuse_link(const std::string& path, const std::string& what, const std::string& final_path) {
@@ -453,6 +497,16 @@ OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout,
     : path_(path), layout_(layout), root_(comm.rank() == 0) {
     const mpi::Info hints(layout_.io_hints);
     file_ = h5::open_file_parallel(path, comm, hints.native());
+    open_members();
+}
+
+OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout)
+    : path_(path), layout_(layout), root_(true) {
+    file_ = h5::open_file(path, true);
+    open_members();
+}
+
+void OutputWriter::open_members() {
     dataset_ = h5::open_dataset(file_.get(), layout_.dataset);
     progress_ = h5::open_dataset(file_.get(), std::string(progress_dataset));
     open_labels();

@@ -42,6 +42,17 @@ void check_output_space(const std::vector<PlannedOutput>& outputs);
 /// if the final name appeared meanwhile.
 void commit_output(const std::string& temporary, const std::string& final_path, bool overwrite);
 
+/// A finished temporary file and the name it is to have.
+struct Commit {
+    std::string temporary;
+    std::string final_path;
+};
+
+/// commit_output() of each of `commits`, in order, with fewer waits on storage: the writeback
+/// of all the files starts before the first is waited for, and each directory is synced once,
+/// after the last rename into it. On an error the files not yet renamed keep their names.
+void commit_outputs(const std::vector<Commit>& commits, bool overwrite);
+
 /// Writes the file's data to storage and waits for it (fdatasync). Until then the file may be
 /// only in this node's page cache: a node that crashes after the job ended would leave it
 /// empty or cut short. Throws IoError naming the file; on NFS and with quotas, a full disk can
@@ -142,11 +153,16 @@ struct OutputLayout {
 void create_output(const std::string& path, const OutputLayout& layout);
 
 /// A prediction file made by create_output(), opened and written by all ranks together through
-/// parallel HDF5 (a fresh one or a partial one to resume). Every method is collective.
+/// parallel HDF5 (a fresh one or a partial one to resume), or by one rank alone. Every method
+/// is collective over the ranks that opened it.
 class OutputWriter {
 public:
     /// Collective. Opens `path`, which create_output() made with the same layout.
     OutputWriter(const std::string& path, const OutputLayout& layout, const mpi::Comm& comm);
+
+    /// Opens `path`, which create_output() made with the same layout, on this rank alone (the
+    /// POSIX driver: no MPI-IO, no other rank waits on it).
+    OutputWriter(const std::string& path, const OutputLayout& layout);
 
     /// Collective. Writes rows [row_begin, row_begin + rows) of the predictions, their
     /// predicted labels and the copied input datasets (read from the input here); a rank with
@@ -178,6 +194,7 @@ private:
     };
 
     void write_rows(std::int64_t row_begin, std::int64_t rows, const float* src);
+    void open_members();
     void open_labels();
     void open_copies();
     void write_labels(std::int64_t row_begin, std::int64_t rows, const float* src);

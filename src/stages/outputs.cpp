@@ -27,16 +27,22 @@ OpenOutputs::OpenOutputs(const RunConfig& config, const mpi::Comm& comm, const P
       done_(std::move(done)),
       nonfinite_(prepared.jobs.size(), 0) {
     partial_files_.root = comm.rank() == 0;
+    alone_files_.root = true;
+}
+
+io::OutputLayout OpenOutputs::layout(std::int64_t j) const {
+    const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
+    return {job.output.dataset, job.input.rows,
+            engine_.outputs,    engine_.labels,
+            config_.labels,     job.input.file,
+            job.copies,         static_cast<std::int64_t>(done_[j].size()),
+            job.fingerprint,    config_.align_bytes,
+            config_.io_hints};
 }
 
 void OpenOutputs::open(std::int64_t j) {
     const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
-    const io::OutputLayout layout{job.output.dataset, job.input.rows,
-                                  engine_.outputs,    engine_.labels,
-                                  config_.labels,     job.input.file,
-                                  job.copies,         static_cast<std::int64_t>(done_[j].size()),
-                                  job.fingerprint,    config_.align_bytes,
-                                  config_.io_hints};
+    const io::OutputLayout layout = this->layout(j);
     partial_files_.paths.push_back(job.partial);
     if (!job.resume) agree_on_root(comm_, 0, [&] { io::create_output(job.partial, layout); });
     agree(comm_,
@@ -53,9 +59,9 @@ void OpenOutputs::checkpoint() {
     }
 }
 
-void OpenOutputs::write_provenance(std::int64_t j, std::int64_t nonfinite, double elapsed) {
+void OpenOutputs::write_provenance(io::OutputWriter& writer, std::int64_t j,
+                                   std::int64_t nonfinite, double elapsed) const {
     const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
-    io::OutputWriter& writer = *writers_[j];
     writer.set_attribute("h5infer_version", std::string(version));
     writer.set_attribute("model_path", prepared_.model_path);
     writer.set_attribute("model_sha256", prepared_.model_sha256);
@@ -85,7 +91,7 @@ void OpenOutputs::finish(std::int64_t j) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     comm_.broadcast(elapsed, 0);
     agree(comm_, [&] {
-        write_provenance(j, job_nonfinite, elapsed);
+        write_provenance(*writers_[j], j, job_nonfinite, elapsed);
         if (not_collective_.empty()) not_collective_ = writers_[j]->not_collective_cause();
         writers_[j]->finish();
     });
@@ -102,6 +108,38 @@ void OpenOutputs::finish(std::int64_t j) {
     });
     std::vector<std::string>& paths = partial_files_.paths;
     paths.erase(std::find(paths.begin(), paths.end(), job.partial));
+}
+
+void OpenOutputs::write_alone(std::int64_t j, const float* predictions) {
+    const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
+    const io::OutputLayout layout = this->layout(j);
+    alone_files_.paths.push_back(job.partial);
+    alone_jobs_.push_back(j);
+    io::create_output(job.partial, layout);
+    io::OutputWriter writer(job.partial, layout);
+    writer.write(0, job.input.rows, predictions);
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    write_provenance(writer, j, nonfinite_[j], elapsed);
+    writer.finish();
+    alone_nonfinite_ += nonfinite_[j];
+}
+
+void OpenOutputs::commit_alone() {
+    std::vector<io::Commit> commits;
+    for (std::int64_t j : alone_jobs_) {
+        const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
+        io::check_unchanged(job.input);
+        commits.push_back({job.partial, job.output.file});
+    }
+    io::commit_outputs(commits, config_.overwrite || config_.force);
+    alone_files_.paths.clear();
+    alone_jobs_.clear();
+}
+
+void OpenOutputs::count_alone() {
+    total_nonfinite_ += comm_.sum(alone_nonfinite_);
+    alone_nonfinite_ = 0;
 }
 
 bool OpenOutputs::all_writes_collective() const {

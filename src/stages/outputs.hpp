@@ -51,6 +51,20 @@ public:
     /// syncs the directory.
     void finish(std::int64_t job);
 
+    /// Not collective. The whole output of `job`, an input that this rank computed alone into
+    /// `predictions` (RunPlan::alone), created and written with its provenance under its
+    /// partial name by this rank, with no other rank waiting; commit_alone() names it.
+    void write_alone(std::int64_t job, const float* predictions);
+
+    /// Not collective. Checks that the inputs of the outputs write_alone() wrote since the last
+    /// call did not change, then syncs them and gives them their final names together. Partial
+    /// files written alone and not committed are removed when the run ends.
+    void commit_alone();
+
+    /// Collective, once every rank wrote its outputs alone: adds their rows with NaN or Inf to
+    /// nonfinite_rows().
+    void count_alone();
+
     /// The run stops to resume later: leave the partial files in place.
     void keep_partial_files() { partial_files_.keep = true; }
 
@@ -75,7 +89,9 @@ private:
         ~PartialFiles();
     };
 
-    void write_provenance(std::int64_t job, std::int64_t nonfinite, double elapsed);
+    [[nodiscard]] io::OutputLayout layout(std::int64_t job) const;
+    void write_provenance(io::OutputWriter& writer, std::int64_t job, std::int64_t nonfinite,
+                          double elapsed) const;
 
     const RunConfig& config_;
     const mpi::Comm& comm_;
@@ -84,10 +100,13 @@ private:
     std::chrono::steady_clock::time_point start_;
     bool syncs_for_node_ = false;
     PartialFiles partial_files_;
+    PartialFiles alone_files_;               // written alone, not committed yet
+    std::vector<std::int64_t> alone_jobs_;  // their jobs
     std::vector<std::unique_ptr<io::OutputWriter>> writers_;
     std::vector<std::vector<char>> done_;
     std::vector<std::int64_t> nonfinite_;
     std::int64_t total_nonfinite_ = 0;
+    std::int64_t alone_nonfinite_ = 0;  // in the outputs this rank wrote alone
     std::string not_collective_;
 };
 

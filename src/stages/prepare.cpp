@@ -325,7 +325,18 @@ void broadcast(const mpi::Comm& comm, PreparedJob& job) {
                               &job.output.file, &job.output.dataset, &job.partial}) {
         comm.broadcast(*text, 0);
     }
-    for (std::int64_t* value : {&job.input.rows, &job.input.cols}) comm.broadcast(*value, 0);
+    for (std::int64_t* value :
+         {&job.input.rows, &job.input.cols, &job.input.file_bytes, &job.input.file_mtime_ns}) {
+        comm.broadcast(*value, 0);
+    }
+    auto data_files = static_cast<std::int64_t>(job.input.data_files.size());
+    comm.broadcast(data_files, 0);
+    job.input.data_files.resize(static_cast<std::size_t>(data_files));
+    for (io::FileVersion& version : job.input.data_files) {
+        comm.broadcast(version.path, 0);
+        comm.broadcast(version.bytes, 0);
+        comm.broadcast(version.mtime_ns, 0);
+    }
     auto unwritten = static_cast<std::int64_t>(job.input.unwritten.size());
     comm.broadcast(unwritten, 0);
     job.input.unwritten.resize(static_cast<std::size_t>(unwritten));

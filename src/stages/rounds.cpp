@@ -21,6 +21,10 @@ using Clock = std::chrono::steady_clock;
 // computed, small enough that the advice returns at once (docs/performance.md).
 constexpr std::int64_t read_ahead_bytes = std::int64_t{16} << 20U;
 
+// Each rank works through its jobs done alone (RunPlan::alone) for about this long between the
+// checks, collective, that let any rank's stop signal or failure end every rank.
+constexpr double alone_slice_seconds = 0.5;
+
 // What the kernels count as non-finite in an input of type `dtype`: they see float32, and a
 // float64 value beyond its range becomes Inf when narrowed, as HDF5 narrows it.
 std::string nonfinite_values(const std::string& dtype) {
@@ -82,6 +86,7 @@ public:
 
 private:
     std::vector<std::vector<Piece>> next_round();
+    [[nodiscard]] bool shared(std::int64_t job) const;
     [[nodiscard]] bool holds(std::int64_t job, bool last) const;
     void checkpoint_or_stop();
     void stop_if_abandoned();
@@ -89,7 +94,12 @@ private:
     double compute(const std::vector<Piece>& mine, std::int64_t& my_rows);
     void compute_piece(const std::vector<Piece>& mine, std::size_t p, float* predictions,
                        std::size_t& advised);
+    io::InputReader& reader_for(std::int64_t job);
+    void compute_rows(std::int64_t job, Range rows, float* predictions);
     std::int64_t forward(Range rows, float* predictions);
+    void run_alone_jobs();
+    std::int64_t run_alone_slice(const std::vector<std::int64_t>& jobs, std::size_t& next,
+                                 std::int64_t& finished);
     void write(const std::vector<std::vector<Piece>>& shares, const std::vector<Piece>& mine);
     void end_round(Clock::time_point round_start, std::int64_t my_rows, double busy);
 
@@ -125,7 +135,7 @@ void RoundLoop::run() {
         const std::vector<Piece>& mine = shares[static_cast<std::size_t>(comm_.rank())];
         checkpoint_or_stop();
         for (std::int64_t j = 0; j < static_cast<std::int64_t>(prepared_.jobs.size()); ++j) {
-            if (!prepared_.jobs[j].skip && holds(j, false)) outputs_.open(j);
+            if (shared(j) && holds(j, false)) outputs_.open(j);
         }
         std::int64_t my_rows = 0;
         const double busy = compute(mine, my_rows);
@@ -133,6 +143,7 @@ void RoundLoop::run() {
         write(shares, mine);
         end_round(round_start, my_rows, busy);
     } while (round_.end < plan_.work.size());
+    run_alone_jobs();
     progress_.finish();
     reader_.reset();
     times_.wait = std::max(0.0, seconds_since(stream_start) - times_.read - times_.compute -
@@ -145,6 +156,12 @@ std::vector<std::vector<Piece>> RoundLoop::next_round() {
     const std::int64_t items = round_items(round_size_, weights_, engine_.most_steps);
     round_ = {round_.end, std::min(plan_.work.size(), round_.end + items)};
     return plan_.work.shares(round_, weights_, engine_.split_rows);
+}
+
+// Is the job's output written by all ranks in the rounds (not skipped, not done alone)?
+bool RoundLoop::shared(std::int64_t job) const {
+    return !prepared_.jobs[static_cast<std::size_t>(job)].skip &&
+           plan_.alone[static_cast<std::size_t>(job)] < 0;
 }
 
 // Does this round hold the job's first (or last) item? Jobs without items have their output
@@ -218,16 +235,28 @@ double RoundLoop::compute(const std::vector<Piece>& mine, std::int64_t& my_rows)
 
 void RoundLoop::compute_piece(const std::vector<Piece>& mine, std::size_t p, float* predictions,
                               std::size_t& advised) {
-    const Range rows = mine[p].rows;
     const WorkItem& work = plan_.work.items()[static_cast<std::size_t>(mine[p].item)];
-    const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(work.job)];
     const Clock::time_point t0 = Clock::now();
-    if (reader_job_ != work.job) {
+    read_ahead(plan_.work, mine, p, work.job, reader_for(work.job), advised);
+    times_.read += seconds_since(t0);
+    compute_rows(work.job, mine[p].rows, predictions);
+}
+
+// The reader of the input of `job`, opened when the last was of another.
+io::InputReader& RoundLoop::reader_for(std::int64_t j) {
+    if (reader_job_ != j) {
         reader_.reset();
-        reader_.emplace(job.input);
-        reader_job_ = work.job;
+        reader_.emplace(prepared_.jobs[static_cast<std::size_t>(j)].input);
+        reader_job_ = j;
     }
-    read_ahead(plan_.work, mine, p, reader_job_, *reader_, advised);
+    return *reader_;
+}
+
+// Rows `rows` of the input of `job` into predictions, with the checks every row gets.
+void RoundLoop::compute_rows(std::int64_t j, Range rows, float* predictions) {
+    const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
+    const Clock::time_point t0 = Clock::now();
+    (void)reader_for(j);
     times_.read += seconds_since(t0);
     const std::int64_t bad = forward(rows, predictions);
     if (bad > 0 && config_.fail_on_nonfinite) {
@@ -237,7 +266,7 @@ void RoundLoop::compute_piece(const std::vector<Piece>& mine, std::size_t p, flo
                          std::to_string(rows.begin) + ".." + std::to_string(rows.end) +
                          " (drop --fail-on-nonfinite to let them propagate)");
     }
-    outputs_.count_nonfinite(work.job, bad);
+    outputs_.count_nonfinite(j, bad);
     engine_.verifier->check(engine_.src.data(), predictions, rows, job.input.rows, job.input.cols,
                             engine_.outputs);
     times_.rows += static_cast<double>(rows.size());
@@ -295,6 +324,58 @@ void RoundLoop::write(const std::vector<std::vector<Piece>>& shares,
     times_.write += seconds_since(t0);
 }
 
+// The jobs done alone: each rank computes and commits its own, and between slices of them the
+// ranks add up the progress and agree on a stop (any rank's signal), as between rounds.
+void RoundLoop::run_alone_jobs() {
+    std::vector<std::int64_t> mine;
+    for (std::size_t j = 0; j < plan_.alone.size(); ++j) {
+        if (plan_.alone[j] == comm_.rank()) mine.push_back(static_cast<std::int64_t>(j));
+    }
+    if (std::all_of(plan_.alone.begin(), plan_.alone.end(), [](int rank) { return rank < 0; })) {
+        return;
+    }
+    std::size_t next = 0;
+    for (;;) {
+        std::int64_t rows = 0;
+        std::int64_t finished = 0;
+        agree(comm_, [&] { rows = run_alone_slice(mine, next, finished); });
+        rows_done_ += comm_.sum(rows);
+        tally_.rows = rows_done_;
+        tally_.finished += comm_.sum(finished);
+        if (root_) progress_.update(rows_done_, seconds_since(start_));
+        if (comm_.max(std::int64_t{StopRequest::signal_number() != 0 ? 1 : 0}) != 0) stop();
+        if (comm_.max(static_cast<std::int64_t>(mine.size() - next)) == 0) break;
+    }
+    outputs_.count_alone();
+}
+
+// Computes and commits my jobs done alone from `next` on, for about alone_slice_seconds or
+// until a stop signal; returns their rows and adds them to `finished`.
+std::int64_t RoundLoop::run_alone_slice(const std::vector<std::int64_t>& jobs, std::size_t& next,
+                                        std::int64_t& finished) {
+    const Clock::time_point slice_start = Clock::now();
+    std::int64_t rows = 0;
+    while (next < jobs.size() && StopRequest::signal_number() == 0 &&
+           seconds_since(slice_start) < alone_slice_seconds) {
+        const std::int64_t j = jobs[next++];
+        const Range all{0, prepared_.jobs[static_cast<std::size_t>(j)].input.rows};
+        H5INFER_ASSERT(all.size() * engine_.outputs <=
+                       static_cast<std::int64_t>(engine_.dst.size()));
+        compute_rows(j, all, engine_.dst.data());
+        reader_.reset();  // the input is closed before its output is committed
+        reader_job_ = -1;
+        const Clock::time_point t0 = Clock::now();
+        outputs_.write_alone(j, engine_.dst.data());
+        times_.write += seconds_since(t0);
+        rows += all.size();
+        ++finished;
+    }
+    const Clock::time_point t0 = Clock::now();
+    outputs_.commit_alone();
+    times_.finish += seconds_since(t0);
+    return rows;
+}
+
 // Marks the round's items done, commits the outputs it finished, and sizes the next round:
 // each rank's share from the paces, and (rank 0) its length from this round's.
 void RoundLoop::end_round(Clock::time_point round_start, std::int64_t my_rows, double busy) {
@@ -307,7 +388,7 @@ void RoundLoop::end_round(Clock::time_point round_start, std::int64_t my_rows, d
     const std::int64_t per_rank = (round_.size() + comm_.size() - 1) / comm_.size();
     steps_since_checkpoint_ += per_rank;
     for (std::int64_t j = 0; j < static_cast<std::int64_t>(prepared_.jobs.size()); ++j) {
-        if (prepared_.jobs[j].skip || !holds(j, true)) continue;
+        if (!shared(j) || !holds(j, true)) continue;
         const Clock::time_point finish_start = Clock::now();
         outputs_.finish(j);
         ++tally_.finished;

@@ -24,10 +24,16 @@ struct RunPlan {
     std::int64_t skipped = 0;        ///< jobs whose output is up to date
     std::int64_t largest_input = 1;  ///< rows of the largest input with work (at least 1)
     std::int64_t widest_input = 0;   ///< columns of the widest input
+    /// Per job, the rank that computes and writes it alone, or -1 for a job in `work`. Of a run
+    /// with several inputs to compute, a fresh input of one chunk is done alone: shared, its
+    /// file would cost every rank a collective create, open, write and close and a commit that
+    /// waits on the slowest rank, for one chunk that only one rank computes anyway.
+    std::vector<int> alone;
 };
 
 /// The plan of the jobs `prepared` holds, in input order, skipping the jobs marked skip and the
-/// chunks a resumed partial file already has.
-[[nodiscard]] RunPlan plan_run(const Prepared& prepared);
+/// chunks a resumed partial file already has, for `ranks` ranks. The jobs done alone are dealt
+/// out largest first, each to the rank with the fewest rows so far (the lowest on a tie).
+[[nodiscard]] RunPlan plan_run(const Prepared& prepared, int ranks);
 
 }  // namespace h5infer::stages
