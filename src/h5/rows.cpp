@@ -39,9 +39,9 @@ void write_collective(hid_t dataset, hid_t memory_type, const Handle& memory_spa
     }
     Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer list"));
     check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "cannot set collective I/O");
-    check_status(H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), dxpl.get(),
-                          buffer),
-                 context);
+    check_status(
+        H5Dwrite(dataset, memory_type, memory_space.get(), file_space.get(), dxpl.get(), buffer),
+        context);
     std::uint32_t local = 0;
     std::uint32_t global = 0;
     check_status(H5Pget_mpio_no_collective_cause(dxpl.get(), &local, &global),

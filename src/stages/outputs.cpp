@@ -59,8 +59,8 @@ void OpenOutputs::checkpoint() {
     }
 }
 
-void OpenOutputs::write_provenance(io::OutputWriter& writer, std::int64_t j,
-                                   std::int64_t nonfinite, double elapsed) const {
+void OpenOutputs::write_provenance(io::OutputWriter& writer, std::int64_t j, std::int64_t nonfinite,
+                                   double elapsed) const {
     const PreparedJob& job = prepared_.jobs[static_cast<std::size_t>(j)];
     writer.set_attribute("h5infer_version", std::string(version));
     writer.set_attribute("model_path", prepared_.model_path);

@@ -100,7 +100,7 @@ private:
     std::chrono::steady_clock::time_point start_;
     bool syncs_for_node_ = false;
     PartialFiles partial_files_;
-    PartialFiles alone_files_;               // written alone, not committed yet
+    PartialFiles alone_files_;              // written alone, not committed yet
     std::vector<std::int64_t> alone_jobs_;  // their jobs
     std::vector<std::unique_ptr<io::OutputWriter>> writers_;
     std::vector<std::vector<char>> done_;

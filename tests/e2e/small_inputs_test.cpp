@@ -43,9 +43,9 @@ void make_inputs(const TempDir& dir, int count, std::int64_t rows_up_to) {
 }
 
 std::vector<std::string> folder_run(const TempDir& dir, const std::vector<std::string>& more) {
-    std::vector<std::string> args{"run",          "--model",      dir / "model.h5",
-                                  "--input",      dir / "in/*.h5", "--output-dir",
-                                  dir / "out",    "--chunk-rows", "50"};
+    std::vector<std::string> args{"run",       "--model",       dir / "model.h5",
+                                  "--input",   dir / "in/*.h5", "--output-dir",
+                                  dir / "out", "--chunk-rows",  "50"};
     args.insert(args.end(), more.begin(), more.end());
     return args;
 }
@@ -124,7 +124,8 @@ TEST(SmallInputs, AFailureLeavesOnlyCompleteFilesAndNoPartialFile) {
         << result.err;
     EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
     EXPECT_TRUE(partial_files(dir / "out").empty());
-    for (const std::string& name : list_dir(dir / "out")) expect_complete(dir / ("out/" + name), -1);
+    for (const std::string& name : list_dir(dir / "out"))
+        expect_complete(dir / ("out/" + name), -1);
 }
 
 // A stop signal to every rank while they work alone: 75, every file under a final name
