@@ -21,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "byte_image.hpp"
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/model_file.hpp"
@@ -32,185 +33,11 @@ constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
 // 2: class labels, activation beta; 3: structure images; 4: affine layers in double, feature
 // names; 5: affine fill values
 constexpr std::uint32_t image_version = 5;
-// An array of a structure image is allocated before its values arrive: at most what one MPI
-// message carries.
-constexpr std::uint64_t max_structure_floats = std::uint64_t{1} << 29U;
-constexpr unsigned bits_per_byte = 8;
-// The image is little-endian; on such hosts float arrays are copied in bulk (models hold
-// millions of weights, and a copy per value costs seconds of start-up on large models).
-constexpr bool little_endian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3 };
 
-class Writer {
-public:
-    explicit Writer(bool values) : values_(values) {}
-
-    void bytes(const char* data, std::size_t size) {
-        bytes_.insert(bytes_.end(), data, data + size);
-    }
-
-    template <typename Unsigned>
-    void unsigned_le(Unsigned value) {
-        for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
-            bytes_.push_back(static_cast<char>((value >> (bits_per_byte * i)) & 0xFFU));
-        }
-    }
-
-    void i64(std::int64_t value) { unsigned_le(static_cast<std::uint64_t>(value)); }
-
-    void f32(float value) {
-        std::uint32_t bits = 0;
-        std::memcpy(&bits, &value, sizeof(bits));
-        unsigned_le(bits);
-    }
-
-    void string(const std::string& value) {
-        unsigned_le(static_cast<std::uint64_t>(value.size()));
-        bytes(value.data(), value.size());
-    }
-
-    void doubles(const std::vector<double>& values) {
-        unsigned_le(static_cast<std::uint64_t>(values.size()));
-        for (double v : values) {
-            std::uint64_t bits = 0;
-            std::memcpy(&bits, &v, sizeof(bits));
-            unsigned_le(bits);
-        }
-    }
-
-    void floats(const std::vector<float>& values) {
-        unsigned_le(static_cast<std::uint64_t>(values.size()));
-        if (!values_) return;
-        if constexpr (little_endian) {
-            bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-        } else {
-            for (float v : values) f32(v);
-        }
-    }
-
-    void reserve(std::size_t size) {
-        bytes_.reserve(size);
-        advise_huge_pages(bytes_.data(), size);
-    }
-
-    std::vector<char> take() { return std::move(bytes_); }
-
-private:
-    bool values_ = true;
-    std::vector<char> bytes_;
-};
-
-/// Reads fields in order; every read checks the remaining size first, so a truncated or
-/// corrupted image throws instead of reading past the end or allocating absurd sizes.
-class Reader {
-public:
-    explicit Reader(const std::vector<char>& bytes) : bytes_(bytes) {}
-
-    /// Whether float arrays hold their values (read from the image's header).
-    bool with_values = true;
-
-    const char* take(std::size_t size, const char* what) {
-        if (size > bytes_.size() - offset_) {
-            fail(std::string(what) + " needs " + std::to_string(size) + " bytes but only " +
-                 std::to_string(bytes_.size() - offset_) + " remain");
-        }
-        const char* data = bytes_.data() + offset_;
-        offset_ += size;
-        return data;
-    }
-
-    template <typename Unsigned>
-    Unsigned unsigned_le(const char* what) {
-        const char* data = take(sizeof(Unsigned), what);
-        Unsigned value = 0;
-        for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
-            const auto byte = static_cast<Unsigned>(static_cast<unsigned char>(data[i]));
-            value = static_cast<Unsigned>(value | (byte << (bits_per_byte * i)));
-        }
-        return value;
-    }
-
-    std::int64_t i64(const char* what) {
-        return static_cast<std::int64_t>(unsigned_le<std::uint64_t>(what));
-    }
-
-    float f32(const char* what) {
-        const auto bits = unsigned_le<std::uint32_t>(what);
-        float value = 0;
-        std::memcpy(&value, &bits, sizeof(value));
-        return value;
-    }
-
-    std::vector<double> doubles(const char* what) {
-        const auto count = unsigned_le<std::uint64_t>(what);
-        checked_size(count, sizeof(double), what);
-        std::vector<double> values(static_cast<std::size_t>(count));
-        for (double& v : values) {
-            const auto bits = unsigned_le<std::uint64_t>(what);
-            std::memcpy(&v, &bits, sizeof(v));
-        }
-        return values;
-    }
-
-    std::string string(const char* what) {
-        const auto size = unsigned_le<std::uint64_t>(what);
-        const char* data = take(checked_size(size, 1, what), what);
-        return {data, data + size};
-    }
-
-    /// The element count of a float array of a structure image, which holds no values.
-    std::uint64_t float_count(const char* what) {
-        H5INFER_ASSERT(!with_values);
-        const auto count = unsigned_le<std::uint64_t>(what);
-        if (count > max_structure_floats) {
-            fail(std::string(what) + " claims " + std::to_string(count) + " elements");
-        }
-        return count;
-    }
-
-    std::vector<float> floats(const char* what) {
-        const auto count = unsigned_le<std::uint64_t>(what);
-        if (!with_values) {
-            if (count > max_structure_floats) {
-                fail(std::string(what) + " claims " + std::to_string(count) + " elements");
-            }
-            std::vector<float> zeros;
-            resize_fresh(zeros, static_cast<std::size_t>(count));
-            return zeros;
-        }
-        checked_size(count, sizeof(float), what);
-        std::vector<float> values;
-        resize_fresh(values, static_cast<std::size_t>(count));
-        if constexpr (little_endian) {
-            std::memcpy(values.data(), take(values.size() * sizeof(float), what),
-                        values.size() * sizeof(float));
-        } else {
-            for (float& v : values) v = f32(what);
-        }
-        return values;
-    }
-
-    [[nodiscard]] bool at_end() const { return offset_ == bytes_.size(); }
-
-    [[noreturn]] void fail(const std::string& problem) const {
-        throw ModelError("malformed model image (" + std::to_string(bytes_.size()) +
-                         " bytes) at byte " + std::to_string(offset_) + ": " + problem +
-                         "; the image is truncated or was made by another h5infer build");
-    }
-
-private:
-    std::size_t checked_size(std::uint64_t count, std::size_t element, const char* what) const {
-        if (count > (bytes_.size() - offset_) / element) {
-            fail(std::string(what) + " claims " + std::to_string(count) +
-                 " elements, more than the image holds");
-        }
-        return static_cast<std::size_t>(count) * element;
-    }
-
-    const std::vector<char>& bytes_;
-    std::size_t offset_ = 0;
-};
+using Writer = ImageWriter;
+using Reader = ImageReader<ModelError>;
 
 void write_layer(Writer& out, const Layer& layer) {
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
@@ -303,7 +130,7 @@ std::vector<char> serialize(const Model& model, ImageContent content) {
 }
 
 Model deserialize(const std::vector<char>& bytes, DenseArrays dense_arrays) {
-    Reader in(bytes);
+    Reader in(bytes, "model image");
     if (std::memcmp(in.take(image_magic.size(), "magic"), image_magic.data(), image_magic.size()) !=
         0) {
         in.fail("not a model image (bad magic)");

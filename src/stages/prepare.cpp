@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "agree.hpp"
+#include "byte_image.hpp"
 #include "h5infer/error.hpp"
 #include "h5infer/model_file.hpp"
 #include "h5infer/plan.hpp"
@@ -320,45 +321,84 @@ Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet&
     return prepared;
 }
 
-void broadcast(const mpi::Comm& comm, PreparedJob& job) {
+// What every rank needs of a prepared job, in the image rank 0 broadcasts: one broadcast for
+// all jobs, since thousands of inputs would otherwise cost tens of thousands of collectives.
+void write_job(ImageWriter& out, const PreparedJob& job) {
+    for (const std::string* text : {&job.input.file, &job.input.dataset, &job.input.dtype,
+                                    &job.output.file, &job.output.dataset, &job.partial}) {
+        out.string(*text);
+    }
+    for (std::int64_t value :
+         {job.input.rows, job.input.cols, job.input.file_bytes, job.input.file_mtime_ns}) {
+        out.i64(value);
+    }
+    out.i64(static_cast<std::int64_t>(job.input.data_files.size()));
+    for (const io::FileVersion& version : job.input.data_files) {
+        out.string(version.path);
+        out.i64(version.bytes);
+        out.i64(version.mtime_ns);
+    }
+    out.i64(static_cast<std::int64_t>(job.input.unwritten.size()));
+    for (const h5::UnwrittenRows& rows : job.input.unwritten) {
+        out.i64(rows.row_begin);
+        out.i64(rows.row_end);
+    }
+    out.i64(static_cast<std::int64_t>(job.input.sources.size()));
+    for (const io::ColumnSource& source : job.input.sources) {
+        out.string(source.dataset);
+        out.string(source.field);
+        out.i64(source.column);
+    }
+    out.i64(static_cast<std::int64_t>(job.copies.size()));
+    for (const std::string& copy : job.copies) out.string(copy);
+    out.i64(job.skip ? 1 : 0);
+    out.i64(job.resume ? 1 : 0);
+    out.string(std::string(job.done.begin(), job.done.end()));
+}
+
+using JobReader = ImageReader<MpiError>;
+
+// A count of `what` read from the image, at most what it could hold.
+std::size_t count_of(JobReader& in, const char* what) {
+    const std::int64_t count = in.i64(what);
+    if (count < 0) in.fail(std::string(what) + " is negative");
+    return static_cast<std::size_t>(count);
+}
+
+PreparedJob read_job(JobReader& in) {
+    PreparedJob job;
     for (std::string* text : {&job.input.file, &job.input.dataset, &job.input.dtype,
                               &job.output.file, &job.output.dataset, &job.partial}) {
-        comm.broadcast(*text, 0);
+        *text = in.string("a name");
     }
     for (std::int64_t* value :
          {&job.input.rows, &job.input.cols, &job.input.file_bytes, &job.input.file_mtime_ns}) {
-        comm.broadcast(*value, 0);
+        *value = in.i64("a size");
     }
-    auto data_files = static_cast<std::int64_t>(job.input.data_files.size());
-    comm.broadcast(data_files, 0);
-    job.input.data_files.resize(static_cast<std::size_t>(data_files));
+    job.input.data_files.resize(count_of(in, "data files"));
     for (io::FileVersion& version : job.input.data_files) {
-        comm.broadcast(version.path, 0);
-        comm.broadcast(version.bytes, 0);
-        comm.broadcast(version.mtime_ns, 0);
+        version.path = in.string("a data file");
+        version.bytes = in.i64("its size");
+        version.mtime_ns = in.i64("its time");
     }
-    auto unwritten = static_cast<std::int64_t>(job.input.unwritten.size());
-    comm.broadcast(unwritten, 0);
-    job.input.unwritten.resize(static_cast<std::size_t>(unwritten));
+    job.input.unwritten.resize(count_of(in, "unwritten rows"));
     for (h5::UnwrittenRows& rows : job.input.unwritten) {
-        comm.broadcast(rows.row_begin, 0);
-        comm.broadcast(rows.row_end, 0);
+        rows.row_begin = in.i64("unwritten rows");
+        rows.row_end = in.i64("unwritten rows");
     }
-    auto sources = static_cast<std::int64_t>(job.input.sources.size());
-    comm.broadcast(sources, 0);
-    job.input.sources.resize(static_cast<std::size_t>(sources));
+    job.input.sources.resize(count_of(in, "column sources"));
     for (io::ColumnSource& source : job.input.sources) {
-        comm.broadcast(source.dataset, 0);
-        comm.broadcast(source.field, 0);
-        comm.broadcast(source.column, 0);
+        source.dataset = in.string("a column's dataset");
+        source.field = in.string("a column's field");
+        source.column = in.i64("a column");
     }
-    auto copies = static_cast<std::int64_t>(job.copies.size());
-    comm.broadcast(copies, 0);
-    job.copies.resize(static_cast<std::size_t>(copies));
-    for (std::string& copy : job.copies) comm.broadcast(copy, 0);
-    comm.broadcast(job.skip, 0);
-    comm.broadcast(job.resume, 0);
-    comm.broadcast(job.done, 0);
+    job.copies.resize(count_of(in, "copies"));
+    for (std::string& copy : job.copies) copy = in.string("a copy");
+    job.skip = in.i64("skip") != 0;
+    job.resume = in.i64("resume") != 0;
+    const std::string done = in.string("done chunks");
+    job.done.assign(done.begin(), done.end());
+    return job;
 }
 
 void broadcast(const mpi::Comm& comm, Prepared& prepared) {
@@ -368,10 +408,19 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     for (std::string* text : {&prepared.model_path, &prepared.start_time}) {
         comm.broadcast(*text, 0);
     }
-    auto count = static_cast<std::int64_t>(prepared.jobs.size());
-    comm.broadcast(count, 0);
-    prepared.jobs.resize(static_cast<std::size_t>(count));
-    for (PreparedJob& job : prepared.jobs) broadcast(comm, job);
+    std::vector<char> image;
+    if (comm.rank() == 0) {
+        ImageWriter out;
+        out.i64(static_cast<std::int64_t>(prepared.jobs.size()));
+        for (const PreparedJob& job : prepared.jobs) write_job(out, job);
+        image = out.take();
+    }
+    comm.broadcast(image, 0);
+    if (comm.rank() == 0) return;
+    JobReader in(image, "image of the inputs from rank 0");
+    prepared.jobs.resize(count_of(in, "inputs"));
+    for (PreparedJob& job : prepared.jobs) job = read_job(in);
+    if (!in.at_end()) in.fail("bytes remain after the last input");
 }
 
 }  // namespace
