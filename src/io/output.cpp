@@ -467,22 +467,25 @@ void create_copies(hid_t file, const OutputLayout& layout) {
     }
 }
 
-}  // namespace
-
-void create_output(const std::string& path, const OutputLayout& layout) {
-    // Created by one process and closed, not collectively: closing writes the metadata without
-    // the fsync that flushing a parallel (MPI-IO) file costs (more on a parallel filesystem than
-    // on a local disk), and the file on disk is complete before any rank writes.
-    const struct stat made = create_exclusive(path);
+// Creates the prediction file `path` with its datasets, the progress record unless
+// `progress` is false, and the fingerprint, and returns it open; `made` is the new file.
+h5::Handle create_output_file(const std::string& path, const OutputLayout& layout, bool progress,
+                              struct stat& made) {
+    made = create_exclusive(path);
     h5::Handle file = h5::create_file(path, h5::Compatibility::Any, layout.alignment);
     const h5::Handle predictions =
         h5::create_dataset(file.get(), layout.dataset, {layout.rows, layout.cols}, H5T_IEEE_F32LE);
-    (void)h5::create_dataset(file.get(), std::string(progress_dataset), {layout.chunks},
-                             H5T_STD_U8LE);
+    if (progress) {
+        (void)h5::create_dataset(file.get(), std::string(progress_dataset), {layout.chunks},
+                                 H5T_STD_U8LE);
+    }
     h5::write_attribute(file.get(), std::string(fingerprint_attribute), layout.fingerprint);
     create_labels(file.get(), predictions.get(), layout);
     create_copies(file.get(), layout);
-    file.close();
+    return file;
+}
+
+void check_still_named(const std::string& path, const struct stat& made) {
     struct stat named {};
     if (::lstat(path.c_str(), &named) != 0 || named.st_dev != made.st_dev ||
         named.st_ino != made.st_ino) {
@@ -490,6 +493,17 @@ void create_output(const std::string& path, const OutputLayout& layout) {
                       " was replaced by another file while h5infer created it; make sure no "
                       "other program writes in the output directory, and rerun");
     }
+}
+
+}  // namespace
+
+void create_output(const std::string& path, const OutputLayout& layout) {
+    // Created by one process and closed, not collectively: closing writes the metadata without
+    // the fsync that flushing a parallel (MPI-IO) file costs (more on a parallel filesystem than
+    // on a local disk), and the file on disk is complete before any rank writes.
+    struct stat made {};
+    create_output_file(path, layout, true, made).close();
+    check_still_named(path, made);
 }
 
 OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout,
@@ -502,13 +516,17 @@ OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout,
 
 OutputWriter::OutputWriter(const std::string& path, const OutputLayout& layout)
     : path_(path), layout_(layout), root_(true) {
-    file_ = h5::open_file(path, true);
+    struct stat made {};
+    file_ = create_output_file(path, layout, false, made);
+    check_still_named(path, made);
     open_members();
 }
 
 void OutputWriter::open_members() {
     dataset_ = h5::open_dataset(file_.get(), layout_.dataset);
-    progress_ = h5::open_dataset(file_.get(), std::string(progress_dataset));
+    if (h5::object_type(file_.get(), std::string(progress_dataset)) == h5::ObjectType::Dataset) {
+        progress_ = h5::open_dataset(file_.get(), std::string(progress_dataset));
+    }
     open_labels();
     open_copies();
 }
@@ -608,8 +626,10 @@ void OutputWriter::set_attribute(const std::string& name, double value) {
 }
 
 void OutputWriter::finish() {
-    progress_.close();
-    h5::delete_link(file_.get(), std::string(progress_dataset));
+    if (progress_.valid()) {
+        progress_.close();
+        h5::delete_link(file_.get(), std::string(progress_dataset));
+    }
     copies_.clear();
     input_.close();
     labels_dataset_.close();

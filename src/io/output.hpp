@@ -160,8 +160,9 @@ public:
     /// Collective. Opens `path`, which create_output() made with the same layout.
     OutputWriter(const std::string& path, const OutputLayout& layout, const mpi::Comm& comm);
 
-    /// Opens `path`, which create_output() made with the same layout, on this rank alone (the
-    /// POSIX driver: no MPI-IO, no other rank waits on it).
+    /// Creates `path` as create_output() does but without a progress record (a file written
+    /// whole by one rank is never resumed), and keeps it open on this rank alone (the POSIX
+    /// driver: no MPI-IO, no other rank waits on it).
     OutputWriter(const std::string& path, const OutputLayout& layout);
 
     /// Collective. Writes rows [row_begin, row_begin + rows) of the predictions, their

@@ -115,7 +115,6 @@ void OpenOutputs::write_alone(std::int64_t j, const float* predictions) {
     const io::OutputLayout layout = this->layout(j);
     alone_files_.paths.push_back(job.partial);
     alone_jobs_.push_back(j);
-    io::create_output(job.partial, layout);
     io::OutputWriter writer(job.partial, layout);
     writer.write(0, job.input.rows, predictions);
     const double elapsed =
