@@ -99,6 +99,62 @@ TEST_F(Durability, OneRankPerNodeSyncsThePredictionsBeforeTheRenameAndRankZeroTh
     expect_synced_then_renamed(dir_ / "sync.log", output);
 }
 
+// Inputs of one chunk, each written by one rank alone: the rank that renames each file synced
+// it before and its directory after, though it renames several files per directory sync.
+TEST_F(Durability, OutputsWrittenAloneAreEachSyncedBeforeTheirRenameAndTheDirectoryAfter) {
+    std::filesystem::create_directories(dir_ / "in");
+    std::filesystem::create_directories(dir_ / "out");
+    GenerateConfig config;
+    config.features = 8;
+    for (int i = 0; i < 6; ++i) {
+        config.data_path = dir_ / ("in/" + std::to_string(i) + ".h5");
+        config.rows = 10 + i;
+        config.seed = static_cast<std::uint64_t>(i) + 1;
+        generate(config);
+    }
+    const CommandResult result = run_h5infer({"run", "--model", dir_ / "model.h5", "--input",
+                                              dir_ / "in/*.h5", "--output-dir", dir_ / "out"},
+                                             {3, "", shim(dir_ / "sync.log")});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    std::set<std::string> renamed_by;
+    for (int i = 0; i < 6; ++i) {
+        const std::string output = dir_ / ("out/" + std::to_string(i) + ".predictions.h5");
+        expect_synced_then_renamed(dir_ / "sync.log", output);
+        for (const Call& call : read_calls(dir_ / "sync.log")) {
+            if (call.name == "rename" && call.target == output) renamed_by.insert(call.pid);
+        }
+    }
+    EXPECT_EQ(renamed_by.size(), 3U) << "each rank commits the files it wrote\n"
+                                     << read_text(dir_ / "sync.log");
+}
+
+// A file written alone that cannot reach storage fails the job on its rank, printed once, and
+// no partial file stays.
+TEST_F(Durability, AnOutputWrittenAloneThatCannotReachStorageIsAnIoErrorWithNothingLeft) {
+    std::filesystem::create_directories(dir_ / "in");
+    std::filesystem::create_directories(dir_ / "out");
+    GenerateConfig config;
+    config.features = 8;
+    for (const char* name : {"a", "b", "c", "d"}) {
+        config.data_path = dir_ / ("in/" + std::string(name) + ".h5");
+        config.rows = 20;
+        generate(config);
+    }
+    const CommandResult result =
+        run_h5infer({"run", "--model", dir_ / "model.h5", "--input", dir_ / "in/*.h5",
+                     "--output-dir", dir_ / "out"},
+                    {2, "", shim(dir_ / "sync.log", "c.predictions.h5.h5infer-partial")});
+    EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::Io)) << result.err;
+    EXPECT_EQ(count_occurrences(result.err, "h5infer: error"), 1U) << result.err;
+    EXPECT_NE(result.err.find("c.predictions.h5.h5infer-partial.tmp' to storage"),
+              std::string::npos)
+        << result.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "out/c.predictions.h5"));
+    for (const std::string& name : list_dir(dir_ / "out")) {
+        EXPECT_EQ(name.find("h5infer-"), std::string::npos) << name << " left behind";
+    }
+}
+
 TEST_F(Durability, ImportCsvAndConvertSyncTheirFileBeforeTheRenameAndTheDirectoryAfter) {
     const std::string csv = dir_ / "data.csv";
     ASSERT_EQ(std::system(("printf 'a,b\\n1,2\\n3,4\\n' > " + csv).c_str()), 0);
