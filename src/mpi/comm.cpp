@@ -195,6 +195,27 @@ std::vector<double> Comm::gather(const std::vector<double>& values, int root) co
     return result;
 }
 
+std::vector<std::vector<char>> Comm::gather(const std::vector<char>& bytes, int root) const {
+    const int count = checked_count(bytes.size());
+    std::vector<int> counts(rank_ == root ? static_cast<std::size_t>(size_) : 0);
+    check(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather");
+    std::vector<int> offsets(counts.size(), 0);
+    std::size_t total = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+        offsets[r] = checked_count(total);
+        total += static_cast<std::size_t>(counts[r]);
+    }
+    std::vector<char> all(total);
+    check(MPI_Gatherv(bytes.data(), count, MPI_CHAR, all.data(), counts.data(), offsets.data(),
+                      MPI_CHAR, root, comm_),
+          "MPI_Gatherv");
+    std::vector<std::vector<char>> result;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+        result.emplace_back(all.begin() + offsets[r], all.begin() + offsets[r] + counts[r]);
+    }
+    return result;
+}
+
 Info::Info(const std::vector<std::string>& hints) {
     for (const std::string& hint : hints) {
         const std::size_t equals = hint.find('=');

@@ -85,6 +85,13 @@ void check_output_names(const RunConfig& config, const Model& model, const io::D
     }
 }
 
+// The fingerprint recorded in the file `path` (io::read_fingerprint()), as the ranks read it
+// together just before, or read now.
+std::string fingerprint_in(const Prepared& prepared, const std::string& path) {
+    const auto found = prepared.fingerprints_read.find(path);
+    return found != prepared.fingerprints_read.end() ? found->second : io::read_fingerprint(path);
+}
+
 // On rank 0: the job's fingerprint, waiting for the model's hash if it is not known yet.
 std::string fingerprint_of(const RunConfig& config, Prepared& prepared, const PreparedJob& job) {
     if (prepared.model_sha256.empty()) prepared.model_sha256 = prepared.model_hash.get();
@@ -139,7 +146,7 @@ void plan_job(const RunConfig& config, Prepared& prepared, PreparedJob& job, std
     const std::string& final_path = job.output.file;
     if (!config.force && exists(final_path)) {
         job.fingerprint = fingerprint_of(config, prepared, job);
-        const std::string found = io::read_fingerprint(final_path);
+        const std::string found = fingerprint_in(prepared, final_path);
         if (same_but_instruction_set(found, job.fingerprint)) {
             job.skip = true;
             const std::string made_with = fingerprint_value(found, "isa");
@@ -263,7 +270,7 @@ PreparedJob prepare_job(const RunConfig& config, Prepared& prepared, const io::J
 // A pattern over a directory that also receives the predictions (--output-dir the input
 // directory) would take the last run's prediction files, h5infer's partial and lock files, or
 // the model as inputs: they are left out, in one line.
-std::vector<io::Job> list_jobs(const RunConfig& config) {
+std::vector<io::Job> list_jobs(const RunConfig& config, const Prepared& prepared) {
     const std::string model_path = io::absolute_path(config.model_path);
     io::PatternFilter filter;
     filter.leaves_out = [&](const std::string& file) {
@@ -272,7 +279,7 @@ std::vector<io::Job> list_jobs(const RunConfig& config) {
                                name.find(".h5infer-") != std::string::npos && name.size() > 4 &&
                                name.compare(name.size() - 4, 4, ".tmp") == 0;
         return temporary || io::absolute_path(file) == model_path ||
-               !io::read_fingerprint(file).empty();
+               !fingerprint_in(prepared, file).empty();
     };
     std::vector<io::Job> jobs =
         io::list_jobs(io::expand_inputs(config.inputs, config.input_list, &filter), config.output,
@@ -286,13 +293,14 @@ std::vector<io::Job> list_jobs(const RunConfig& config) {
     return jobs;
 }
 
-Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet& isa,
-                 Tally& tally) {
+Prepared prepare(const RunConfig& config, int ranks, const AgreedInstructionSet& isa, Tally& tally,
+                 std::map<std::string, std::string> fingerprints_read) {
     check_config(config);
     Prepared prepared;
     prepared.instruction_set = isa;
     prepared.start_time = utc_now();
-    const std::vector<io::Job> jobs = list_jobs(config);
+    prepared.fingerprints_read = std::move(fingerprints_read);
+    const std::vector<io::Job> jobs = list_jobs(config, prepared);
     check_report_paths(config, jobs);
     tally.metrics_path_checked = true;
     // Hashing a large model takes as long as reading it. Alone, rank 0 hashes on a second
@@ -423,6 +431,44 @@ void broadcast(const mpi::Comm& comm, Prepared& prepared) {
     if (!in.at_end()) in.fail("bytes remain after the last input");
 }
 
+// Rank 0 prepares alone, and opening thousands of small files is most of that time. So first
+// every rank reads the fingerprints of its share of the files rank 0 will look for one in: the
+// inputs the patterns match (h5infer's own files are left out) and the outputs (up to date when
+// theirs matches). Only a head start: what fails here, rank 0 meets and reports itself, and a
+// file missing here (one that appeared meanwhile) it reads itself.
+std::map<std::string, std::string> read_fingerprints_together(const RunConfig& config,
+                                                              const mpi::Comm& comm) {
+    if (comm.size() == 1) return {};
+    std::vector<std::string> paths;
+    try {
+        const std::vector<io::DatasetRef> inputs =
+            io::expand_inputs(config.inputs, config.input_list);
+        for (const io::DatasetRef& input : inputs) paths.push_back(input.file);
+        if (!config.force) {
+            for (const io::Job& job : io::list_jobs(inputs, config.output, config.output_dir)) {
+                paths.push_back(job.output.file);
+            }
+        }
+    } catch (const std::exception&) {
+        paths.clear();  // rank 0 finds the same problem and reports it
+    }
+    ImageWriter out;
+    for (auto i = static_cast<std::size_t>(comm.rank()); i < paths.size();
+         i += static_cast<std::size_t>(comm.size())) {
+        out.string(paths[i]);
+        out.string(io::read_fingerprint(paths[i]));
+    }
+    std::map<std::string, std::string> found;
+    for (const std::vector<char>& image : comm.gather(out.take(), 0)) {
+        JobReader in(image, "image of fingerprints");
+        while (!in.at_end()) {
+            std::string path = in.string("a path");
+            found[path] = in.string("a fingerprint");
+        }
+    }
+    return found;
+}
+
 }  // namespace
 
 Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm, Tally& tally) {
@@ -437,7 +483,10 @@ Prepared prepare_run(const RunConfig& config, const mpi::Comm& comm, Tally& tall
         }
     }
     Prepared prepared;
-    agree_on_root(comm, 0, [&] { prepared = prepare(config, comm.size(), isa, tally); });
+    std::map<std::string, std::string> fingerprints = read_fingerprints_together(config, comm);
+    agree_on_root(comm, 0, [&] {
+        prepared = prepare(config, comm.size(), isa, tally, std::move(fingerprints));
+    });
     broadcast(comm, prepared);
     prepared.instruction_set = isa;
     prepared.last_rank_sha256 = std::move(hashed);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <future>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ struct Prepared {
     AgreedInstructionSet instruction_set;
     std::vector<PreparedJob> jobs;
     std::vector<io::OutputLock> locks;  ///< rank 0: the outputs this run writes, until it ends
+    /// Rank 0: fingerprints the ranks read together before it prepared (see
+    /// read_fingerprints_together() in prepare.cpp), by path; "" for a file without one.
+    std::map<std::string, std::string> fingerprints_read;
 };
 
 /// Collective. Rank 0 checks the flags, lists the inputs, reads and validates the model and

@@ -109,6 +109,11 @@ public:
     /// rank order; the other ranks get an empty vector.
     [[nodiscard]] std::vector<double> gather(const std::vector<double>& values, int root) const;
 
+    /// Collective. Every rank's `bytes` (any count on each), in rank order, on `root`; the other
+    /// ranks get an empty vector.
+    [[nodiscard]] std::vector<std::vector<char>> gather(const std::vector<char>& bytes,
+                                                        int root) const;
+
     /// Collective. Every rank's `value`, in rank order, on every rank.
     [[nodiscard]] std::vector<double> all_gather(double value) const;
     [[nodiscard]] std::vector<std::int64_t> all_gather(std::int64_t value) const;
