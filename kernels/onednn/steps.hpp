@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/model.hpp"
 #include "kernels/network.hpp"
+#include "kernels/onednn/tree_step.hpp"
 
 namespace h5infer::kernels::onednn {
 
@@ -41,7 +43,8 @@ struct Step {
         SigmoidNormalize,
         LogSoftmax,
         LayerNorm,
-        ToBf16
+        ToBf16,
+        Trees
     };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
@@ -65,6 +68,7 @@ struct Step {
     std::vector<double> shift;  ///< affine
     std::vector<double> fill;   ///< affine: empty, or what replaces a NaN input
     float epsilon = 0.0F;       ///< layer norm
+    std::shared_ptr<const TreeKernel> trees;  ///< trees: the ensemble, laid out to walk
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
     std::vector<memory> weight_layouts;      ///< one reordered copy per layout a primitive wants
