@@ -58,9 +58,7 @@ struct TreeEnsembleLayer {
         return static_cast<std::int64_t>(base_score.size());
     }
     /// Values per node: outputs(), or 1 with tree_targets.
-    [[nodiscard]] std::int64_t value_width() const {
-        return tree_targets.empty() ? outputs() : 1;
-    }
+    [[nodiscard]] std::int64_t value_width() const { return tree_targets.empty() ? outputs() : 1; }
 };
 
 /// "sum" or "mean".

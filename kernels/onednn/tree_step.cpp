@@ -96,12 +96,13 @@ void TreeKernel::run(const float* src, std::int64_t rows, std::int64_t width, fl
         for (std::int64_t l = 0; l < lanes; ++l) {
             const float* row = src + (begin + l) * width;
             float* out = dst + (begin + l) * outputs;
-            const bool missing = std::any_of(row, row + width, [](float x) { return std::isnan(x); });
+            const bool missing =
+                std::any_of(row, row + width, [](float x) { return std::isnan(x); });
             for (std::int64_t j = 0; j < outputs; ++j) {
                 const double sum = sums[l * outputs + j];
                 const double value = mean ? trees.base_score[j] + sum / counts_[j] : sum;
-                out[j] = missing ? std::numeric_limits<float>::quiet_NaN()
-                                 : static_cast<float>(value);
+                out[j] =
+                    missing ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(value);
             }
         }
     }

@@ -16,10 +16,12 @@ std::string node_label(const std::string& label, std::int64_t tree, std::int64_t
 }
 
 void check_sizes(const TreeEnsembleLayer& trees, const std::string& label) {
-    if (trees.outputs() <= 0) throw ModelError(label + ": base_score is empty; give one per output");
+    if (trees.outputs() <= 0)
+        throw ModelError(label + ": base_score is empty; give one per output");
     if (trees.tree_offsets.size() < 2) {
-        throw ModelError(label + ": tree_offsets needs at least two values (0 and the node "
-                                 "count of a single tree)");
+        throw ModelError(label +
+                         ": tree_offsets needs at least two values (0 and the node "
+                         "count of a single tree)");
     }
     const std::int64_t nodes = trees.nodes();
     const auto count = static_cast<std::size_t>(nodes);
@@ -31,8 +33,8 @@ void check_sizes(const TreeEnsembleLayer& trees, const std::string& label) {
                          " and " + std::to_string(trees.right.size()) +
                          " values; each needs one per node");
     }
-    const std::uint64_t want = static_cast<std::uint64_t>(nodes) *
-                               static_cast<std::uint64_t>(trees.value_width());
+    const std::uint64_t want =
+        static_cast<std::uint64_t>(nodes) * static_cast<std::uint64_t>(trees.value_width());
     if (trees.values.size() != want) {
         throw ModelError(label + ": values hold " + std::to_string(trees.values.size()) +
                          " numbers, expected nodes x " + std::to_string(trees.value_width()) +

@@ -37,8 +37,9 @@ h5::Handle open_array(hid_t group, std::string_view name, std::size_t rank, bool
     const h5::DatasetInfo info = h5::dataset_info(dataset.get());
     if (info.type_class != (integer ? H5T_INTEGER : H5T_FLOAT)) {
         throw ModelError(label + ": dataset '" + key + "' has type " + info.type_description +
-                         (integer ? "; store it as int32 or int64" : "; store it as float32 or "
-                                                                     "float64"));
+                         (integer ? "; store it as int32 or int64"
+                                  : "; store it as float32 or "
+                                    "float64"));
     }
     if (info.dims.size() != rank) {
         throw ModelError(label + ": dataset '" + key + "' has shape " + shape_text(info.dims) +
@@ -104,8 +105,9 @@ void read_attributes(hid_t group, TreeEnsembleLayer& trees, const std::string& l
                          "'; supported is '<=' (left when x <= threshold)");
     }
     if (!h5::has_attribute(group, "base_score")) {
-        throw ModelError(label + ": the attribute 'base_score' is missing; give one float64 "
-                                 "per output");
+        throw ModelError(label +
+                         ": the attribute 'base_score' is missing; give one float64 "
+                         "per output");
     }
     trees.base_score = h5::read_double_list_attribute(group, "base_score");
 }
@@ -124,8 +126,7 @@ std::uint64_t check_tree_ensemble_shape(hid_t group, std::int64_t& width,
                                         const std::string& label) {
     std::int64_t nodes = -1;
     for (const std::string_view name : node_arrays) {
-        const std::vector<std::int64_t> dims =
-            dims_of(group, name, 1, name != "threshold", label);
+        const std::vector<std::int64_t> dims = dims_of(group, name, 1, name != "threshold", label);
         if (nodes >= 0 && dims[0] != nodes) {
             throw ModelError(label + ": dataset '" + std::string(name) + "' has shape " +
                              shape_text(dims) + " but 'feature' has [" + std::to_string(nodes) +
@@ -147,7 +148,8 @@ std::uint64_t check_tree_ensemble_shape(hid_t group, std::int64_t& width,
                          std::to_string(offsets[0] - 1) + ")");
     }
     if (h5::has_attribute(group, "base_score")) {
-        width = static_cast<std::int64_t>(h5::read_double_list_attribute(group, "base_score").size());
+        width =
+            static_cast<std::int64_t>(h5::read_double_list_attribute(group, "base_score").size());
     }
     std::uint64_t total = 0;
     if (__builtin_mul_overflow(static_cast<std::uint64_t>(nodes),
@@ -176,7 +178,8 @@ TreeEnsembleLayer read_tree_ensemble(hid_t group, const std::string& label) {
     const std::int64_t value_width = dims[1];
     trees.tree_offsets =
         h5::read_all_int64s(open_array(group, "tree_offsets", 1, true, label).get(), dims);
-    if (exists(group, "tree_targets")) trees.tree_targets = read_int32s(group, "tree_targets", label);
+    if (exists(group, "tree_targets"))
+        trees.tree_targets = read_int32s(group, "tree_targets", label);
     if (value_width != trees.value_width()) {
         throw ModelError(label + ": dataset 'values' has " + std::to_string(value_width) +
                          " columns; expected " + std::to_string(trees.value_width()) +
@@ -205,9 +208,9 @@ void write_tree_ensemble(hid_t group, const TreeEnsembleLayer& trees) {
     h5::Handle values =
         h5::create_dataset(group, "values", {nodes, trees.value_width()}, H5T_IEEE_F64LE);
     if (nodes > 0) h5::write_all(values.get(), trees.values.data());
-    h5::Handle offsets = h5::create_dataset(
-        group, "tree_offsets", {static_cast<std::int64_t>(trees.tree_offsets.size())},
-        H5T_STD_I64LE);
+    h5::Handle offsets =
+        h5::create_dataset(group, "tree_offsets",
+                           {static_cast<std::int64_t>(trees.tree_offsets.size())}, H5T_STD_I64LE);
     h5::write_all(offsets.get(), trees.tree_offsets.data());
     if (!trees.tree_targets.empty()) write_int32s("tree_targets", trees.tree_targets);
 }
