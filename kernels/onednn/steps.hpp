@@ -4,8 +4,8 @@
 // of any oneDNN primitive (onednn_network.hpp builds those from the steps).
 
 #include <cstdint>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,10 +64,10 @@ struct Step {
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
     /// The model's activation this step computes: fused into a matmul, or the step itself.
     std::optional<ActivationLayer> activation;
-    std::vector<double> scale;  ///< affine
-    std::vector<double> shift;  ///< affine
-    std::vector<double> fill;   ///< affine: empty, or what replaces a NaN input
-    float epsilon = 0.0F;       ///< layer norm
+    std::vector<double> scale;                ///< affine
+    std::vector<double> shift;                ///< affine
+    std::vector<double> fill;                 ///< affine: empty, or what replaces a NaN input
+    float epsilon = 0.0F;                     ///< layer norm
     std::shared_ptr<const TreeKernel> trees;  ///< trees: the ensemble, laid out to walk
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
