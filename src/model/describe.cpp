@@ -13,8 +13,8 @@ namespace {
 constexpr std::size_t column_gap = 2;
 constexpr const char* flops_convention =
     "FLOPs per row: dense 2 x inputs x outputs (+ outputs with a bias), affine 2 per feature,\n"
-    "activations a fixed cost per feature, tree ensembles trees x (max depth + values per "
-    "leaf);\nmultiply, add, compare, exp, log, tanh and erf count 1.\n";
+    "activations a fixed cost per feature; multiply, add, compare, exp, log, tanh and erf count "
+    "1.\n";
 constexpr std::size_t key_width = 13;  // "description: "
 
 /// A text table: left-aligned text columns, right-aligned number columns.
@@ -164,6 +164,8 @@ std::string describe_trees(const Model& model) {
                 (trees->tree_targets.empty() ? "" : " (one output per tree)") + ", left when x " +
                 comparison_name(trees->comparison) + " threshold\n";
     }
+    if (!text.empty())
+        text += "FLOPs per row of a tree ensemble: trees x (max depth + values per leaf)\n";
     return text;
 }
 
