@@ -5,8 +5,8 @@
 
 Fits a forest (default 100 trees of depth 10 on 100,000 x 32 synthetic rows), exports it with
 tools/h5infer-export-sklearn, then times, best of --repeat: scikit-learn's predict_proba
-(n_jobs 1 and all cores) and `h5infer run` on one rank with all cores as threads (the whole
-command: start-up, reading, writing). Checks that both give the same probabilities and prints
+(n_jobs 1 and all cores) and `h5infer run` on one rank with one thread and with all cores as
+threads (the whole command: start-up, reading, writing). Checks that both give the same probabilities and prints
 one line per measurement with the CPU's model name and vector flags. Nothing is asserted on
 time; the figures are for docs/performance.md.
 """
@@ -78,8 +78,10 @@ def main():
             forest.set_params(n_jobs=jobs)
             results[f"sklearn predict_proba n_jobs={jobs}"] = best_of(
                 options.repeat, lambda: forest.predict_proba(x))
-        results["h5infer run, 1 rank"] = best_of(
-            options.repeat, lambda: subprocess.run(command, check=True))
+        for threads in (1, os.cpu_count()):
+            results[f"h5infer run, 1 rank, --threads {threads}"] = best_of(
+                options.repeat,
+                lambda: subprocess.run(command + ["--threads", str(threads)], check=True))
         with h5py.File(output, "r") as f:
             got = f["predictions"][()]
         error = float(np.abs(got - forest.predict_proba(x)).max())
