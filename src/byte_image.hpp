@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,6 +60,19 @@ public:
         unsigned_le(static_cast<std::uint64_t>(values.size()));
         for (double v : values) {
             std::uint64_t bits = 0;
+            std::memcpy(&bits, &v, sizeof(bits));
+            unsigned_le(bits);
+        }
+    }
+
+    /// An array of fixed-size values (integers, float32), count and values in every image.
+    template <typename Value>
+    void array(const std::vector<Value>& values) {
+        static_assert(sizeof(Value) == 4 || sizeof(Value) == 8);
+        using Bits = std::conditional_t<sizeof(Value) == 4, std::uint32_t, std::uint64_t>;
+        unsigned_le(static_cast<std::uint64_t>(values.size()));
+        for (const Value v : values) {
+            Bits bits = 0;
             std::memcpy(&bits, &v, sizeof(bits));
             unsigned_le(bits);
         }
@@ -136,6 +150,20 @@ public:
         std::vector<double> values(static_cast<std::size_t>(count));
         for (double& v : values) {
             const auto bits = unsigned_le<std::uint64_t>(what);
+            std::memcpy(&v, &bits, sizeof(v));
+        }
+        return values;
+    }
+
+    /// The inverse of ImageWriter::array().
+    template <typename Value>
+    std::vector<Value> array(const char* what) {
+        using Bits = std::conditional_t<sizeof(Value) == 4, std::uint32_t, std::uint64_t>;
+        const auto count = unsigned_le<std::uint64_t>(what);
+        checked_size(count, sizeof(Value), what);
+        std::vector<Value> values(static_cast<std::size_t>(count));
+        for (Value& v : values) {
+            const auto bits = unsigned_le<Bits>(what);
             std::memcpy(&v, &bits, sizeof(v));
         }
         return values;

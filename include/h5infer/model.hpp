@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "h5infer/tree_ensemble.hpp"
+
 namespace h5infer {
 
 // Tensor convention, stated once for the whole project: every matrix is row-major with
@@ -65,8 +67,9 @@ struct ActivationLayer {
     float beta = 0.0F;   ///< upper bound of Clip; ignored by the others
 };
 
-/// One step of a model.
-using Layer = std::variant<DenseLayer, AffineLayer, ActivationLayer>;
+/// One step of a model. A TreeEnsembleLayer (tree_ensemble.hpp) maps the width it receives
+/// to its base_score's width.
+using Layer = std::variant<DenseLayer, AffineLayer, ActivationLayer, TreeEnsembleLayer>;
 
 /// A feed-forward model: an ordered chain of layers from `input_width` features to
 /// `output_width()` predictions per row.
@@ -128,7 +131,8 @@ enum class DenseArrays {
 /// must be empty.
 void validate(const Model& model, DenseArrays dense_arrays = DenseArrays::Present);
 
-/// Number of parameters (weights, biases, scales, shifts) in the model.
+/// Number of parameters (weights, biases, scales, shifts; a tree ensemble's thresholds and
+/// node values) in the model.
 [[nodiscard]] std::int64_t parameter_count(const Model& model);
 
 }  // namespace h5infer

@@ -49,6 +49,10 @@ std::int64_t onednn_block_rows(const Model& model) {
         const bool dense = std::holds_alternative<DenseLayer>(layer);
         flops_per_row +=
             dense ? 2.0 * static_cast<double>(width * outputs) : static_cast<double>(outputs);
+        if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+            const TreeStats stats = tree_stats(*trees);
+            flops_per_row += static_cast<double>(stats.trees * (stats.max_depth + 1));
+        }
         width = outputs;
     }
     const double rows = std::ceil(block_target_flops / std::max(flops_per_row, 1.0));

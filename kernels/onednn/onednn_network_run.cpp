@@ -119,6 +119,11 @@ void run_block(const std::vector<Step>& steps, const dnnl::engine& engine, const
                            static_cast<float*>(step_dst));
             continue;
         }
+        if (step.kind == Step::Kind::Trees) {
+            step.trees->run(static_cast<const float*>(step_src), rows, step.inputs,
+                            static_cast<float*>(step_dst));
+            continue;
+        }
         if (step.kind == Step::Kind::SigmoidNormalize) {
             sigmoid_normalize_rows(step.inputs, rows, static_cast<const float*>(step_src),
                                    static_cast<float*>(step_dst));

@@ -77,6 +77,16 @@ Step dense_step(const DenseLayer& dense, std::size_t index, const AffineLayer* f
     return step;
 }
 
+Step trees_step(const TreeEnsembleLayer& trees, std::size_t index, std::int64_t width) {
+    Step step;
+    step.kind = Step::Kind::Trees;
+    step.label = layer_label(index, "tree_ensemble");
+    step.inputs = width;
+    step.outputs = trees.outputs();
+    step.trees = std::make_shared<const TreeKernel>(trees);
+    return step;
+}
+
 Step activation_step(const ActivationLayer& activation, std::size_t index, std::int64_t width) {
     Step step;
     step.label = layer_label(index, activation_name(activation.function));
@@ -138,7 +148,8 @@ void assign_slots(std::vector<Step>& steps) {
     for (std::size_t i = 0; i < steps.size(); ++i) {
         Step& step = steps[i];
         step.src = current;
-        const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16;
+        const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16 &&
+                              step.kind != Step::Kind::Trees;
         if (i + 1 == steps.size()) {
             step.dst = Slot::Dst;
         } else if (in_place && current != Slot::Src) {
@@ -180,8 +191,11 @@ std::vector<Step> plan_steps(const Model& model, Precision precision, bool weigh
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
         const Layer& layer = model.layers[i];
         const Layer* next = i + 1 < model.layers.size() ? &model.layers[i + 1] : nullptr;
+        const std::int64_t received = width;
         width = layer_output_width(layer, width);
-        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+        if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+            steps.push_back(trees_step(*trees, i, received));
+        } else if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
             Step step = dense_step(*dense, i, weights_given ? nullptr : pending_affine);
             pending_affine = nullptr;
             if (is_fusable_activation(model, i + 1)) {

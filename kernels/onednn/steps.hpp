@@ -4,6 +4,7 @@
 // of any oneDNN primitive (onednn_network.hpp builds those from the steps).
 
 #include <cstdint>
+#include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "h5infer/bulk_memory.hpp"
 #include "h5infer/model.hpp"
 #include "kernels/network.hpp"
+#include "kernels/onednn/tree_step.hpp"
 
 namespace h5infer::kernels::onednn {
 
@@ -41,7 +43,8 @@ struct Step {
         SigmoidNormalize,
         LogSoftmax,
         LayerNorm,
-        ToBf16
+        ToBf16,
+        Trees
     };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
@@ -61,10 +64,11 @@ struct Step {
     std::optional<Eltwise> eltwise;  ///< matmul: fused post-op; eltwise: the function
     /// The model's activation this step computes: fused into a matmul, or the step itself.
     std::optional<ActivationLayer> activation;
-    std::vector<double> scale;  ///< affine
-    std::vector<double> shift;  ///< affine
-    std::vector<double> fill;   ///< affine: empty, or what replaces a NaN input
-    float epsilon = 0.0F;       ///< layer norm
+    std::vector<double> scale;                ///< affine
+    std::vector<double> shift;                ///< affine
+    std::vector<double> fill;                 ///< affine: empty, or what replaces a NaN input
+    float epsilon = 0.0F;                     ///< layer norm
+    std::shared_ptr<const TreeKernel> trees;  ///< trees: the ensemble, laid out to walk
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
     std::vector<memory> weight_layouts;      ///< one reordered copy per layout a primitive wants

@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <variant>
 #include <vector>
 
@@ -91,7 +92,8 @@ struct LayerStep {
     double alpha = 0.0;
     double beta = 0.0;
     bool of_sigmoids = false;  // normalize: of the sigmoids of `values`, in one stable step
-    enum class Kind { Dense, Affine, Activation } kind = Kind::Activation;
+    std::shared_ptr<const TreeEnsembleLayer> trees;  // trees: a copy, the model may go first
+    enum class Kind { Dense, Affine, Activation, Trees } kind = Kind::Activation;
 
     void fill_nan(Matrix& values) const {
         for (Eigen::Index r = 0; r < values.rows(); ++r) {
@@ -111,6 +113,12 @@ struct LayerStep {
                 if (fill.size() > 0) fill_nan(values);
                 values = (values.array().rowwise() * scale.array()).rowwise() + shift.array();
                 break;
+            case Kind::Trees: {
+                Matrix out(values.rows(), trees->outputs());
+                reference_trees(*trees, values.data(), values.rows(), values.cols(), out.data());
+                values = std::move(out);
+                break;
+            }
             case Kind::Activation:
                 if (activation == Activation::Softmax) {
                     softmax_rows(values);
@@ -147,6 +155,9 @@ LayerStep make_step(const Layer& layer) {
         step.scale = to_row_vector(affine->scale);
         step.shift = to_row_vector(affine->shift);
         step.fill = to_row_vector(affine->fill);
+    } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+        step.kind = LayerStep::Kind::Trees;
+        step.trees = std::make_shared<const TreeEnsembleLayer>(*trees);
     } else {
         const auto& activation = std::get<ActivationLayer>(layer);
         step.activation = activation.function;

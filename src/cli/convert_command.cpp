@@ -35,6 +35,9 @@ std::string layer_summary(const Model& model) {
             what = "affine " + std::to_string(width);
         } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
             what = "activation " + std::string(activation_name(activation->function));
+        } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+            what = "tree_ensemble " + std::to_string(trees->trees()) + " trees, " +
+                   std::to_string(width) + " -> " + std::to_string(trees->outputs());
         }
         text += "  layer " + std::to_string(i) + ": " + what + "\n";
         width = layer_output_width(layer, width);

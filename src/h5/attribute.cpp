@@ -226,4 +226,37 @@ void write_attribute(hid_t location, const std::string& name,
         "cannot write attribute '" + name + "'");
 }
 
+std::vector<double> read_double_list_attribute(hid_t location, const std::string& name) {
+    Handle attribute = open_attribute(location, name);
+    Handle type(check(H5Aget_type(attribute.get()), "cannot get the type of '" + name + "'"));
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+        throw IoError("attribute '" + name + "' is not a list of numbers");
+    }
+    Handle space(check(H5Aget_space(attribute.get()), "cannot get the space of '" + name + "'"));
+    const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+    if (points < 0) throw_error("cannot size attribute '" + name + "'");
+    std::vector<double> values(static_cast<std::size_t>(points));
+    if (points > 0) {
+        check_status(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, values.data()),
+                     "cannot read attribute '" + name + "'");
+    }
+    return values;
+}
+
+void write_attribute(hid_t location, const std::string& name, const std::vector<double>& values) {
+    if (H5Aexists(location, name.c_str()) > 0) {
+        check_status(H5Adelete(location, name.c_str()), "cannot replace attribute '" + name + "'");
+    }
+    const std::array<hsize_t, 1> extent{values.size()};
+    Handle space(check(H5Screate_simple(1, extent.data(), nullptr), "cannot create a dataspace"));
+    Handle attribute(check(
+        H5Acreate2(location, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot create attribute '" + name + "'"));
+    const double placeholder = 0;  // HDF5 wants a buffer even for an empty list
+    check_status(
+        H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, values.empty() ? &placeholder : values.data()),
+        "cannot write attribute '" + name + "'");
+}
+
 }  // namespace h5infer::h5

@@ -228,6 +228,20 @@ std::vector<double> read_all_doubles(hid_t dataset, std::vector<std::int64_t>& d
     return read_all_as<double>(dataset, dims, H5T_NATIVE_DOUBLE);
 }
 
+std::vector<std::int64_t> read_all_int64s(hid_t dataset, std::vector<std::int64_t>& dims) {
+    return read_all_as<std::int64_t>(dataset, dims, H5T_NATIVE_INT64);
+}
+
+void write_all(hid_t dataset, const std::int32_t* src) {
+    check_status(H5Dwrite(dataset, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, src),
+                 "cannot write a dataset");
+}
+
+void write_all(hid_t dataset, const std::int64_t* src) {
+    check_status(H5Dwrite(dataset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, src),
+                 "cannot write a dataset");
+}
+
 void write_all(hid_t dataset, const float* src) {
     check_status(H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, src),
                  "cannot write a dataset");

@@ -82,6 +82,7 @@ std::string activation_text(const ActivationLayer& layer) {
 const char* kind_name(const Layer& layer) {
     if (std::holds_alternative<DenseLayer>(layer)) return "dense";
     if (std::holds_alternative<AffineLayer>(layer)) return "affine";
+    if (std::holds_alternative<TreeEnsembleLayer>(layer)) return "tree_ensemble";
     return "activation";
 }
 
@@ -119,6 +120,9 @@ std::int64_t layer_parameters(const Layer& layer) {
         return static_cast<std::int64_t>(affine->scale.size() + affine->shift.size() +
                                          affine->fill.size());
     }
+    if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+        return static_cast<std::int64_t>(trees->threshold.size() + trees->values.size());
+    }
     return 0;
 }
 
@@ -127,6 +131,10 @@ std::int64_t layer_flops(const Layer& layer, std::int64_t input_width) {
         return 2 * dense->inputs * dense->outputs + (dense->bias.empty() ? 0 : dense->outputs);
     }
     if (std::holds_alternative<AffineLayer>(layer)) return 2 * input_width;
+    if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+        // A row compares once per level it descends, then adds its leaf's values.
+        return trees->trees() * (tree_stats(*trees).max_depth + trees->value_width());
+    }
     return activation_flops(std::get<ActivationLayer>(layer).function) * input_width;
 }
 
@@ -139,6 +147,29 @@ std::int64_t flops_per_row(const Model& model) {
     }
     return flops;
 }
+
+namespace {
+
+// One line per tree ensemble: what the layer table has no column for.
+std::string describe_trees(const Model& model) {
+    std::string text;
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+        const auto* trees = std::get_if<TreeEnsembleLayer>(&model.layers[i]);
+        if (trees == nullptr) continue;
+        const TreeStats stats = tree_stats(*trees);
+        text += "layer " + std::to_string(i) + " (tree_ensemble): " + std::to_string(stats.trees) +
+                " trees, max depth " + std::to_string(stats.max_depth) + ", " +
+                std::to_string(stats.leaves) + " leaves, " + std::to_string(stats.nodes) +
+                " nodes, " + aggregation_name(trees->aggregation) + " of the leaf values" +
+                (trees->tree_targets.empty() ? "" : " (one output per tree)") + ", left when x " +
+                comparison_name(trees->comparison) + " threshold\n";
+    }
+    if (!text.empty())
+        text += "FLOPs per row of a tree ensemble: trees x (max depth + values per leaf)\n";
+    return text;
+}
+
+}  // namespace
 
 std::string describe_layers(const Model& model) {
     Table table({"layer", "kind", "inputs", "outputs", "activation", "parameters", "FLOPs/row"},
@@ -158,7 +189,8 @@ std::string describe_layers(const Model& model) {
            std::to_string(model.input_width) + " inputs -> " +
            std::to_string(model.output_width()) + " outputs, " +
            std::to_string(parameter_count(model)) + " parameters, " +
-           std::to_string(flops_per_row(model)) + " FLOPs per row\n" + flops_convention;
+           std::to_string(flops_per_row(model)) + " FLOPs per row\n" + describe_trees(model) +
+           flops_convention;
 }
 
 std::string describe_model(const Model& model, const ModelSource& source) {

@@ -133,6 +133,7 @@ void validate_feature_names(const Model& model) {
 
 std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width) {
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) return dense->outputs;
+    if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) return trees->outputs();
     return input_width;
 }
 
@@ -204,6 +205,8 @@ void validate(const Model& model, DenseArrays dense_arrays) {
             validate_affine(*affine, width, i);
         } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
             validate_activation(*activation, i);
+        } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+            validate_tree_ensemble(*trees, width, layer_label(i) + " (tree_ensemble)");
         }
         width = layer_output_width(layer, width);
     }
@@ -223,6 +226,8 @@ std::int64_t parameter_count(const Model& model) {
         } else if (const auto* affine = std::get_if<AffineLayer>(&layer)) {
             count += static_cast<std::int64_t>(affine->scale.size() + affine->shift.size() +
                                                affine->fill.size());
+        } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+            count += static_cast<std::int64_t>(trees->threshold.size() + trees->values.size());
         }
     }
     return count;

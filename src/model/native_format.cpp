@@ -18,6 +18,7 @@
 #include "h5infer/error.hpp"
 #include "h5infer/h5/h5.hpp"
 #include "h5infer/model_file.hpp"
+#include "model/tree_format.hpp"
 
 namespace h5infer {
 namespace {
@@ -39,8 +40,15 @@ const std::vector<KindSpec>& kind_specs() {
         {"dense", {"kind"}, {"weights", "bias"}},
         {"affine", {"kind"}, {"scale", "shift", "fill"}},
         {"activation", {"kind", "function", "alpha", "beta"}, {}},
+        {tree_ensemble_kind, tree_ensemble_attributes(), tree_ensemble_datasets()},
     };
     return specs;
+}
+
+std::vector<std::string_view> kind_names() {
+    std::vector<std::string_view> names;
+    for (const KindSpec& spec : kind_specs()) names.push_back(spec.kind);
+    return names;
 }
 
 const std::vector<std::string_view> root_attributes{"format",       "format_version", "input_width",
@@ -335,7 +343,7 @@ Layer read_layer(hid_t layers, const std::string& group_name, std::size_t index,
         h5::Handle group = h5::open_group(layers, group_name);
         if (!h5::has_attribute(group.get(), "kind")) {
             throw ModelError(label + ": the attribute 'kind' is missing; set it to one of " +
-                             quoted_list({"dense", "affine", "activation"}));
+                             quoted_list(kind_names()));
         }
         const std::string kind = h5::read_string_attribute(group.get(), "kind");
         const auto& specs = kind_specs();
@@ -343,12 +351,13 @@ Layer read_layer(hid_t layers, const std::string& group_name, std::size_t index,
                                        [&](const KindSpec& s) { return s.kind == kind; });
         if (spec == specs.end()) {
             throw ModelError(label + ": unknown kind '" + kind + "'; supported kinds are " +
-                             quoted_list({"dense", "affine", "activation"}));
+                             quoted_list(kind_names()));
         }
         label += " (" + kind + ")";
         check_layer_members(group.get(), *spec, label);
         if (kind == "dense") return read_dense(group.get(), label);
         if (kind == "affine") return read_affine(group.get(), label);
+        if (kind == tree_ensemble_kind) return read_tree_ensemble(group.get(), label);
         return read_activation(group.get(), label);
     } catch (const IoError& error) {
         throw ModelError(label + ": " + error.what());
@@ -407,6 +416,8 @@ void check_declared_shapes(hid_t layers, const std::vector<std::string>& names,
                                  " features: the layer widths do not chain");
             }
             layer_values = 2 * static_cast<std::uint64_t>(width);
+        } else if (kind == tree_ensemble_kind) {
+            layer_values = check_tree_ensemble_shape(group.get(), width, label + " (" + kind + ")");
         } else if (kind != "activation") {
             return;  // an unknown kind: read_layer() names it
         }
@@ -498,6 +509,8 @@ void write_layer(hid_t group, const Layer& layer) {
             write_parameters(group, "fill", affine->fill,
                              {static_cast<std::int64_t>(affine->fill.size())});
         }
+    } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+        write_tree_ensemble(group, *trees);
     } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
         h5::write_attribute(group, "kind", std::string("activation"));
         h5::write_attribute(group, "function", std::string(activation_name(activation->function)));

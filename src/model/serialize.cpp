@@ -7,6 +7,9 @@
 //     dense:      i64 inputs, i64 outputs, floats weights, floats bias
 //     affine:     doubles scale, doubles shift, doubles fill (empty for none)
 //     activation: string function name, f32 alpha, f32 beta
+//     tree_ensemble: string aggregation, string comparison, doubles base_score,
+//                 i64s tree_offsets, i32s feature, f32s threshold, i32s left, i32s right,
+//                 doubles values, i32s tree_targets (in every image, like affine layers')
 //   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values (or
 //   the count alone in a structure image); doubles = u64 count + count IEEE-754 binary64
 //   values, in every image (an affine layer has one per feature: small).
@@ -17,6 +20,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -31,13 +35,49 @@ namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
 // 2: class labels, activation beta; 3: structure images; 4: affine layers in double, feature
-// names; 5: affine fill values
-constexpr std::uint32_t image_version = 5;
+// names; 5: affine fill values; 6: tree ensembles
+constexpr std::uint32_t image_version = 6;
 
-enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3 };
+enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3, TreeEnsemble = 4 };
 
 using Writer = ImageWriter;
 using Reader = ImageReader<ModelError>;
+
+void write_trees(Writer& out, const TreeEnsembleLayer& trees) {
+    out.unsigned_le(static_cast<std::uint8_t>(LayerTag::TreeEnsemble));
+    out.string(aggregation_name(trees.aggregation));
+    out.string(comparison_name(trees.comparison));
+    out.doubles(trees.base_score);
+    out.array(trees.tree_offsets);
+    out.array(trees.feature);
+    out.array(trees.threshold);
+    out.array(trees.left);
+    out.array(trees.right);
+    out.doubles(trees.values);
+    out.array(trees.tree_targets);
+}
+
+TreeEnsembleLayer read_trees(Reader& in) {
+    TreeEnsembleLayer trees;
+    const std::string aggregation = in.string("tree aggregation");
+    if (aggregation != "sum" && aggregation != "mean") {
+        in.fail("unknown tree aggregation '" + aggregation + "'");
+    }
+    trees.aggregation = aggregation == "sum" ? TreeAggregation::Sum : TreeAggregation::Mean;
+    const std::string comparison = in.string("tree comparison");
+    if (comparison != comparison_name(TreeComparison::LessOrEqual)) {
+        in.fail("unknown tree comparison '" + comparison + "'");
+    }
+    trees.base_score = in.doubles("tree base_score");
+    trees.tree_offsets = in.array<std::int64_t>("tree offsets");
+    trees.feature = in.array<std::int32_t>("tree features");
+    trees.threshold = in.array<float>("tree thresholds");
+    trees.left = in.array<std::int32_t>("tree left children");
+    trees.right = in.array<std::int32_t>("tree right children");
+    trees.values = in.doubles("tree values");
+    trees.tree_targets = in.array<std::int32_t>("tree targets");
+    return trees;
+}
 
 void write_layer(Writer& out, const Layer& layer) {
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
@@ -51,6 +91,8 @@ void write_layer(Writer& out, const Layer& layer) {
         out.doubles(affine->scale);
         out.doubles(affine->shift);
         out.doubles(affine->fill);
+    } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
+        write_trees(out, *trees);
     } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Activation));
         out.string(std::string(activation_name(activation->function)));
@@ -91,6 +133,7 @@ Layer read_layer(Reader& in, DenseArrays dense_arrays) {
             affine.fill = in.doubles("affine fill");
             return affine;
         }
+        case LayerTag::TreeEnsemble: return read_trees(in);
         case LayerTag::Activation: {
             const std::string name = in.string("activation function");
             const std::optional<Activation> function = parse_activation(name);

@@ -36,7 +36,10 @@ try:
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.decomposition import PCA, TruncatedSVD
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
+                                  GradientBoostingClassifier, GradientBoostingRegressor,
+                                  HistGradientBoostingClassifier, HistGradientBoostingRegressor,
+                                  IsolationForest, RandomForestClassifier, RandomForestRegressor)
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
@@ -48,6 +51,7 @@ try:
     from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, PolynomialFeatures,
                                        RobustScaler, StandardScaler)
     from sklearn.svm import LinearSVC, LinearSVR
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 except ImportError as missing:
     print(f"SKIP: {missing.name or missing} is not available to {sys.executable} ({missing}); "
           "install python3-sklearn python3-joblib python3-h5py python3-numpy "
@@ -60,6 +64,10 @@ RELATIVE = 1e-4  # |h5infer - sklearn| <= 1e-4 * max(|sklearn|, floor); floor: s
 PROBABILITY_FLOOR = 1e-3  # below it, probabilities are compared with 1e-7 absolute
 COLUMN_FLOOR = 1e-2  # other outputs: fraction of the column's largest magnitude
 RANKS = (1, 3)
+# Tree ensembles sum their leaves in double as scikit-learn does: only the float32 output and,
+# for boosting, the float32 link differ, so they are held to tighter bounds, and --labels must
+# equal predict() on every row.
+TREE_ABSOLUTE, TREE_RELATIVE = 1e-6, 1e-5
 OPTIONS = argparse.Namespace(h5infer=None, mpiexec=None)
 ERRORS = {}  # family -> largest relative error seen, printed at the end
 
@@ -109,6 +117,10 @@ def with_gaps(load):
 def synthetic_binary():
     x, y = datasets.make_classification(400, 12, n_informative=6, random_state=1)
     return x, 2 * y - 1  # labels -1, 1
+
+
+def synthetic_multiclass():
+    return datasets.make_classification(500, 10, n_informative=6, n_classes=3, random_state=5)
 
 
 def synthetic_multilabel():
@@ -243,6 +255,52 @@ CASES = {
     "breast_cancer_perceptron_binary": (
         "margin", breast_cancer,
         lambda: make_pipeline(StandardScaler(), lm.Perceptron(random_state=0))),
+    # tree ensembles: one tree_ensemble layer, then sigmoid or softmax for boosting
+    "iris_decision_tree_string_labels": (
+        "trees", iris_names, lambda: DecisionTreeClassifier(random_state=0)),
+    "diabetes_decision_tree_regressor": (
+        "trees", diabetes, lambda: DecisionTreeRegressor(max_depth=8, random_state=0)),
+    "breast_cancer_random_forest": (
+        "trees", breast_cancer, lambda: RandomForestClassifier(40, random_state=0)),
+    "iris_gaps_imputer_random_forest_string_labels": (
+        "trees", with_gaps(iris_names), lambda: make_pipeline(
+            SimpleImputer(strategy="mean"), RandomForestClassifier(25, max_depth=4,
+                                                                   random_state=0))),
+    "synthetic_random_forest_multiclass_leaf_fractions": (
+        "trees", synthetic_multiclass,
+        lambda: RandomForestClassifier(30, min_samples_leaf=5, random_state=0)),
+    "synthetic_random_forest_regressor_multioutput": (
+        "trees", synthetic_regression(3),
+        lambda: RandomForestRegressor(20, max_depth=10, random_state=0)),
+    "diabetes_extra_trees_regressor": (
+        "trees", diabetes, lambda: ExtraTreesRegressor(30, random_state=0)),
+    "synthetic_extra_trees_binary": (
+        "trees", synthetic_binary, lambda: ExtraTreesClassifier(30, random_state=0)),
+    "breast_cancer_gaps_imputer_random_forest": (
+        "trees", with_gaps(breast_cancer), lambda: make_pipeline(
+            SimpleImputer(strategy="median"), RandomForestClassifier(20, random_state=0))),
+    "breast_cancer_gradient_boosting_binary": (
+        "trees", breast_cancer, lambda: GradientBoostingClassifier(
+            n_estimators=60, random_state=0)),
+    "synthetic_gradient_boosting_binary_zero_init": (
+        "trees", synthetic_binary, lambda: GradientBoostingClassifier(
+            n_estimators=40, init="zero", learning_rate=0.3, random_state=0)),
+    "breast_cancer_gradient_boosting_exponential": (
+        "trees", breast_cancer, lambda: GradientBoostingClassifier(
+            loss="exponential", n_estimators=30, random_state=0)),
+    "iris_gradient_boosting_multiclass_string_labels": (
+        "trees", iris_names, lambda: GradientBoostingClassifier(
+            n_estimators=30, max_depth=2, random_state=0)),
+    "synthetic_gradient_boosting_multiclass_zero_init": (
+        "trees", synthetic_multiclass, lambda: GradientBoostingClassifier(
+            n_estimators=25, init="zero", subsample=0.8, random_state=0)),
+    "diabetes_gradient_boosting_regressor": (
+        "trees", diabetes, lambda: GradientBoostingRegressor(n_estimators=80, random_state=0)),
+    "diabetes_gradient_boosting_huber_nested_pipeline": (
+        "trees", diabetes, lambda: Pipeline([
+            ("prep", Pipeline([("nothing", "passthrough")])),
+            ("boost", GradientBoostingRegressor(loss="huber", n_estimators=40,
+                                                random_state=0))])),
 }
 
 
@@ -346,18 +404,23 @@ class ExportTest(unittest.TestCase):
                 first = got
             else:
                 self.assertTrue(np.array_equal(first, got), f"{ranks} ranks differ from 1")
+            if family == "trees":
+                np.testing.assert_allclose(got, want, rtol=TREE_RELATIVE, atol=TREE_ABSOLUTE)
             if has_labels:
-                self.check_labels(output, estimator, x, want, [str(c) for c in classes])
+                self.check_labels(output, estimator, x, want, [str(c) for c in classes],
+                                  exact=family == "trees")
         ERRORS[family] = max(ERRORS.get(family, 0.0), worst)
         self.assertLessEqual(worst, RELATIVE, name)
 
-    def check_labels(self, output, estimator, x, probabilities, classes):
+    def check_labels(self, output, estimator, x, probabilities, classes, exact=False):
         labels, attribute, dtype = read_labels(output)
         self.assertEqual(attribute, classes)
         integers = all(c.lstrip("-").isdigit() for c in classes)
         self.assertEqual(dtype, "int64" if integers else "string")
         expected = [str(v) for v in estimator.predict(x)]
         wrong = [i for i, (a, b) in enumerate(zip(labels, expected)) if a != b]
+        if exact:
+            self.assertEqual(wrong, [], f"labels differ from predict() on rows {wrong[:10]}")
         # float32 may only flip rows where sklearn's two best classes are practically tied.
         top = np.sort(probabilities, axis=1)
         ties = [i for i in wrong if top[i, -1] - top[i, -2] <= 1e-5]
@@ -476,13 +539,61 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(os.listdir(self.directory.name).count(name + ".h5"), 0)
         return message
 
-    def test_random_forest_is_refused_with_the_supported_list(self):
+    def test_histogram_boosting_is_refused_with_the_supported_list(self):
         x, y = datasets.load_iris(return_X_y=True)
-        forest = RandomForestClassifier(n_estimators=3).fit(x, y)
-        message = self.refused(forest, "forest", separate_process=True)
-        self.assertIn("RandomForestClassifier is not supported", message)
+        boosting = HistGradientBoostingClassifier(max_iter=3).fit(x, y)
+        message = self.refused(boosting, "hist", separate_process=True)
+        self.assertIn("HistGradientBoostingClassifier is not supported", message)
         self.assertIn("supported: StandardScaler, MinMaxScaler", message)
         self.assertIn("MLPRegressor", message)
+        self.assertIn("RandomForestClassifier", message)
+
+    def test_other_tree_models_and_options_are_refused_by_name(self):
+        x, y = datasets.load_iris(return_X_y=True)
+        for estimator, text in [
+                (HistGradientBoostingRegressor(max_iter=3).fit(x, y),
+                 "HistGradientBoostingRegressor is not supported"),
+                (IsolationForest(n_estimators=3, random_state=0).fit(x),
+                 "IsolationForest is not supported"),
+                (RandomForestClassifier(3, random_state=0).fit(x, np.column_stack([y, y])),
+                 "RandomForestClassifier with several outputs is not supported"),
+                (GradientBoostingRegressor(n_estimators=3, init=LinearRegression()).fit(x, y),
+                 "GradientBoostingRegressor with init=LinearRegression is not supported"),
+                (make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=2))
+                 .fit(x, y), "HistGradientBoostingClassifier is not supported")]:
+            with self.assertRaises(self.exporter.ExportError) as raised:
+                self.exporter.convert(estimator)
+            self.assertIn(text, str(raised.exception))
+
+    def test_deep_tree_is_refused_by_name(self):
+        x = np.arange(400, dtype=np.float64)[:, None]
+        y = np.arange(400) % 2  # a chain: every split peels off one row
+        estimator = DecisionTreeClassifier(splitter="best", random_state=0).fit(x ** 3, y)
+        if estimator.tree_.max_depth <= self.exporter.MAX_TREE_DEPTH:
+            self.skipTest(f"the tree is only {estimator.tree_.max_depth} deep")
+        with self.assertRaises(self.exporter.ExportError) as raised:
+            self.exporter.convert(estimator)
+        self.assertIn("with a tree of depth", str(raised.exception))
+
+    def test_forest_rows_with_nan_get_nan_and_no_class_and_are_counted(self):
+        x, y = iris_names()
+        estimator = RandomForestClassifier(15, random_state=0).fit(x, y)
+        model = self.export(estimator, "forest-nan")
+        spoiled = x.copy()
+        spoiled[::5, 2] = np.nan
+        bad = np.isnan(spoiled).any(axis=1)
+        want = estimator.predict_proba(x)
+        for ranks in RANKS:
+            got, output = self.predict(model, spoiled, "forest-nan", ranks, ["--labels"])
+            self.assertTrue(np.all(np.isnan(got[bad])))
+            np.testing.assert_allclose(got[~bad], want[~bad], rtol=TREE_RELATIVE,
+                                       atol=TREE_ABSOLUTE)
+            with h5py.File(output, "r") as f:
+                labels = [v.decode() for v in f["labels"][()]]
+                self.assertEqual(int(f.attrs["nonfinite_input_rows"]), int(bad.sum()))
+            self.assertTrue(all(labels[i] == "" for i in np.flatnonzero(bad)), labels[:10])
+            self.assertEqual([labels[i] for i in np.flatnonzero(~bad)],
+                             list(estimator.predict(x[~bad])))
 
     def test_unfitted_model_is_refused(self):
         message = self.refused(make_pipeline(StandardScaler(), LogisticRegression()), "unfitted")

@@ -46,6 +46,17 @@ inline ::testing::AssertionResult layers_equal(const Layer& a, const Layer& b, s
         if (result) result = floats_equal(aa->shift, ab.shift, label + " shift");
         return result ? floats_equal(aa->fill, ab.fill, label + " fill") : result;
     }
+    if (const auto* ta = std::get_if<TreeEnsembleLayer>(&a)) {
+        const auto& tb = std::get<TreeEnsembleLayer>(b);
+        if (ta->aggregation != tb.aggregation || ta->comparison != tb.comparison ||
+            ta->tree_offsets != tb.tree_offsets || ta->feature != tb.feature ||
+            ta->left != tb.left || ta->right != tb.right || ta->tree_targets != tb.tree_targets) {
+            return ::testing::AssertionFailure() << label << " trees differ";
+        }
+        auto result = floats_equal(ta->threshold, tb.threshold, label + " threshold");
+        if (result) result = floats_equal(ta->values, tb.values, label + " values");
+        return result ? floats_equal(ta->base_score, tb.base_score, label + " base_score") : result;
+    }
     const auto& xa = std::get<ActivationLayer>(a);
     const auto& xb = std::get<ActivationLayer>(b);
     if (xa.function != xb.function || !(xa.alpha == xb.alpha) || !(xa.beta == xb.beta)) {

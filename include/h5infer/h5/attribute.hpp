@@ -37,4 +37,12 @@ void write_attribute(hid_t location, const std::string& name,
 void write_attribute(hid_t location, const std::string& name,
                      const std::vector<std::int64_t>& values);
 
+/// Reads a 1-D (or scalar) numeric attribute as float64 values (HDF5 converts); throws IoError
+/// if it is not numbers.
+[[nodiscard]] std::vector<double> read_double_list_attribute(hid_t location,
+                                                             const std::string& name);
+
+/// Writes a 1-D float64 attribute (serial files).
+void write_attribute(hid_t location, const std::string& name, const std::vector<double>& values);
+
 }  // namespace h5infer::h5

@@ -50,6 +50,14 @@ void write_rows_raw_collective(hid_t dataset, std::int64_t row_begin, std::int64
 /// Reads a whole dataset of at most two dimensions as float64, returning its dims.
 [[nodiscard]] std::vector<double> read_all_doubles(hid_t dataset, std::vector<std::int64_t>& dims);
 
+/// Reads a whole integer dataset of at most two dimensions as int64 (HDF5 converts, clamping
+/// what int64 cannot hold), returning its dims.
+[[nodiscard]] std::vector<std::int64_t> read_all_int64s(hid_t dataset,
+                                                        std::vector<std::int64_t>& dims);
+/// Writes a whole int32 dataset (independent I/O, serial files).
+void write_all(hid_t dataset, const std::int32_t* src);
+/// Writes a whole int64 dataset (independent I/O, serial files).
+void write_all(hid_t dataset, const std::int64_t* src);
 /// Writes a whole float32 dataset (independent I/O, serial files).
 void write_all(hid_t dataset, const float* src);
 
