@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "h5infer/error.hpp"
+#include "kernels/column_layers.hpp"
 
 namespace h5infer::kernels::onednn {
 namespace {
@@ -138,7 +139,8 @@ void assign_slots(std::vector<Step>& steps) {
     for (std::size_t i = 0; i < steps.size(); ++i) {
         Step& step = steps[i];
         step.src = current;
-        const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16;
+        const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16 &&
+                              step.kind != Step::Kind::Column;
         if (i + 1 == steps.size()) {
             step.dst = Slot::Dst;
         } else if (in_place && current != Slot::Src) {
@@ -180,8 +182,17 @@ std::vector<Step> plan_steps(const Model& model, Precision precision, bool weigh
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
         const Layer& layer = model.layers[i];
         const Layer* next = i + 1 < model.layers.size() ? &model.layers[i + 1] : nullptr;
+        const std::int64_t inputs = width;
         width = layer_output_width(layer, width);
-        if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
+        if (is_column_layer(layer)) {
+            Step step;
+            step.kind = Step::Kind::Column;
+            step.label = layer_label(i, layer_kind(layer));
+            step.inputs = inputs;
+            step.outputs = width;
+            step.column_layer = layer;
+            steps.push_back(std::move(step));
+        } else if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
             Step step = dense_step(*dense, i, weights_given ? nullptr : pending_affine);
             pending_affine = nullptr;
             if (is_fusable_activation(model, i + 1)) {

@@ -41,7 +41,8 @@ struct Step {
         SigmoidNormalize,
         LogSoftmax,
         LayerNorm,
-        ToBf16
+        ToBf16,
+        Column  ///< a columns, per_column, row_norm or products layer (kernels/column_layers)
     };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
@@ -65,6 +66,7 @@ struct Step {
     std::vector<double> shift;  ///< affine
     std::vector<double> fill;   ///< affine: empty, or what replaces a NaN input
     float epsilon = 0.0F;       ///< layer norm
+    Layer column_layer{};       ///< column: the model's layer, computed as it is
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;
     std::vector<memory> weight_layouts;      ///< one reordered copy per layout a primitive wants

@@ -35,6 +35,9 @@ std::string layer_summary(const Model& model) {
             what = "affine " + std::to_string(width);
         } else if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
             what = "activation " + std::string(activation_name(activation->function));
+        } else {
+            what = std::string(layer_kind(layer)) + " " + std::to_string(width) + " -> " +
+                   std::to_string(layer_output_width(layer, width));
         }
         text += "  layer " + std::to_string(i) + ": " + what + "\n";
         width = layer_output_width(layer, width);
