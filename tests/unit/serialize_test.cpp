@@ -92,7 +92,7 @@ TEST(Serialize, ImageIsLittleEndianWithMagicAndVersion) {
     ASSERT_GE(bytes.size(), 17U);
     EXPECT_EQ(std::string(bytes.data(), 4), "H5IM");
     EXPECT_EQ(std::vector<char>(bytes.begin() + 4, bytes.begin() + 8),
-              (std::vector<char>{5, 0, 0, 0}));
+              (std::vector<char>{6, 0, 0, 0}));
     EXPECT_EQ(bytes[8], 1) << "the content flag of an image with values";
     EXPECT_EQ(serialize(sample_model(), ImageContent::Structure)[8], 0);
     EXPECT_EQ(std::vector<char>(bytes.begin() + 9, bytes.begin() + 17),
