@@ -33,11 +33,12 @@ try:
     import sklearn
     from sklearn import datasets
     from sklearn import linear_model as lm
-    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.decomposition import PCA, TruncatedSVD
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_selection import SelectFromModel, SelectKBest, VarianceThreshold
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
                                       Ridge, SGDClassifier)
@@ -45,8 +46,9 @@ try:
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, PolynomialFeatures,
-                                       RobustScaler, StandardScaler)
+    from sklearn.preprocessing import (FunctionTransformer, KBinsDiscretizer, MaxAbsScaler,
+                                       MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
+                                       PolynomialFeatures, RobustScaler, StandardScaler)
     from sklearn.svm import LinearSVC, LinearSVR
 except ImportError as missing:
     print(f"SKIP: {missing.name or missing} is not available to {sys.executable} ({missing}); "
@@ -120,6 +122,41 @@ def synthetic_regression(targets):
         x, y = datasets.make_regression(300, 10, n_targets=targets, noise=5.0, random_state=3)
         return x * 50 + 7, y  # features far from standardized, so the scalers matter
     return make
+
+
+def mixed(gaps=False):
+    """Numeric columns 0, 1 (far from standardized), numeric-coded categories 2 (0-3) and 3
+    (10, 20, 30), a positive column 4, a uniform column 5, a constant 6 and a binary 7; with
+    `gaps`, NaN in columns 0, 1 and 3. Every value is a float32 (multiples of 1/16), so that
+    h5infer's float32 input puts it on the same side of every bin edge as scikit-learn."""
+    def make():
+        rng = np.random.default_rng(5)
+        n = 600
+        x = np.column_stack([
+            np.round(rng.normal(size=n) * 16) / 16, np.round(rng.normal(size=n) * 32) / 16 + 50,
+            rng.integers(0, 4, n), rng.choice([10.0, 20.0, 30.0], n),
+            np.round(rng.exponential(2, n) * 16) / 16, np.round(rng.uniform(-3, 3, n) * 16) / 16,
+            np.full(n, 2.0), rng.integers(0, 2, n)])
+        y = ((x[:, 0] + (x[:, 2] == 1) - (x[:, 3] == 30) + 0.5 * x[:, 5]
+              + 0.3 * x[:, 7]) > 0.2).astype(int)
+        if gaps:
+            holes = rng.random((n, 3)) < 0.1
+            block = x[:, [0, 1, 3]]
+            block[holes] = np.nan
+            x[:, [0, 1, 3]] = block
+        return x, y
+    return make
+
+
+def mixed_imputed_encoded():
+    """Imputers and a one-hot encoder of numeric-coded categories, a log1p, routed by a
+    ColumnTransformer (a dropped column, the remainder passed)."""
+    return ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), [0, 1]),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore")), [2, 3]),
+        ("log", FunctionTransformer(np.log1p), [4]),
+        ("constant", "drop", [6])], remainder="passthrough")
 
 
 # Case name -> (family, data, estimator). Families group the error summary.
@@ -246,6 +283,40 @@ CASES = {
 }
 
 
+# ColumnTransformer, the encoders, selectors, functions, norms, products and bins.
+CASES.update({
+    "mixed_column_transformer_imputer_one_hot_logistic": (
+        "columns", mixed(gaps=True),
+        lambda: make_pipeline(mixed_imputed_encoded(), LogisticRegression(max_iter=1000))),
+    "mixed_ordinal_bins_passthrough_ridge": (
+        "columns", mixed(), lambda: make_pipeline(ColumnTransformer([
+            ("ordinal", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+             [2, 3]),
+            ("bins", KBinsDiscretizer(4, encode="onehot-dense"), [5]),
+            ("kept", "passthrough", [7]),
+            ("uniform_bins", KBinsDiscretizer(3, encode="ordinal", strategy="uniform"), [4])]),
+            Ridge())),
+    "mixed_selectors_normalizer_polynomial_logistic": (
+        "columns", mixed(), lambda: make_pipeline(
+            VarianceThreshold(0.01), SelectKBest(k=5), Normalizer(), PolynomialFeatures(2),
+            LogisticRegression(max_iter=1000))),
+    "mixed_select_from_model_max_norm_interactions_mlp": (
+        "columns", mixed(), lambda: make_pipeline(
+            StandardScaler(), SelectFromModel(lm.Lasso(alpha=0.05)), Normalizer("max"),
+            PolynomialFeatures(3, interaction_only=True, include_bias=False),
+            MLPRegressor((8,), max_iter=300, random_state=0))),
+    "mixed_one_hot_drop_transform": (
+        "columns", mixed(), lambda: ColumnTransformer([
+            ("first", OneHotEncoder(drop="first"), [2]),
+            ("binary", OneHotEncoder(drop="if_binary", sparse_output=False), [7]),
+            ("explicit", OneHotEncoder(drop=[20.0], sparse_output=False), [3]),
+            ("rows", make_pipeline(Normalizer("l1"), PolynomialFeatures(2)), [0, 5]),
+            ("functions", make_pipeline(FunctionTransformer(np.sqrt),
+                                        FunctionTransformer(np.log)), [1])],
+            remainder="drop")),
+})
+
+
 # ---- running --------------------------------------------------------------------------------
 
 def sklearn_output(estimator, x):
@@ -253,7 +324,10 @@ def sklearn_output(estimator, x):
     one as [-d, d]), else predict, else transform."""
     for method in ("predict_proba", "decision_function", "predict", "transform"):
         if hasattr(estimator, method):
-            values = np.asarray(getattr(estimator, method)(x), dtype=np.float64)
+            values = getattr(estimator, method)(x)
+            if hasattr(values, "toarray"):  # a sparse matrix (OneHotEncoder)
+                values = values.toarray()
+            values = np.asarray(values, dtype=np.float64)
             if method == "decision_function" and values.ndim == 1:
                 values = np.column_stack([-values, values])
             return values.reshape(len(x), -1), method == "predict_proba"
