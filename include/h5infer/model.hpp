@@ -201,11 +201,12 @@ enum class DenseArrays {
     Absent,
 };
 
-/// Checks that layer widths chain, weight shapes match, every parameter is finite, the model
-/// has at least one layer, labels, if any, name every output column, and feature names, if
-/// any, name every input column once. Throws ModelError
-/// naming the layer index and the problem. With DenseArrays::Absent the dense layers' arrays
-/// must be empty.
+/// Checks that layer widths chain, weight shapes match, every parameter is finite (but where
+/// NaN or Inf has a meaning: an affine fill, categories, bin edges, unknown values), the column
+/// layers' indices are in range and their sizes consistent, the model has at least one layer,
+/// labels, if any, name every output column, and feature names, if any, name every input column
+/// once. Throws ModelError naming the layer index and the problem. With DenseArrays::Absent the
+/// dense layers' arrays must be empty.
 void validate(const Model& model, DenseArrays dense_arrays = DenseArrays::Present);
 
 /// Number of parameters (weights, biases, scales, shifts) in the model.
