@@ -78,6 +78,11 @@ public:
         }
     }
 
+    void i64s(const std::vector<std::int64_t>& values) {
+        unsigned_le(static_cast<std::uint64_t>(values.size()));
+        for (std::int64_t v : values) i64(v);
+    }
+
     void floats(const std::vector<float>& values) {
         unsigned_le(static_cast<std::uint64_t>(values.size()));
         if (!values_) return;
@@ -166,6 +171,14 @@ public:
             const auto bits = unsigned_le<Bits>(what);
             std::memcpy(&v, &bits, sizeof(v));
         }
+        return values;
+    }
+
+    std::vector<std::int64_t> i64s(const char* what) {
+        const auto count = unsigned_le<std::uint64_t>(what);
+        checked_size(count, sizeof(std::int64_t), what);
+        std::vector<std::int64_t> values(static_cast<std::size_t>(count));
+        for (std::int64_t& v : values) v = i64(what);
         return values;
     }
 

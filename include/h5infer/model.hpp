@@ -55,9 +55,10 @@ struct DenseLayer {
 /// With `fill`, a NaN src is first replaced by its feature's fill value (scikit-learn's
 /// SimpleImputer); infinities are not missing values and stay as they are.
 struct AffineLayer {
-    std::vector<double> scale;   ///< one value per feature
-    std::vector<double> shift;   ///< one value per feature
-    std::vector<double> fill{};  ///< one value per feature, or empty: NaN stays NaN
+    std::vector<double> scale;  ///< one value per feature
+    std::vector<double> shift;  ///< one value per feature
+    /// One value per feature (NaN: that feature's NaN stays NaN), or empty: NaN stays NaN.
+    std::vector<double> fill{};
 };
 
 /// An activation applied to the output of the previous layer; keeps the width.
@@ -67,9 +68,66 @@ struct ActivationLayer {
     float beta = 0.0F;   ///< upper bound of Clip; ignored by the others
 };
 
+/// Column routing: output column j is input column index[j]. Selects, reorders and repeats
+/// columns: scikit-learn's feature selectors, a ColumnTransformer's routing and remainder.
+struct ColumnsLayer {
+    std::vector<std::int64_t> index;  ///< the input column of each output column
+};
+
+/// What a per_column layer does with one input column (see PerColumnLayer).
+enum class ColumnOp {
+    Pass,        ///< one output: the value
+    OneHot,      ///< one output per category (but the dropped one): 1 where the value is it
+    Ordinal,     ///< one output: the index of the value's category
+    BinOrdinal,  ///< one output: the index of the value's bin
+    BinOneHot,   ///< one output per bin: 1 in the value's bin
+    Log,         ///< log(x)
+    Log1p,       ///< log(1 + x)
+    Exp,         ///< exp(x)
+    Expm1,       ///< exp(x) - 1
+    Sqrt,        ///< sqrt(x)
+};
+
+/// Each input column encoded or mapped on its own, the outputs in input column order:
+/// scikit-learn's OneHotEncoder, OrdinalEncoder, KBinsDiscretizer and FunctionTransformer, on
+/// all columns or some (the others pass). Column c's categories (one_hot, ordinal: strictly
+/// increasing, NaN allowed last as a category of its own) or bin edges (non-decreasing, at
+/// least two) are values[offsets[c], offsets[c + 1]). docs/model-format.md has the rules for
+/// unknown values, NaN and values on an edge.
+struct PerColumnLayer {
+    std::vector<ColumnOp> ops;          ///< one per input column
+    std::vector<std::int64_t> offsets;  ///< ops.size() + 1 offsets into values, from 0
+    std::vector<double> values;         ///< the categories or edges of every column
+    std::vector<std::int64_t> drop{};   ///< one_hot: the category without a column, or -1
+    /// The output for a value that is no category: one_hot 0 (all zeros) or NaN (all NaN),
+    /// ordinal any value or NaN; 0 for the other ops.
+    std::vector<double> unknown{};
+};
+
+/// The norm a row_norm layer divides by.
+enum class RowNorm { L1, L2, Max };
+
+/// Columns [begin, end) of each row divided by their norm (a zero norm divides by 1, as
+/// scikit-learn's Normalizer); the other columns pass.
+struct RowNormLayer {
+    RowNorm norm = RowNorm::L2;
+    std::int64_t begin = 0;
+    std::int64_t end = 0;
+};
+
+/// Output column j is the product over input columns k of x_k ^ powers[j * inputs + k]
+/// (powers 0 to 3; an all-zero row is the constant 1): scikit-learn's PolynomialFeatures, the
+/// rows of its powers_ (an identity row passes a column).
+struct ProductsLayer {
+    std::int64_t inputs = 0;
+    std::int64_t outputs = 0;
+    std::vector<std::int64_t> powers;  ///< outputs x inputs, row-major
+};
+
 /// One step of a model. A TreeEnsembleLayer (tree_ensemble.hpp) maps the width it receives
 /// to its base_score's width.
-using Layer = std::variant<DenseLayer, AffineLayer, ActivationLayer, TreeEnsembleLayer>;
+using Layer = std::variant<DenseLayer, AffineLayer, ActivationLayer, TreeEnsembleLayer,
+                           ColumnsLayer, PerColumnLayer, RowNormLayer, ProductsLayer>;
 
 /// A feed-forward model: an ordered chain of layers from `input_width` features to
 /// `output_width()` predictions per row.
@@ -92,6 +150,10 @@ struct Model {
     /// Width of the model's output: the last layer's output width.
     [[nodiscard]] std::int64_t output_width() const;
 };
+
+/// The layer's kind as the model format names it: "dense", "affine", "activation", "columns",
+/// "per_column", "row_norm" or "products".
+[[nodiscard]] std::string_view layer_kind(const Layer& layer);
 
 /// Output width of `layer` when it receives `input_width` features.
 [[nodiscard]] std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width);
@@ -116,6 +178,24 @@ struct Model {
 /// layer_norm) rather than per value.
 [[nodiscard]] bool is_row_wise(Activation activation);
 
+/// Name of a per_column op as written in the model format ("one_hot", "log1p", ...).
+[[nodiscard]] std::string_view column_op_name(ColumnOp op);
+
+/// Parses a per_column op name; nullopt when it is not one of column_op_names().
+[[nodiscard]] std::optional<ColumnOp> parse_column_op(std::string_view name);
+
+/// Every per_column op name, comma-separated, for error messages.
+[[nodiscard]] std::string column_op_names();
+
+/// Outputs of a per_column layer's column `column`.
+[[nodiscard]] std::int64_t column_op_outputs(const PerColumnLayer& layer, std::size_t column);
+
+/// Name of a row norm as written in the model format: "l1", "l2" or "max".
+[[nodiscard]] std::string_view row_norm_name(RowNorm norm);
+
+/// Parses a row norm name; nullopt when it is none of "l1", "l2", "max".
+[[nodiscard]] std::optional<RowNorm> parse_row_norm(std::string_view name);
+
 /// Whether a model holds its dense layers' arrays.
 enum class DenseArrays {
     Present,  ///< weights and bias, as the layer describes them
@@ -124,11 +204,12 @@ enum class DenseArrays {
     Absent,
 };
 
-/// Checks that layer widths chain, weight shapes match, every parameter is finite, the model
-/// has at least one layer, labels, if any, name every output column, and feature names, if
-/// any, name every input column once. Throws ModelError
-/// naming the layer index and the problem. With DenseArrays::Absent the dense layers' arrays
-/// must be empty.
+/// Checks that layer widths chain, weight shapes match, every parameter is finite (but where
+/// NaN or Inf has a meaning: an affine fill, categories, bin edges, unknown values), the column
+/// layers' indices are in range and their sizes consistent, the model has at least one layer,
+/// labels, if any, name every output column, and feature names, if any, name every input column
+/// once. Throws ModelError naming the layer index and the problem. With DenseArrays::Absent the
+/// dense layers' arrays must be empty.
 void validate(const Model& model, DenseArrays dense_arrays = DenseArrays::Present);
 
 /// Number of parameters (weights, biases, scales, shifts; a tree ensemble's thresholds and

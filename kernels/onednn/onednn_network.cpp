@@ -173,7 +173,8 @@ Kernel OnednnNetwork::make_kernel(Step& step, std::int64_t rows) {
     kernel.src_md = memory::desc({rows, step.inputs}, step.src_type, Tag::ab);
     kernel.dst_md = memory::desc({rows, step.outputs}, step.dst_type, Tag::ab);
     if (step.kind == Step::Kind::Affine || step.kind == Step::Kind::Normalize ||
-        step.kind == Step::Kind::SigmoidNormalize || step.kind == Step::Kind::Trees) {
+        step.kind == Step::Kind::SigmoidNormalize || step.kind == Step::Kind::Trees ||
+        step.kind == Step::Kind::Column) {
         return kernel;
     }
     dnnl::primitive_attr attr;
@@ -286,6 +287,8 @@ Model OnednnNetwork::computed_model() const {
             model.layers.emplace_back(AffineLayer{step.scale, step.shift, step.fill});
         } else if (step.kind == Step::Kind::Trees) {
             model.layers.emplace_back(step.trees->layer());
+        } else if (step.kind == Step::Kind::Column) {
+            model.layers.push_back(step.column_layer);
         }
         if (step.kind == Step::Kind::SigmoidNormalize) {
             model.layers.emplace_back(ActivationLayer{Activation::Sigmoid});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "h5infer/error.hpp"
+#include "kernels/column_layers.hpp"
 #include "kernels/network.hpp"
 #include "kernels/onednn/onednn_network.hpp"
 
@@ -122,6 +123,11 @@ void run_block(const std::vector<Step>& steps, const dnnl::engine& engine, const
         if (step.kind == Step::Kind::Trees) {
             step.trees->run(static_cast<const float*>(step_src), rows, step.inputs,
                             static_cast<float*>(step_dst));
+            continue;
+        }
+        if (step.kind == Step::Kind::Column) {
+            apply_column_layer(step.column_layer, step.inputs, rows,
+                               static_cast<const float*>(step_src), static_cast<float*>(step_dst));
             continue;
         }
         if (step.kind == Step::Kind::SigmoidNormalize) {

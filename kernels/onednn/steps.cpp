@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "h5infer/error.hpp"
+#include "kernels/column_layers.hpp"
 
 namespace h5infer::kernels::onednn {
 namespace {
@@ -149,7 +150,7 @@ void assign_slots(std::vector<Step>& steps) {
         Step& step = steps[i];
         step.src = current;
         const bool in_place = step.kind != Step::Kind::Matmul && step.kind != Step::Kind::ToBf16 &&
-                              step.kind != Step::Kind::Trees;
+                              step.kind != Step::Kind::Trees && step.kind != Step::Kind::Column;
         if (i + 1 == steps.size()) {
             step.dst = Slot::Dst;
         } else if (in_place && current != Slot::Src) {
@@ -195,6 +196,14 @@ std::vector<Step> plan_steps(const Model& model, Precision precision, bool weigh
         width = layer_output_width(layer, width);
         if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
             steps.push_back(trees_step(*trees, i, received));
+        } else if (is_column_layer(layer)) {
+            Step step;
+            step.kind = Step::Kind::Column;
+            step.label = layer_label(i, layer_kind(layer));
+            step.inputs = received;
+            step.outputs = width;
+            step.column_layer = layer;
+            steps.push_back(std::move(step));
         } else if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
             Step step = dense_step(*dense, i, weights_given ? nullptr : pending_affine);
             pending_affine = nullptr;

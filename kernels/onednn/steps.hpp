@@ -44,7 +44,8 @@ struct Step {
         LogSoftmax,
         LayerNorm,
         ToBf16,
-        Trees
+        Trees,
+        Column  ///< a columns, per_column, row_norm or products layer (kernels/column_layers)
     };
     Kind kind = Kind::Eltwise;
     std::string label;  ///< "layer 3 (dense + relu)", for messages
@@ -68,6 +69,7 @@ struct Step {
     std::vector<double> shift;                ///< affine
     std::vector<double> fill;                 ///< affine: empty, or what replaces a NaN input
     float epsilon = 0.0F;                     ///< layer norm
+    Layer column_layer{};                     ///< column: the model's layer, computed as it is
     std::shared_ptr<const TreeKernel> trees;  ///< trees: the ensemble, laid out to walk
     Slot src = Slot::Src;
     Slot dst = Slot::Dst;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "h5infer/error.hpp"
+#include "kernels/column_layers.hpp"
 
 namespace h5infer::kernels {
 namespace {
@@ -93,7 +94,9 @@ struct LayerStep {
     double beta = 0.0;
     bool of_sigmoids = false;  // normalize: of the sigmoids of `values`, in one stable step
     std::shared_ptr<const TreeEnsembleLayer> trees;  // trees: a copy, the model may go first
-    enum class Kind { Dense, Affine, Activation, Trees } kind = Kind::Activation;
+    Layer column_layer;                              // columns, per_column, row_norm, products
+    std::int64_t outputs = 0;                        // of the column layer
+    enum class Kind { Dense, Affine, Activation, Trees, Column } kind = Kind::Activation;
 
     void fill_nan(Matrix& values) const {
         for (Eigen::Index r = 0; r < values.rows(); ++r) {
@@ -119,6 +122,13 @@ struct LayerStep {
                 values = std::move(out);
                 break;
             }
+            case Kind::Column: {
+                Matrix result(values.rows(), outputs);
+                apply_column_layer(column_layer, values.cols(), values.rows(), values.data(),
+                                   result.data());
+                values = std::move(result);
+                break;
+            }
             case Kind::Activation:
                 if (activation == Activation::Softmax) {
                     softmax_rows(values);
@@ -139,8 +149,14 @@ struct LayerStep {
     }
 };
 
-LayerStep make_step(const Layer& layer) {
+LayerStep make_step(const Layer& layer, std::int64_t width) {
     LayerStep step;
+    if (is_column_layer(layer)) {
+        step.kind = LayerStep::Kind::Column;
+        step.column_layer = layer;
+        step.outputs = layer_output_width(layer, width);
+        return step;
+    }
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
         step.kind = LayerStep::Kind::Dense;
         step.weights.resize(dense->inputs, dense->outputs);
@@ -174,8 +190,10 @@ public:
           output_width_(model.output_width()),
           max_rows_(max_rows) {
         steps_.reserve(model.layers.size());
+        std::int64_t width = model.input_width;
         for (const Layer& layer : model.layers) {
-            LayerStep step = make_step(layer);
+            LayerStep step = make_step(layer, width);
+            width = layer_output_width(layer, width);
             // A sigmoid followed by normalize: the normalize step takes the logits.
             if (!steps_.empty() && step.activation == Activation::Normalize &&
                 steps_.back().kind == LayerStep::Kind::Activation &&

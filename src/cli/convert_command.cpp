@@ -38,6 +38,9 @@ std::string layer_summary(const Model& model) {
         } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
             what = "tree_ensemble " + std::to_string(trees->trees()) + " trees, " +
                    std::to_string(width) + " -> " + std::to_string(trees->outputs());
+        } else {
+            what = std::string(layer_kind(layer)) + " " + std::to_string(width) + " -> " +
+                   std::to_string(layer_output_width(layer, width));
         }
         text += "  layer " + std::to_string(i) + ": " + what + "\n";
         width = layer_output_width(layer, width);

@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "model/column_layers.hpp"
+
 namespace h5infer {
 namespace {
 
@@ -79,11 +81,53 @@ std::string activation_text(const ActivationLayer& layer) {
     return text;
 }
 
-const char* kind_name(const Layer& layer) {
-    if (std::holds_alternative<DenseLayer>(layer)) return "dense";
-    if (std::holds_alternative<AffineLayer>(layer)) return "affine";
-    if (std::holds_alternative<TreeEnsembleLayer>(layer)) return "tree_ensemble";
-    return "activation";
+constexpr std::size_t listed_columns = 8;  // longer lists end in "..."
+
+// "[0, 3, 4]": the columns a columns layer takes.
+std::string index_text(const std::vector<std::int64_t>& index) {
+    std::string text;
+    for (std::size_t j = 0; j < index.size() && j < listed_columns; ++j) {
+        text += (j > 0 ? ", " : "") + std::to_string(index[j]);
+    }
+    return "[" + text + (index.size() > listed_columns ? ", ..." : "") + "]";
+}
+
+// "one_hot x2, pass x3": runs of equal ops, in column order.
+std::string ops_text(const PerColumnLayer& layer) {
+    std::string text;
+    for (std::size_t c = 0; c < layer.ops.size();) {
+        std::size_t end = c;
+        while (end < layer.ops.size() && layer.ops[end] == layer.ops[c]) ++end;
+        text += (text.empty() ? "" : ", ") + std::string(column_op_name(layer.ops[c])) + " x" +
+                std::to_string(end - c);
+        c = end;
+    }
+    return text;
+}
+
+// What the "activation" column says of a layer: its function, or the new kinds' parameters.
+std::string details_text(const Layer& layer) {
+    if (const auto* activation = std::get_if<ActivationLayer>(&layer)) {
+        return activation_text(*activation);
+    }
+    if (const auto* columns = std::get_if<ColumnsLayer>(&layer)) return index_text(columns->index);
+    if (const auto* per_column = std::get_if<PerColumnLayer>(&layer)) return ops_text(*per_column);
+    if (const auto* row_norm = std::get_if<RowNormLayer>(&layer)) {
+        return std::string(row_norm_name(row_norm->norm)) + " of columns " +
+               std::to_string(row_norm->begin) + ".." + std::to_string(row_norm->end - 1);
+    }
+    if (const auto* products = std::get_if<ProductsLayer>(&layer)) {
+        std::int64_t degree = 0;
+        for (std::int64_t j = 0; j < products->outputs; ++j) {
+            std::int64_t sum = 0;
+            for (std::int64_t k = 0; k < products->inputs; ++k) {
+                sum += products->powers[j * products->inputs + k];
+            }
+            degree = std::max(degree, sum);
+        }
+        return "degree " + std::to_string(degree);
+    }
+    return "-";
 }
 
 }  // namespace
@@ -123,7 +167,7 @@ std::int64_t layer_parameters(const Layer& layer) {
     if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
         return static_cast<std::int64_t>(trees->threshold.size() + trees->values.size());
     }
-    return 0;
+    return column_layer_parameters(layer);
 }
 
 std::int64_t layer_flops(const Layer& layer, std::int64_t input_width) {
@@ -134,6 +178,19 @@ std::int64_t layer_flops(const Layer& layer, std::int64_t input_width) {
     if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
         // A row compares once per level it descends, then adds its leaf's values.
         return trees->trees() * (tree_stats(*trees).max_depth + trees->value_width());
+    }
+    if (std::holds_alternative<ColumnsLayer>(layer)) return 0;
+    // A compare per category or edge (a search would take fewer) or a function per column.
+    if (const auto* per_column = std::get_if<PerColumnLayer>(&layer)) {
+        return static_cast<std::int64_t>(per_column->values.size() + per_column->ops.size());
+    }
+    if (const auto* row_norm = std::get_if<RowNormLayer>(&layer)) {
+        return 3 * (row_norm->end - row_norm->begin);  // square, sum, divide
+    }
+    if (const auto* products = std::get_if<ProductsLayer>(&layer)) {
+        std::int64_t multiplies = 0;
+        for (std::int64_t power : products->powers) multiplies += power;
+        return multiplies;
     }
     return activation_flops(std::get<ActivationLayer>(layer).function) * input_width;
 }
@@ -178,9 +235,8 @@ std::string describe_layers(const Model& model) {
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
         const Layer& layer = model.layers[i];
         const std::int64_t outputs = layer_output_width(layer, width);
-        const auto* activation = std::get_if<ActivationLayer>(&layer);
-        table.add({std::to_string(i), kind_name(layer), std::to_string(width),
-                   std::to_string(outputs), activation ? activation_text(*activation) : "-",
+        table.add({std::to_string(i), std::string(layer_kind(layer)), std::to_string(width),
+                   std::to_string(outputs), details_text(layer),
                    std::to_string(layer_parameters(layer)),
                    std::to_string(layer_flops(layer, width))});
         width = outputs;

@@ -4,9 +4,12 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string_view>
 #include <utility>
+#include <variant>
 
 #include "h5infer/error.hpp"
+#include "model/column_layers.hpp"
 
 namespace h5infer {
 namespace {
@@ -93,7 +96,10 @@ void validate_affine(const AffineLayer& affine, std::int64_t width, std::size_t 
                          " fill values for " + std::to_string(affine.scale.size()) +
                          " features; expected one per feature, or none");
     }
-    if (!all_finite(affine.fill)) throw ModelError(label + " fill contains NaN or Inf");
+    // A NaN fill leaves that feature's NaN as it is: a ColumnTransformer imputes some columns.
+    for (double fill : affine.fill) {
+        if (std::isinf(fill)) throw ModelError(label + " fill contains Inf");
+    }
 }
 
 void validate_activation(const ActivationLayer& activation, std::size_t index) {
@@ -131,10 +137,17 @@ void validate_feature_names(const Model& model) {
 
 }  // namespace
 
+std::string_view layer_kind(const Layer& layer) {
+    constexpr std::array<std::string_view, std::variant_size_v<Layer>> kinds{
+        "dense",   "affine",     "activation", "tree_ensemble",
+        "columns", "per_column", "row_norm",   "products"};
+    return kinds[layer.index()];
+}
+
 std::int64_t layer_output_width(const Layer& layer, std::int64_t input_width) {
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) return dense->outputs;
     if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) return trees->outputs();
-    return input_width;
+    return column_layer_output_width(layer, input_width).value_or(input_width);
 }
 
 std::int64_t Model::output_width() const {
@@ -207,6 +220,8 @@ void validate(const Model& model, DenseArrays dense_arrays) {
             validate_activation(*activation, i);
         } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
             validate_tree_ensemble(*trees, width, layer_label(i) + " (tree_ensemble)");
+        } else {
+            validate_column_layer(layer, width, i);
         }
         width = layer_output_width(layer, width);
     }
@@ -228,6 +243,8 @@ std::int64_t parameter_count(const Model& model) {
                                                affine->fill.size());
         } else if (const auto* trees = std::get_if<TreeEnsembleLayer>(&layer)) {
             count += static_cast<std::int64_t>(trees->threshold.size() + trees->values.size());
+        } else {
+            count += column_layer_parameters(layer);
         }
     }
     return count;

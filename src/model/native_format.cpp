@@ -41,6 +41,10 @@ const std::vector<KindSpec>& kind_specs() {
         {"affine", {"kind"}, {"scale", "shift", "fill"}},
         {"activation", {"kind", "function", "alpha", "beta"}, {}},
         {tree_ensemble_kind, tree_ensemble_attributes(), tree_ensemble_datasets()},
+        {"columns", {"kind"}, {"index"}},
+        {"per_column", {"kind", "ops"}, {"offsets", "values", "drop", "unknown"}},
+        {"row_norm", {"kind", "norm", "begin", "end"}, {}},
+        {"products", {"kind"}, {"powers"}},
     };
     return specs;
 }
@@ -219,21 +223,24 @@ void check_layer_members(hid_t group, const KindSpec& spec, const std::string& l
     }
 }
 
-/// A floating-point dataset of the given rank, checked and opened.
+/// A floating-point dataset of the given rank (or, with `integers`, an integer one too),
+/// checked and opened.
 h5::Handle open_parameters(hid_t group, const std::string& name, std::size_t rank,
-                           const std::string& label) {
+                           const std::string& label, bool integers = false) {
     if (h5::object_type(group, name) == h5::ObjectType::Missing) {
         throw ModelError(label + ": the dataset '" + name + "' is missing");
     }
     h5::Handle dataset = h5::open_dataset(group, name);
     const h5::DatasetInfo info = h5::dataset_info(dataset.get());
-    if (info.type_class != H5T_FLOAT) {
-        throw ModelError(label + ": dataset '" + name + "' has type " + info.type_description +
-                         "; store it as float32 or float64");
+    if (info.type_class != H5T_FLOAT && !(integers && info.type_class == H5T_INTEGER)) {
+        throw ModelError(
+            label + ": dataset '" + name + "' has type " + info.type_description +
+            (integers ? "; store it as integers" : "; store it as float32 or float64"));
     }
     if (info.dims.size() != rank) {
         throw ModelError(label + ": dataset '" + name + "' has shape " + shape_text(info.dims) +
-                         " but must be " + (rank == 1 ? "1-D" : "2-D [inputs, outputs]"));
+                         " but must be " +
+                         (rank == 1 ? "1-D" : (integers ? "2-D" : "2-D [inputs, outputs]")));
     }
     if (!info.unavailable_filter.empty()) {
         throw ModelError(label + ": dataset '" + name + "' uses the filter " +
@@ -336,6 +343,87 @@ ActivationLayer read_activation(hid_t group, const std::string& label) {
     return activation;
 }
 
+/// An integer dataset (or a floating-point one holding whole numbers) of the given rank.
+std::vector<std::int64_t> read_whole_numbers(hid_t group, const std::string& name, std::size_t rank,
+                                             std::vector<std::int64_t>& dims,
+                                             const std::string& label) {
+    const std::vector<double> values =
+        h5::read_all_doubles(open_parameters(group, name, rank, label, true).get(), dims);
+    std::vector<std::int64_t> numbers;
+    numbers.reserve(values.size());
+    constexpr double limit = 9.0e18;  // inside the int64 range
+    for (double value : values) {
+        if (!(std::abs(value) < limit) || std::trunc(value) != value) {
+            throw ModelError(label + ": dataset '" + name + "' holds " + std::to_string(value) +
+                             ", which is not a whole number; store integers");
+        }
+        numbers.push_back(static_cast<std::int64_t>(value));
+    }
+    return numbers;
+}
+
+std::int64_t read_int(hid_t group, const std::string& name, const std::string& label) {
+    if (!h5::has_attribute(group, name)) {
+        throw ModelError(label + ": the attribute '" + name + "' is missing");
+    }
+    return h5::read_int_attribute(group, name);
+}
+
+PerColumnLayer read_per_column(hid_t group, const std::string& label) {
+    if (!h5::has_attribute(group, "ops")) {
+        throw ModelError(label + ": the attribute 'ops' is missing; give one of " +
+                         column_op_names() + " per input column");
+    }
+    PerColumnLayer layer;
+    for (const std::string& name : h5::read_string_list_attribute(group, "ops")) {
+        const std::optional<ColumnOp> op = parse_column_op(name);
+        if (!op) {
+            throw ModelError(label + ": unknown op '" + name + "'; supported ops are " +
+                             column_op_names());
+        }
+        layer.ops.push_back(*op);
+    }
+    std::vector<std::int64_t> dims;
+    layer.offsets = read_whole_numbers(group, "offsets", 1, dims, label);
+    layer.drop = read_whole_numbers(group, "drop", 1, dims, label);
+    layer.values = read_exact_parameters(group, "values", dims, label);
+    layer.unknown = read_exact_parameters(group, "unknown", dims, label);
+    return layer;
+}
+
+RowNormLayer read_row_norm(hid_t group, const std::string& label) {
+    if (!h5::has_attribute(group, "norm")) {
+        throw ModelError(label +
+                         ": the attribute 'norm' is missing; set it to 'l1', 'l2' or 'max'");
+    }
+    const std::string name = h5::read_string_attribute(group, "norm");
+    const std::optional<RowNorm> norm = parse_row_norm(name);
+    if (!norm) {
+        throw ModelError(label + ": unknown norm '" + name + "'; use 'l1', 'l2' or 'max'");
+    }
+    return RowNormLayer{*norm, read_int(group, "begin", label), read_int(group, "end", label)};
+}
+
+ProductsLayer read_products(hid_t group, const std::string& label) {
+    ProductsLayer layer;
+    std::vector<std::int64_t> dims;
+    layer.powers = read_whole_numbers(group, "powers", 2, dims, label);
+    layer.outputs = dims[0];
+    layer.inputs = dims[1];
+    return layer;
+}
+
+// The layers of column_layers.cpp, by kind.
+Layer read_column_layer(hid_t group, const std::string& kind, const std::string& label) {
+    if (kind == "columns") {
+        std::vector<std::int64_t> dims;
+        return ColumnsLayer{read_whole_numbers(group, "index", 1, dims, label)};
+    }
+    if (kind == "per_column") return read_per_column(group, label);
+    if (kind == "row_norm") return read_row_norm(group, label);
+    return read_products(group, label);
+}
+
 Layer read_layer(hid_t layers, const std::string& group_name, std::size_t index,
                  const std::string& file_label) {
     std::string label = file_label + " layer " + std::to_string(index);
@@ -358,7 +446,8 @@ Layer read_layer(hid_t layers, const std::string& group_name, std::size_t index,
         if (kind == "dense") return read_dense(group.get(), label);
         if (kind == "affine") return read_affine(group.get(), label);
         if (kind == tree_ensemble_kind) return read_tree_ensemble(group.get(), label);
-        return read_activation(group.get(), label);
+        if (kind == "activation") return read_activation(group.get(), label);
+        return read_column_layer(group.get(), kind, label);
     } catch (const IoError& error) {
         throw ModelError(label + ": " + error.what());
     }
@@ -418,7 +507,18 @@ void check_declared_shapes(hid_t layers, const std::vector<std::string>& names,
             layer_values = 2 * static_cast<std::uint64_t>(width);
         } else if (kind == tree_ensemble_kind) {
             layer_values = check_tree_ensemble_shape(group.get(), width, label + " (" + kind + ")");
-        } else if (kind != "activation") {
+        } else if (kind == "columns") {
+            const std::vector<std::int64_t> dims = declared_dims(group.get(), "index");
+            if (dims.size() != 1) return;  // read_layer() says what is wrong
+            width = dims[0];
+            layer_values = static_cast<std::uint64_t>(width);
+        } else if (kind == "products") {
+            const std::vector<std::int64_t> dims = declared_dims(group.get(), "powers");
+            if (dims.size() != 2) return;  // read_layer() says what is wrong
+            layer_values = check_dense_shape({dims[1], dims[0]}, width, label + " (products)");
+        } else if (kind == "per_column") {
+            return;  // its width depends on its values: validate() checks what follows
+        } else if (kind != "activation" && kind != "row_norm") {
             return;  // an unknown kind: read_layer() names it
         }
         if (__builtin_add_overflow(values, layer_values, &values)) values = UINT64_MAX;
@@ -491,6 +591,46 @@ void write_parameters(hid_t group, const std::string& name, const std::vector<do
     if (!values.empty()) h5::write_all(dataset.get(), values.data());
 }
 
+// Whole numbers as int64 (HDF5 converts the doubles of memory).
+void write_whole_numbers(hid_t group, const std::string& name,
+                         const std::vector<std::int64_t>& numbers,
+                         const std::vector<std::int64_t>& dims) {
+    const std::vector<double> values(numbers.begin(), numbers.end());
+    h5::Handle dataset = h5::create_dataset(group, name, dims, H5T_STD_I64LE);
+    if (!values.empty()) h5::write_all(dataset.get(), values.data());
+}
+
+std::vector<std::int64_t> size_of(std::size_t size) {
+    return {static_cast<std::int64_t>(size)};
+}
+
+void write_column_layer(hid_t group, const Layer& layer) {
+    if (const auto* columns = std::get_if<ColumnsLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("columns"));
+        write_whole_numbers(group, "index", columns->index, size_of(columns->index.size()));
+    } else if (const auto* per_column = std::get_if<PerColumnLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("per_column"));
+        std::vector<std::string> ops;
+        for (ColumnOp op : per_column->ops) ops.emplace_back(column_op_name(op));
+        h5::write_attribute(group, "ops", ops);
+        write_whole_numbers(group, "offsets", per_column->offsets,
+                            size_of(per_column->offsets.size()));
+        write_parameters(group, "values", per_column->values, size_of(per_column->values.size()));
+        write_whole_numbers(group, "drop", per_column->drop, size_of(per_column->drop.size()));
+        write_parameters(group, "unknown", per_column->unknown,
+                         size_of(per_column->unknown.size()));
+    } else if (const auto* row_norm = std::get_if<RowNormLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("row_norm"));
+        h5::write_attribute(group, "norm", std::string(row_norm_name(row_norm->norm)));
+        h5::write_attribute(group, "begin", row_norm->begin);
+        h5::write_attribute(group, "end", row_norm->end);
+    } else if (const auto* products = std::get_if<ProductsLayer>(&layer)) {
+        h5::write_attribute(group, "kind", std::string("products"));
+        write_whole_numbers(group, "powers", products->powers,
+                            {products->outputs, products->inputs});
+    }
+}
+
 void write_layer(hid_t group, const Layer& layer) {
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
         h5::write_attribute(group, "kind", std::string("dense"));
@@ -520,6 +660,8 @@ void write_layer(hid_t group, const Layer& layer) {
         if (uses_beta(activation->function)) {
             h5::write_attribute(group, "beta", static_cast<double>(activation->beta));
         }
+    } else {
+        write_column_layer(group, layer);
     }
 }
 

@@ -42,6 +42,7 @@ const std::vector<std::string_view> supported_operators{"Gemm",
                                                         "HardSwish",
                                                         "Softplus",
                                                         "Exp",
+                                                        "Log",
                                                         "Neg",
                                                         "Mish",
                                                         "Clip",
@@ -69,8 +70,8 @@ std::string supported_list() {
         if (!text.empty()) text += ", ";
         text += op;
     }
-    return text + " (Erf only inside GELU's Div-Erf-Add-Mul-Mul chain; ReduceMean, Pow and " +
-           "Sqrt only inside LayerNorm's decomposition, Pow also as GELU's tanh-form cube; IsNaN "
+    return text + " (Erf only inside GELU's Div-Erf-Add-Mul-Mul chain; ReduceMean and Pow " +
+           "only inside LayerNorm's decomposition, Pow also as GELU's tanh-form cube; IsNaN "
            "and Where only as Where(IsNaN(x), c, "
            "x))";
 }
@@ -303,7 +304,17 @@ void Importer::map_node(int index) {
         throw ModelError(label + ": h5infer imports " + op +
                          " only as Where(IsNaN(x), c, x) with a constant c (torch.where(x.isnan(), "
                          "c, x), the NaN part of torch.nan_to_num)");
-    } else if (op == "ReduceMean" || op == "Pow" || op == "Sqrt") {
+    } else if (op == "Log" || op == "Sqrt") {
+        // LayerNorm's Sqrt was taken by its decomposition before: this one stands alone.
+        const Attributes attributes(node, {}, label);
+        const auto width = static_cast<std::size_t>(flat_width(label));
+        PerColumnLayer layer;
+        layer.ops.assign(width, op == "Log" ? ColumnOp::Log : ColumnOp::Sqrt);
+        layer.offsets.assign(width + 1, 0);
+        layer.drop.assign(width, -1);
+        layer.unknown.assign(width, 0.0);
+        model_.layers.emplace_back(std::move(layer));
+    } else if (op == "ReduceMean" || op == "Pow") {
         throw ModelError(label + ": h5infer imports " + op +
                          " only inside LayerNorm's decomposition ((x - mean) / sqrt(variance + "
                          "eps), torch.nn.LayerNorm below opset 17) or, Pow, as the cube in "

@@ -10,9 +10,14 @@
 //     tree_ensemble: string aggregation, string comparison, doubles base_score,
 //                 i64s tree_offsets, i32s feature, f32s threshold, i32s left, i32s right,
 //                 doubles values, i32s tree_targets (in every image, like affine layers')
+//     columns:    i64s index
+//     per_column: strings ops, i64s offsets, doubles values, i64s drop, doubles unknown
+//     row_norm:   string norm, i64 begin, i64 end
+//     products:   i64 inputs, i64 outputs, i64s powers
 //   string = u64 byte count + bytes; floats = u64 count + count IEEE-754 binary32 values (or
 //   the count alone in a structure image); doubles = u64 count + count IEEE-754 binary64
-//   values, in every image (an affine layer has one per feature: small).
+//   values, in every image (an affine layer has one per feature: small); i64s = u64 count +
+//   count i64 values, strings = u64 count + count strings, in every image.
 // Byte order is fixed rather than native so an image stays valid across heterogeneous nodes.
 
 #include <array>
@@ -35,10 +40,20 @@ namespace {
 
 constexpr std::array<char, 4> image_magic{'H', '5', 'I', 'M'};
 // 2: class labels, activation beta; 3: structure images; 4: affine layers in double, feature
-// names; 5: affine fill values; 6: tree ensembles
+// names; 5: affine fill values; 6: tree ensembles, columns, per_column, row_norm and products
+// layers
 constexpr std::uint32_t image_version = 6;
 
-enum class LayerTag : std::uint8_t { Dense = 1, Affine = 2, Activation = 3, TreeEnsemble = 4 };
+enum class LayerTag : std::uint8_t {
+    Dense = 1,
+    Affine = 2,
+    Activation = 3,
+    TreeEnsemble = 4,
+    Columns = 5,
+    PerColumn = 6,
+    RowNorm = 7,
+    Products = 8
+};
 
 using Writer = ImageWriter;
 using Reader = ImageReader<ModelError>;
@@ -79,6 +94,71 @@ TreeEnsembleLayer read_trees(Reader& in) {
     return trees;
 }
 
+void write_column_layer(Writer& out, const Layer& layer) {
+    if (const auto* columns = std::get_if<ColumnsLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Columns));
+        out.i64s(columns->index);
+    } else if (const auto* per_column = std::get_if<PerColumnLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::PerColumn));
+        out.unsigned_le(static_cast<std::uint64_t>(per_column->ops.size()));
+        for (ColumnOp op : per_column->ops) out.string(std::string(column_op_name(op)));
+        out.i64s(per_column->offsets);
+        out.doubles(per_column->values);
+        out.i64s(per_column->drop);
+        out.doubles(per_column->unknown);
+    } else if (const auto* row_norm = std::get_if<RowNormLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::RowNorm));
+        out.string(std::string(row_norm_name(row_norm->norm)));
+        out.i64(row_norm->begin);
+        out.i64(row_norm->end);
+    } else if (const auto* products = std::get_if<ProductsLayer>(&layer)) {
+        out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Products));
+        out.i64(products->inputs);
+        out.i64(products->outputs);
+        out.i64s(products->powers);
+    }
+}
+
+PerColumnLayer read_per_column(Reader& in) {
+    PerColumnLayer layer;
+    const auto count = in.unsigned_le<std::uint64_t>("per_column op count");
+    // No reservation: each op takes at least eight bytes, so a false count runs out of image.
+    for (std::uint64_t c = 0; c < count; ++c) {
+        const std::string name = in.string("per_column op");
+        const std::optional<ColumnOp> op = parse_column_op(name);
+        if (!op) in.fail("unknown per_column op '" + name + "'");
+        layer.ops.push_back(*op);
+    }
+    layer.offsets = in.i64s("per_column offsets");
+    layer.values = in.doubles("per_column values");
+    layer.drop = in.i64s("per_column drop");
+    layer.unknown = in.doubles("per_column unknown");
+    return layer;
+}
+
+// The layers of column_layers.cpp; nullopt for another tag.
+std::optional<Layer> read_column_layer(Reader& in, std::uint8_t tag) {
+    switch (static_cast<LayerTag>(tag)) {
+        case LayerTag::Columns: return ColumnsLayer{in.i64s("columns index")};
+        case LayerTag::PerColumn: return read_per_column(in);
+        case LayerTag::RowNorm: {
+            const std::string name = in.string("row_norm norm");
+            const std::optional<RowNorm> norm = parse_row_norm(name);
+            if (!norm) in.fail("unknown row norm '" + name + "'");
+            const std::int64_t begin = in.i64("row_norm begin");
+            return RowNormLayer{*norm, begin, in.i64("row_norm end")};
+        }
+        case LayerTag::Products: {
+            ProductsLayer products;
+            products.inputs = in.i64("products inputs");
+            products.outputs = in.i64("products outputs");
+            products.powers = in.i64s("products powers");
+            return products;
+        }
+        default: return std::nullopt;
+    }
+}
+
 void write_layer(Writer& out, const Layer& layer) {
     if (const auto* dense = std::get_if<DenseLayer>(&layer)) {
         out.unsigned_le(static_cast<std::uint8_t>(LayerTag::Dense));
@@ -98,6 +178,8 @@ void write_layer(Writer& out, const Layer& layer) {
         out.string(std::string(activation_name(activation->function)));
         out.f32(activation->alpha);
         out.f32(activation->beta);
+    } else {
+        write_column_layer(out, layer);
     }
 }
 
@@ -141,7 +223,9 @@ Layer read_layer(Reader& in, DenseArrays dense_arrays) {
             const float alpha = in.f32("activation alpha");
             return ActivationLayer{*function, alpha, in.f32("activation beta")};
         }
+        default: break;
     }
+    if (std::optional<Layer> layer = read_column_layer(in, tag)) return std::move(*layer);
     in.fail("unknown layer tag " + std::to_string(tag));
 }
 

@@ -247,6 +247,27 @@ TEST_F(BadInput, AmbiguousDatasetMustBeNamed) {
     expect_failure(dir_ / "model.h5", path, ExitCode::Input, "name one with --input FILE:DATASET");
 }
 
+// The column layers' checks on load: exit 3, naming the layer and what is wrong.
+TEST_F(BadInput, InconsistentColumnLayersAreModelErrors) {
+    Model routed = model();
+    routed.layers.insert(routed.layers.begin(), ColumnsLayer{{0, 1, 2, 3, 4, 5, 7}});
+    save_model(routed, dir_ / "routed.h5");
+    expect_failure(dir_ / "routed.h5", dir_ / "data.h5:/x", ExitCode::Model,
+                   "layer 0 (columns) index[6] is 7 but the previous layer has 7 columns");
+    Model encoded = model();
+    PerColumnLayer encoder;
+    encoder.ops = {ColumnOp::OneHot, ColumnOp::Pass, ColumnOp::Pass, ColumnOp::Pass,
+                   ColumnOp::Pass,   ColumnOp::Pass, ColumnOp::Pass};
+    encoder.offsets = {0, 3, 3, 3, 3, 3, 3, 3};
+    encoder.values = {0.0, 2.0, 1.0};
+    encoder.drop = {0, -1, -1, -1, -1, -1, -1};
+    encoder.unknown = {0, 0, 0, 0, 0, 0, 0};
+    encoded.layers.insert(encoded.layers.begin(), encoder);
+    save_model(encoded, dir_ / "encoded.h5");
+    expect_failure(dir_ / "encoded.h5", dir_ / "data.h5:/x", ExitCode::Model,
+                   "layer 0 (per_column) column 0 (one_hot) categories must strictly increase");
+}
+
 TEST_F(BadInput, OutputExistsWithoutOverwrite) {
     std::ofstream(output()) << "keep me";
     const CommandResult result = run_h5infer(

@@ -33,7 +33,7 @@ try:
     import sklearn
     from sklearn import datasets
     from sklearn import linear_model as lm
-    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.decomposition import PCA, TruncatedSVD
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
@@ -41,6 +41,7 @@ try:
                                   HistGradientBoostingClassifier, HistGradientBoostingRegressor,
                                   IsolationForest, RandomForestClassifier, RandomForestRegressor)
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_selection import SelectFromModel, SelectKBest, VarianceThreshold
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression,
                                       Ridge, SGDClassifier)
@@ -48,8 +49,10 @@ try:
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, PolynomialFeatures,
-                                       RobustScaler, StandardScaler)
+    from sklearn.preprocessing import (FunctionTransformer, KBinsDiscretizer, MaxAbsScaler,
+                                       MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
+                                       PolynomialFeatures, RobustScaler, SplineTransformer,
+                                       StandardScaler)
     from sklearn.svm import LinearSVC, LinearSVR
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 except ImportError as missing:
@@ -132,6 +135,41 @@ def synthetic_regression(targets):
         x, y = datasets.make_regression(300, 10, n_targets=targets, noise=5.0, random_state=3)
         return x * 50 + 7, y  # features far from standardized, so the scalers matter
     return make
+
+
+def mixed(gaps=False):
+    """Numeric columns 0, 1 (far from standardized), numeric-coded categories 2 (0-3) and 3
+    (10, 20, 30), a positive column 4, a uniform column 5, a constant 6 and a binary 7; with
+    `gaps`, NaN in columns 0, 1 and 3. Every value is a float32 (multiples of 1/16), so that
+    h5infer's float32 input puts it on the same side of every bin edge as scikit-learn."""
+    def make():
+        rng = np.random.default_rng(5)
+        n = 600
+        x = np.column_stack([
+            np.round(rng.normal(size=n) * 16) / 16, np.round(rng.normal(size=n) * 32) / 16 + 50,
+            rng.integers(0, 4, n), rng.choice([10.0, 20.0, 30.0], n),
+            np.round(rng.exponential(2, n) * 16) / 16, np.round(rng.uniform(-3, 3, n) * 16) / 16,
+            np.full(n, 2.0), rng.integers(0, 2, n)])
+        y = ((x[:, 0] + (x[:, 2] == 1) - (x[:, 3] == 30) + 0.5 * x[:, 5]
+              + 0.3 * x[:, 7]) > 0.2).astype(int)
+        if gaps:
+            holes = rng.random((n, 3)) < 0.1
+            block = x[:, [0, 1, 3]]
+            block[holes] = np.nan
+            x[:, [0, 1, 3]] = block
+        return x, y
+    return make
+
+
+def mixed_imputed_encoded():
+    """Imputers and a one-hot encoder of numeric-coded categories, a log1p, routed by a
+    ColumnTransformer (a dropped column, the remainder passed)."""
+    return ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), [0, 1]),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore")), [2, 3]),
+        ("log", FunctionTransformer(np.log1p), [4]),
+        ("constant", "drop", [6])], remainder="passthrough")
 
 
 # Case name -> (family, data, estimator). Families group the error summary.
@@ -304,6 +342,49 @@ CASES = {
 }
 
 
+# ColumnTransformer, the encoders, selectors, functions, norms, products and bins.
+CASES.update({
+    "mixed_column_transformer_imputer_one_hot_logistic": (
+        "columns", mixed(gaps=True),
+        lambda: make_pipeline(mixed_imputed_encoded(), LogisticRegression(max_iter=1000))),
+    "mixed_ordinal_bins_passthrough_ridge": (
+        "columns", mixed(), lambda: make_pipeline(ColumnTransformer([
+            ("ordinal", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+             [2, 3]),
+            ("bins", KBinsDiscretizer(4, encode="onehot-dense"), [5]),
+            ("kept", "passthrough", [7]),
+            ("uniform_bins", KBinsDiscretizer(3, encode="ordinal", strategy="uniform"), [4])]),
+            Ridge())),
+    "mixed_selectors_normalizer_polynomial_logistic": (
+        "columns", mixed(), lambda: make_pipeline(
+            VarianceThreshold(0.01), SelectKBest(k=5), Normalizer(), PolynomialFeatures(2),
+            LogisticRegression(max_iter=1000))),
+    "mixed_select_from_model_max_norm_interactions_mlp": (
+        "columns", mixed(), lambda: make_pipeline(
+            StandardScaler(), SelectFromModel(lm.Lasso(alpha=0.05)), Normalizer("max"),
+            PolynomialFeatures(3, interaction_only=True, include_bias=False),
+            MLPRegressor((8,), max_iter=300, random_state=0))),
+    "mixed_one_hot_drop_transform": (
+        "columns", mixed(), lambda: ColumnTransformer([
+            ("first", OneHotEncoder(drop="first"), [2]),
+            ("binary", OneHotEncoder(drop="if_binary", sparse_output=False), [7]),
+            ("explicit", OneHotEncoder(drop=[20.0], sparse_output=False), [3]),
+            ("rows", make_pipeline(Normalizer("l1"), PolynomialFeatures(2)), [0, 5]),
+            ("functions", make_pipeline(FunctionTransformer(np.sqrt),
+                                        FunctionTransformer(np.log)), [1])],
+            remainder="drop")),
+    # Encoders route exact values to the trees (a scaler would not: see model-format.md).
+    "mixed_one_hot_passthrough_random_forest": (
+        "columns", mixed(), lambda: make_pipeline(ColumnTransformer([
+            ("cat", OneHotEncoder(handle_unknown="ignore"), [2, 3])], remainder="passthrough"),
+            RandomForestClassifier(30, max_depth=8, random_state=0))),
+    "mixed_ordinal_gradient_boosting": (
+        "columns", mixed(), lambda: make_pipeline(ColumnTransformer([
+            ("cat", OrdinalEncoder(), [2, 3]), ("kept", "passthrough", [0, 4, 5, 7])]),
+            GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0))),
+})
+
+
 # ---- running --------------------------------------------------------------------------------
 
 def sklearn_output(estimator, x):
@@ -311,7 +392,10 @@ def sklearn_output(estimator, x):
     one as [-d, d]), else predict, else transform."""
     for method in ("predict_proba", "decision_function", "predict", "transform"):
         if hasattr(estimator, method):
-            values = np.asarray(getattr(estimator, method)(x), dtype=np.float64)
+            values = getattr(estimator, method)(x)
+            if hasattr(values, "toarray"):  # a sparse matrix (OneHotEncoder)
+                values = values.toarray()
+            values = np.asarray(values, dtype=np.float64)
             if method == "decision_function" and values.ndim == 1:
                 values = np.column_stack([-values, values])
             return values.reshape(len(x), -1), method == "predict_proba"
@@ -519,6 +603,101 @@ class ExportTest(unittest.TestCase):
 
     # ---- refusals -----------------------------------------------------------------------------
 
+    def check_rows(self, estimator, name, x, want, probabilities=True, tolerance=RELATIVE):
+        """h5infer's predictions of `x` on 1 and 3 ranks against `want` (NaN where NaN)."""
+        model = self.export(estimator, name)
+        for ranks in RANKS:
+            got, _ = self.predict(model, x, f"{name}-{ranks}", ranks)
+            self.assertTrue(np.array_equal(np.isnan(got), np.isnan(want)), name)
+            keep = ~np.isnan(want).any(axis=1)
+            self.assertLessEqual(compare(got[keep], want[keep], probabilities), tolerance, name)
+
+    def test_columns_far_outside_the_training_range_and_unknown_categories(self):
+        # Numbers a thousand times the training range (bins: the first or last), categories
+        # never seen (one-hot 'ignore': zeros; ordinal: unknown_value), and missing values.
+        x, y = mixed(gaps=True)()
+        far = x.copy()
+        far[::2, [0, 1, 5]] *= 1000.0
+        far[::3, 2] = 7.0
+        far[1::4, 3] = 99.0
+        pipeline = make_pipeline(mixed_imputed_encoded(), LogisticRegression(max_iter=1000))
+        pipeline.fit(x, y)
+        # Logits of thousands carry float32's absolute error of about 1e-7 x |logit|.
+        self.check_rows(pipeline, "far-one-hot", far, pipeline.predict_proba(far), True, 1e-3)
+        x, y = mixed()()
+        far = x.copy()
+        far[::2, [4, 5]] *= 1000.0
+        far[1::2, [4, 5]] *= -1000.0
+        far[::3, 2] = 7.0
+        name, make_data, make_estimator = CASES["mixed_ordinal_bins_passthrough_ridge"]
+        estimator = make_estimator().fit(x, y)
+        self.check_rows(estimator, "far-bins", far, estimator.predict(far)[:, None], False)
+
+    def test_unknown_category_that_scikit_learn_refuses_gives_a_nan_row(self):
+        # handle_unknown='error': scikit-learn raises for the whole call; h5infer cannot stop
+        # mid-run and gives that row NaN (counted as a NaN row), the other rows their values.
+        x, y = mixed()()
+        pipeline = make_pipeline(
+            ColumnTransformer([("cat", OneHotEncoder(), [2])], remainder="passthrough"),
+            LogisticRegression(max_iter=1000)).fit(x, y)
+        unknown = x.copy()
+        unknown[::5, 2] = 9.0
+        want = pipeline.predict_proba(np.where(np.isnan(unknown), 0.0, x))
+        want[::5] = np.nan
+        with self.assertRaises(ValueError):
+            pipeline.predict_proba(unknown)
+        self.check_rows(pipeline, "unknown-error", unknown, want)
+
+    def test_column_transformer_by_name_takes_the_columns_by_name(self):
+        try:
+            import pandas as pd
+        except ImportError:
+            self.skipTest("pandas is not installed (scripts/bootstrap.sh test installs it)")
+        x, y = mixed()()
+        names = [f"c{i}" for i in range(x.shape[1])]
+        frame = pd.DataFrame(x, columns=names)
+        pipeline = make_pipeline(ColumnTransformer([
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["c2", "c3"]),
+            ("num", StandardScaler(), ["c0", "c5"])], remainder="drop"),
+            LogisticRegression(max_iter=1000)).fit(frame, y)
+        model = self.export(pipeline, "by-name")
+        with h5py.File(model, "r") as f:
+            self.assertEqual([str(n) for n in f.attrs["feature_names"]], names)
+        order = names[::-1]
+        data = self.path("by-name-data.h5")
+        with h5py.File(data, "w") as f:
+            f["x"] = frame[order].to_numpy()
+            f["x"].attrs["columns"] = order
+        want = pipeline.predict_proba(frame)
+        for ranks in RANKS:
+            output = self.path(f"by-name-{ranks}.h5")
+            result = run_h5infer(model, data, output, ranks)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with h5py.File(output, "r") as f:
+                self.assertLessEqual(compare(f["predictions"][()], want, True), RELATIVE)
+
+    def test_column_transformers_unsupported_parts_are_refused_by_name(self):
+        x, y = mixed(gaps=True)()
+        clean, _ = mixed()()
+        for estimator, text in [
+                (OneHotEncoder().fit([["a"], ["b"]]), "OneHotEncoder with string categories"),
+                (FunctionTransformer(np.square).fit(clean),
+                 "FunctionTransformer with func=square is not supported"),
+                (ColumnTransformer([("pca", PCA(2), [0, 1, 2])]).fit(clean),
+                 "PCA inside a ColumnTransformer is not supported"),
+                (OrdinalEncoder(encoded_missing_value=-2).fit(x[:, [3]]),
+                 "OrdinalEncoder with encoded_missing_value=-2"),
+                (PolynomialFeatures(4).fit(clean),
+                 "PolynomialFeatures with degree=4 is not supported"),
+                (OneHotEncoder(max_categories=2).fit(clean[:, [2]]),
+                 "OneHotEncoder with infrequent categories"),
+                (ColumnTransformer([("s", StandardScaler(), [0])],
+                                   transformer_weights={"s": 2.0}).fit(clean),
+                 "ColumnTransformer with transformer_weights")]:
+            with self.assertRaises(self.exporter.ExportError) as raised:
+                self.exporter.convert(estimator)
+            self.assertIn(text, str(raised.exception))
+
     def refused(self, estimator, name, separate_process=False):
         """The exporter's error message; it must exit 1 and write nothing. Running it as its
         own process costs an import of scikit-learn (seconds): once is enough."""
@@ -601,9 +780,9 @@ class ExportTest(unittest.TestCase):
 
     def test_unknown_pipeline_step_is_refused(self):
         x, y = datasets.load_diabetes(return_X_y=True)
-        pipeline = make_pipeline(PolynomialFeatures(2), Ridge()).fit(x, y)
-        message = self.refused(pipeline, "poly")
-        self.assertIn("PolynomialFeatures is not supported", message)
+        pipeline = make_pipeline(SplineTransformer(), Ridge()).fit(x, y)
+        message = self.refused(pipeline, "spline")
+        self.assertIn("SplineTransformer is not supported", message)
 
     def test_unsupported_options_are_refused_by_name(self):
         x, y = datasets.load_iris(return_X_y=True)

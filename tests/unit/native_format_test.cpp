@@ -630,9 +630,22 @@ TEST_F(NativeFormat, AffineFillNeedsOneFiniteValuePerFeature) {
         h5::Handle layer = new_layer(file.get(), "0000", "affine");
         write_floats(layer.get(), "scale", {2}, {1, 1});
         write_floats(layer.get(), "shift", {2}, {0, 0});
-        write_floats(layer.get(), "fill", {2}, {0, std::numeric_limits<float>::quiet_NaN()});
+        write_floats(layer.get(), "fill", {2}, {0, std::numeric_limits<float>::infinity()});
     }
-    expect_load_error({"layer 0 (affine) fill contains NaN or Inf"});
+    expect_load_error({"layer 0 (affine) fill contains Inf"});
+}
+
+// A NaN fill leaves that feature's NaN alone: an imputer of some columns of a ColumnTransformer.
+TEST_F(NativeFormat, AffineFillMayBeNanForFeaturesNotImputed) {
+    {
+        h5::Handle file = new_model_file();
+        h5::Handle layer = new_layer(file.get(), "0000", "affine");
+        write_floats(layer.get(), "scale", {2}, {1, 1});
+        write_floats(layer.get(), "shift", {2}, {0, 0});
+        write_floats(layer.get(), "fill", {2}, {5, std::numeric_limits<float>::quiet_NaN()});
+    }
+    const Model model = load_model(path_);
+    EXPECT_TRUE(std::isnan(std::get<AffineLayer>(model.layers[0]).fill[1]));
 }
 
 TEST_F(NativeFormat, IntegerWeightsAreRejected) {

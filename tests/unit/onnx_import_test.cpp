@@ -605,10 +605,24 @@ TEST_F(OnnxImport, NearMissesOfLayerNormAreRefusedNamingTheNode) {
     EXPECT_TRUE(contains_all(import_error(layer_norm_chain(no_epsilon).save(dir_)),
                              {"node 'variance' (ReduceMean)", "positive epsilon"}));
 
-    GraphBuilder root({-1, 3});
-    root.node("Sqrt", {"x"}, {"y"}, {}, "alone");
-    EXPECT_TRUE(contains_all(import_error(root.save(dir_)),
-                             {"node 'alone' (Sqrt)", "only inside LayerNorm's decomposition"}));
+    GraphBuilder mean({-1, 3});
+    mean.node("ReduceMean", {"x"}, {"y"}, {}, "alone");
+    EXPECT_TRUE(contains_all(import_error(mean.save(dir_)),
+                             {"node 'alone' (ReduceMean)", "only inside LayerNorm's"}));
+}
+
+// Outside LayerNorm's decomposition, Sqrt and Log are per_column layers of that function.
+TEST_F(OnnxImport, SqrtAndLogAloneBecomePerColumnLayers) {
+    for (const auto& [op, function] :
+         {std::pair{"Sqrt", ColumnOp::Sqrt}, std::pair{"Log", ColumnOp::Log}}) {
+        GraphBuilder graph({-1, 3});
+        graph.node(op, {"x"}, {"y"}, {}, "alone");
+        const Model model = import_onnx(graph.save(dir_));
+        ASSERT_EQ(model.layers.size(), 1U) << op;
+        const auto& layer = std::get<PerColumnLayer>(model.layers[0]);
+        EXPECT_EQ(layer.ops, std::vector<ColumnOp>(3, function)) << op;
+        EXPECT_EQ(model.output_width(), 3) << op;
+    }
 }
 
 TEST_F(OnnxImport, NegAndWhereIsNanBecomeAffineLayers) {
