@@ -21,7 +21,7 @@ constexpr std::array<int, 4> stop_signals{SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 // taken while the process exits never meets a destroyed object.
 std::atomic<bool> stop_armed{false};        // NOLINT: process-wide by nature
 std::atomic<int> received{0};               // NOLINT
-std::atomic<bool> stopping{false};          // NOLINT: the job agreed to stop
+std::atomic<bool> kept{false};              // NOLINT: armed until the process exits
 std::array<bool, NSIG> ignored_at_start{};  // NOLINT: written before the thread starts
 std::mutex removal_mutex;                   // NOLINT
 std::array<char, PATH_MAX> removal_path{};  // NOLINT: guarded by removal_mutex
@@ -102,17 +102,17 @@ void guard_standard_streams() {
 }
 
 StopRequest::StopRequest() {
-    received = 0;
-    stopping = false;
+    if (!kept.load()) received = 0;  // kept: a signal taken before still asks to stop
     stop_armed = true;
 }
 
 StopRequest::~StopRequest() {
-    if (!stopping.load()) stop_armed = false;
+    if (!kept.load()) stop_armed = false;
 }
 
-void StopRequest::job_stops() {
-    stopping = true;
+void StopRequest::keep_until_exit() {
+    kept = true;
+    stop_armed = true;
 }
 
 int StopRequest::signal_number() {

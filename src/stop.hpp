@@ -42,11 +42,15 @@ public:
     /// The signal received, or 0.
     [[nodiscard]] static int signal_number();
 
-    /// The job agreed to stop, on this rank's signal or another's. From here until the process
-    /// exits, a stop signal is still taken as that request, even after the StopRequest ends:
-    /// what Slurm or a user sends every rank may reach this one only after the agreement, and
-    /// it must not kill a rank that is saving progress or exiting with 75.
-    static void job_stops();
+    /// From here until the process exits, a stop signal is taken as a request even after the
+    /// StopRequest ends (the same kind twice still ends the process). For a job that agreed to
+    /// stop, on this rank's signal or another's: what Slurm or a user sends every rank may reach
+    /// this one only after the agreement, and must not kill a rank that is saving progress or
+    /// exiting with 75. And for `h5infer run`, whose process only finalizes MPI and exits after
+    /// run(): a signal that comes when the work is done has nothing left to stop, and must not
+    /// turn a complete run into one killed by a signal. A signal taken before the next
+    /// StopRequest starts is its request.
+    static void keep_until_exit();
 };
 
 /// Until forget_on_stop_signal(), a stop signal that no StopRequest takes removes `path` before

@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "h5infer/run.hpp"
 #include "kernels/instruction_set.hpp"
+#include "stop.hpp"
 
 namespace h5infer::cli {
 namespace {
@@ -221,6 +222,7 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
         "run", "predict every row of one or more HDF5 datasets, one prediction file each");
     add_run_options(*parser, *config);
     commands.push_back({parser, [config](const mpi::Comm& comm) {
+                            StopRequest::keep_until_exit();
                             const RunReport report = run(*config, comm);
                             if (comm.rank() == 0 && !config->quiet) print_summary(report);
                         }});

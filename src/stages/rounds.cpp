@@ -199,7 +199,7 @@ void RoundLoop::stop_if_abandoned() {
 }
 
 void RoundLoop::stop() {
-    StopRequest::job_stops();
+    StopRequest::keep_until_exit();
     progress_.finish();
     outputs_.keep_partial_files();
     const std::int64_t signal_number =

@@ -205,14 +205,17 @@ TEST_F(Metrics, ARefusedInputRecordsItsExitCode) {
 // SIGUSR1, as the sbatch scripts send near the time limit: 75, the rows saved so far and the
 // input unfinished; the rerun resumes and records the chunks it found done.
 // Both ranks are signalled, as Slurm does: one rank's signal may arrive after the other's has
-// stopped the job, and must not kill it (StopRequest::job_stops()).
+// stopped the job, and must not kill it (StopRequest::keep_until_exit()).
 TEST_F(Metrics, AStopRecordsSeventyFiveAndTheRerunTheResumedChunks) {
+    // Enough rows that the job still runs when the signals come (one that comes after the
+    // work is done stops nothing: the run exits 0).
+    constexpr std::int64_t rows = 200000;
     const std::string directory = case_directory("stopped");
     const std::string output = directory + "/p.h5";
     const std::string metrics = directory + "/run.prom";
     GenerateConfig config;
     config.data_path = directory + "/big.h5";
-    config.rows = 40000;
+    config.rows = rows;
     config.features = 9;
     generate(config);
     std::vector<std::string> arguments =
@@ -234,13 +237,13 @@ TEST_F(Metrics, AStopRecordsSeventyFiveAndTheRerunTheResumedChunks) {
     EXPECT_EQ(samples["h5infer_inputs_total{state=\"unfinished\"}"], 1);
     EXPECT_EQ(samples["h5infer_inputs_total{state=\"done\"}"], 0);
     const double saved = samples["h5infer_rows_total"];
-    EXPECT_LT(saved, 40000);
+    EXPECT_LT(saved, rows);
 
     const CommandResult rerun = run_h5infer(arguments, {2});
     ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
     samples = read_metrics(metrics);
     EXPECT_EQ(samples["h5infer_exit_status"], 0);
-    EXPECT_EQ(samples["h5infer_rows_total"] + saved, 40000);
+    EXPECT_EQ(samples["h5infer_rows_total"] + saved, rows);
     EXPECT_EQ(samples["h5infer_resumed_chunks_total"] * 50, saved);
     EXPECT_EQ(samples["h5infer_inputs_total{state=\"done\"}"], 1);
 }

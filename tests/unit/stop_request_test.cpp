@@ -88,7 +88,7 @@ TEST_F(StopSignals, AfterTheJobAgreedToStopASignalIsTheSameRequestUntilExit) {
         {
             {
                 const StopRequest request;
-                StopRequest::job_stops();
+                StopRequest::keep_until_exit();
             }
             ::kill(::getpid(), SIGUSR1);
             (void)taken(SIGUSR1);
@@ -96,6 +96,28 @@ TEST_F(StopSignals, AfterTheJobAgreedToStopASignalIsTheSameRequestUntilExit) {
             std::_Exit(75);
         },
         ::testing::ExitedWithCode(75), "");
+}
+
+// `h5infer run` keeps them from before run() to the exit: a signal before the run's request
+// starts is its request, one after it ends (the work done) ends nothing.
+TEST_F(StopSignals, KeptUntilExitASignalBeforeTheRequestIsItsRequestAndOneAfterIsTaken) {
+    EXPECT_EXIT(
+        {
+            StopRequest::keep_until_exit();
+            ::kill(::getpid(), SIGTERM);
+            (void)taken(SIGTERM);
+            std::this_thread::sleep_for(20ms);
+            int seen = 0;
+            {
+                const StopRequest request;
+                seen = StopRequest::signal_number();
+            }
+            ::kill(::getpid(), SIGUSR1);
+            (void)taken(SIGUSR1);
+            std::this_thread::sleep_for(50ms);
+            std::_Exit(seen == SIGTERM ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(StopSignals, AfterARunThatDidNotStopASignalEndsTheProcess) {
